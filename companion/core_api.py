@@ -1,0 +1,59 @@
+"""What code outside the core loop (the web threads, the scheduler) may ask of the core.
+
+Every method is safe to call from any thread: implementations hand the work to the
+core loop (``asyncio.run_coroutine_threadsafe``) and wait for the answer with a timeout.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from companion.events import Event
+
+
+class FeedSubscription(Protocol):
+    """A bounded, thread-side view of the live event feed (for one SSE stream)."""
+
+    def get(self, timeout: float) -> Event | None:
+        """The next event, or None when ``timeout`` passed with none."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class CoreControl(Protocol):
+    def status(self) -> dict[str, Any]:
+        """Snapshot: link state, device, battery, last heart rate and contact, session state,
+        current step, plan, pacing, dropped packet count, open notices."""
+        ...
+
+    def routines(self) -> list[dict[str, Any]]:
+        """Available routines: name, title, description, total_s, source ("built-in" or a path)."""
+        ...
+
+    def start_session(self, routine: str, pain_before: int | None) -> str:
+        """Start a routine; returns the new session's id. Raises SessionError if one runs."""
+        ...
+
+    def command(self, name: str) -> dict[str, Any]:
+        """One of "pause", "resume", "skip", "stop", "pain"; returns the new session status.
+        Raises SessionError when it does not fit the current state."""
+        ...
+
+    def rate_pain_after(self, pain: int) -> None:
+        """Record the pain rating after the most recent session."""
+        ...
+
+    def subscribe_feed(self) -> FeedSubscription:
+        """Raises FeedFullError (a SessionError) when the cap of open streams is reached."""
+        ...
+
+    def scan(self, timeout: float) -> list[dict[str, Any]]:
+        """Nearby devices: address, name, rssi, profile (or None)."""
+        ...
+
+    def choose_device(self, address: str | None) -> None:
+        """Use this band from now on (None forgets the choice and picks the first match)."""
+        ...
+
+    def buzz(self, cue: str) -> None: ...

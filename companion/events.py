@@ -1,0 +1,160 @@
+"""Typed events that flow from the core loop to the engine, recorder and live feed.
+
+Every event is a frozen value. ``mono`` is the monotonic time it happened (used for
+ordering and timing inside the core); ``wall`` is the Unix time attached for storage
+and display. ``to_json`` gives the payload sent to the dashboard and the CLI.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from typing import Any, ClassVar
+
+
+class LinkState(enum.StrEnum):
+    SCANNING = "scanning"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    LOST = "lost"
+    RECONNECTED = "reconnected"
+    CLOSED = "closed"
+
+
+class SessionState(enum.StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    PAIN = "pain"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (SessionState.RUNNING, SessionState.PAUSED)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Event:
+    kind: ClassVar[str] = "event"
+    mono: float
+    wall: float
+
+    def to_json(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"type": self.kind}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name == "mono":
+                continue
+            if isinstance(value, enum.Enum):
+                value = value.value
+            elif isinstance(value, tuple):
+                value = list(value)
+            payload[field.name] = value
+        return payload
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class HeartRateSample(Event):
+    kind: ClassVar[str] = "hr"
+    device: str
+    hr: int
+    contact: bool | None
+    energy_kj: int | None
+    rr_ms: tuple[float, ...]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BatteryLevel(Event):
+    kind: ClassVar[str] = "battery"
+    device: str
+    percent: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LinkChanged(Event):
+    kind: ClassVar[str] = "link"
+    device: str
+    state: LinkState
+    detail: str = ""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PacketDropped(Event):
+    kind: ClassVar[str] = "dropped"
+    device: str
+    characteristic: str
+    reason: str
+    total: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SessionStarted(Event):
+    kind: ClassVar[str] = "session"
+    run_id: str
+    routine: str
+    level: int
+    total_s: float
+    pain_before: int | None
+    plan: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StepStarted(Event):
+    kind: ClassVar[str] = "step"
+    run_id: str
+    step: int
+    name: str
+    exercise: str
+    side: str | None
+    start_s: float
+    end_s: float
+    instructions: str
+    breaths: int | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CueFired(Event):
+    kind: ClassVar[str] = "cue"
+    run_id: str
+    step: int
+    cue: str
+    planned_s: float
+    actual_s: float
+    on_wrist: bool
+    duration_s: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SessionStateChanged(Event):
+    kind: ClassVar[str] = "state"
+    run_id: str
+    state: SessionState
+    step: int | None
+    reason: str = ""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PacingAdapted(Event):
+    kind: ClassVar[str] = "pacing"
+    run_id: str
+    exhale_s: float
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PainRated(Event):
+    kind: ClassVar[str] = "rating"
+    run_id: str
+    moment: str  # "before" or "after"
+    pain: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Notice(Event):
+    """Something the person should see: a reminder banner, a store problem, a safety pause."""
+
+    kind: ClassVar[str] = "notice"
+    level: str  # "info", "warning", "error"
+    topic: str
+    message: str
