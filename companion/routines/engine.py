@@ -1,0 +1,325 @@
+"""Runs one routine's timeline on monotonic deadlines.
+
+Every step start and cue has a deadline computed from the routine's start, so a late cue
+never shifts the ones after it; a pause shifts the rest by exactly the pause, and a skip
+pulls the rest forward by exactly what was skipped. The engine owns no clock and no
+loop: it is given a ``Timer`` (the asyncio loop in the service, a fake one in tests).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from companion.bus import EventBus
+from companion.errors import SessionError
+from companion.events import (
+    CueFired,
+    HeartRateSample,
+    Notice,
+    PacingAdapted,
+    SessionStarted,
+    SessionState,
+    SessionStateChanged,
+    StepStarted,
+)
+from companion.routines.pacer import BreathPattern
+from companion.routines.plan import Plan, PlannedCue, PlannedStep
+from companion.routines.watch import (
+    PacingSettings,
+    PacingWatch,
+    SafetySettings,
+    SafetyWatch,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+PAIN_CUE = "pain"
+SAFETY_CUE = "safety"
+
+
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Timer(Protocol):
+    def time(self) -> float: ...
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> Cancellable: ...
+
+
+Replanner = Callable[[Plan, int, BreathPattern], Plan]
+
+
+@dataclass(frozen=True)
+class _Tick:
+    """One thing due at a plan offset: a step starting or a cue."""
+
+    at_s: float
+    step: PlannedStep | None = None
+    cue: PlannedCue | None = None
+
+
+def _ticks(plan: Plan, from_step: int = 0) -> list[_Tick]:
+    ticks = [_Tick(s.start_s, step=s) for s in plan.steps if s.index >= from_step]
+    ticks += [_Tick(c.at_s, cue=c) for c in plan.cues if c.step >= from_step]
+    # A step's start comes before the cues at the same instant.
+    return sorted(ticks, key=lambda t: (t.at_s, t.step is None))
+
+
+class SessionRunner:
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        run_id: str,
+        timer: Timer,
+        wall: Callable[[], float],
+        bus: EventBus,
+        wrist: Callable[[str], bool],
+        replan: Replanner,
+        safety: SafetySettings | None = None,
+        pacing: PacingSettings | None = None,
+        pain_before: int | None = None,
+        plan_json: dict[str, Any] | None = None,
+    ) -> None:
+        self.plan = plan
+        self.run_id = run_id
+        self._timer = timer
+        self._wall = wall
+        self._bus = bus
+        self._wrist = wrist
+        self._replan = replan
+        self._pain_before = pain_before
+        self._plan_json = plan_json or {}
+        self._safety = SafetyWatch(safety or SafetySettings())
+        self._pacing = PacingWatch(pacing or PacingSettings(), self._safety.baseline)
+        self._base_pattern = plan.pattern
+        self._pending: list[_Tick] = []
+        self._handle: Cancellable | None = None
+        self._start = 0.0
+        self._paused_total = 0.0
+        self._skipped_total = 0.0
+        self._paused_at: float | None = None
+        self._pending_pattern: BreathPattern | None = None
+        self.state: SessionState | None = None
+        self.step: PlannedStep | None = None
+        self.finished_reason = ""
+
+    # --- time -----------------------------------------------------------------------------
+
+    def offset(self) -> float:
+        """Where the routine is now, in plan seconds."""
+        now = self._paused_at if self._paused_at is not None else self._timer.time()
+        return now - self._start - self._paused_total + self._skipped_total
+
+    def _deadline(self, at_s: float) -> float:
+        return self._start + self._paused_total - self._skipped_total + at_s
+
+    # --- commands -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.state is not None:
+            raise SessionError("this routine has already started")
+        self._start = self._timer.time()
+        self._pending = _ticks(self.plan)
+        self.state = SessionState.RUNNING
+        self._publish_started()
+        self._set_state(SessionState.RUNNING, "started")
+        self._schedule_next()
+
+    def pause(self, reason: str = "paused") -> None:
+        self._require(SessionState.RUNNING, "pause")
+        self._cancel_timer()
+        self._paused_at = self._timer.time()
+        self._set_state(SessionState.PAUSED, reason)
+
+    def resume(self) -> None:
+        self._require(SessionState.PAUSED, "resume")
+        assert self._paused_at is not None
+        self._paused_total += self._timer.time() - self._paused_at
+        self._paused_at = None
+        self._set_state(SessionState.RUNNING, "resumed")
+        self._schedule_next()
+
+    def skip(self) -> None:
+        """Move straight to the next step, pulling the rest of the routine forward."""
+        if self.state not in (SessionState.RUNNING, SessionState.PAUSED):
+            raise SessionError("there is no routine running to skip in")
+        next_start = next((t.at_s for t in self._pending if t.step is not None), None)
+        if next_start is None:
+            self._finish(SessionState.COMPLETED, "skipped past the last step")
+            return
+        self._skipped_total += max(0.0, next_start - self.offset())
+        self._pending = [t for t in self._pending if t.at_s >= next_start]
+        if self.state == SessionState.RUNNING:
+            self._schedule_next()
+
+    def stop(self) -> None:
+        if self.state not in (SessionState.RUNNING, SessionState.PAUSED):
+            raise SessionError("there is no routine running to stop")
+        self._finish(SessionState.STOPPED, "stopped by you")
+
+    def pain(self) -> None:
+        """Stop at once, give the distinct long buzz, and record where it happened."""
+        if self.state not in (SessionState.RUNNING, SessionState.PAUSED):
+            raise SessionError("there is no routine running")
+        self._emit_cue(PAIN_CUE, self.step.index if self.step else 0, self.offset())
+        self._finish(SessionState.PAIN, "pain reported")
+
+    def on_heart_rate(self, sample: HeartRateSample) -> None:
+        if self.state != SessionState.RUNNING or sample.contact is False:
+            return
+        t = self.offset()
+        alarm = self._safety.add(t, sample.hr)
+        if alarm is not None:
+            self._emit_cue(SAFETY_CUE, self.step.index if self.step else 0, t)
+            self._bus.publish(
+                Notice(
+                    mono=self._timer.time(),
+                    wall=self._wall(),
+                    level="warning",
+                    topic="safety",
+                    message=f"Paused: {alarm.reason}. Rest, breathe easily, and resume only "
+                    "if you feel well.",
+                )
+            )
+            self.pause(f"safety: {alarm.reason}")
+            return
+        change = self._pacing.add(t, sample.hr)
+        if change is not None:
+            extra, reason = change
+            base = self._base_pattern
+            self._pending_pattern = dataclasses.replace(base, exhale_s=base.exhale_s + extra)
+            self._bus.publish(
+                PacingAdapted(
+                    mono=self._timer.time(),
+                    wall=self._wall(),
+                    run_id=self.run_id,
+                    exhale_s=self._pending_pattern.exhale_s,
+                    reason=reason,
+                )
+            )
+
+    # --- running the timeline -------------------------------------------------------------
+
+    def _require(self, state: SessionState, verb: str) -> None:
+        if self.state != state:
+            now = self.state.value if self.state else "not started"
+            raise SessionError(f"cannot {verb}: the routine is {now}")
+
+    def _cancel_timer(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _schedule_next(self) -> None:
+        self._cancel_timer()
+        if not self._pending:
+            self._finish(SessionState.COMPLETED, "routine finished")
+            return
+        self._handle = self._timer.call_at(self._deadline(self._pending[0].at_s), self._on_due)
+
+    def _on_due(self) -> None:
+        self._handle = None
+        if self.state != SessionState.RUNNING:
+            return
+        now_offset = self.offset()
+        while self._pending and self._pending[0].at_s <= now_offset + 1e-9:
+            tick = self._pending.pop(0)
+            if tick.step is not None:
+                self._begin_step(tick.step)
+            elif tick.cue is not None:
+                self._emit_cue(tick.cue.cue, tick.cue.step, now_offset, planned_s=tick.cue.at_s)
+            if self.state != SessionState.RUNNING:
+                return
+        self._schedule_next()
+
+    def _begin_step(self, step: PlannedStep) -> None:
+        if self._pending_pattern is not None and self._pending_pattern != self.plan.pattern:
+            # A new breathing pace takes effect at a step boundary, never mid-hold.
+            self.plan = self._replan(self.plan, step.index, self._pending_pattern)
+            step = self.plan.steps[step.index]
+            self._pending = _ticks(self.plan, step.index)
+            self._pending.pop(0)
+        self.step = step
+        self._bus.publish(
+            StepStarted(
+                mono=self._timer.time(),
+                wall=self._wall(),
+                run_id=self.run_id,
+                step=step.index,
+                name=step.name,
+                exercise=step.exercise,
+                side=step.side,
+                start_s=step.start_s,
+                end_s=step.end_s,
+                instructions=step.instructions,
+                breaths=step.breaths,
+            )
+        )
+
+    def _emit_cue(self, cue: str, step: int, actual_s: float, planned_s: float | None = None) -> None:
+        on_wrist = self._wrist(cue)
+        self._bus.publish(
+            CueFired(
+                mono=self._timer.time(),
+                wall=self._wall(),
+                run_id=self.run_id,
+                step=step,
+                cue=cue,
+                planned_s=actual_s if planned_s is None else planned_s,
+                actual_s=actual_s,
+                on_wrist=on_wrist,
+                duration_s=self._cue_duration(cue),
+            )
+        )
+
+    def _cue_duration(self, cue: str) -> float:
+        pattern = self.plan.pattern
+        if cue == "breath-in":
+            return pattern.inhale_s + pattern.hold_in_s
+        if cue == "breath-out":
+            return pattern.exhale_s + pattern.hold_out_s
+        return 0.0
+
+    def _finish(self, state: SessionState, reason: str) -> None:
+        self._cancel_timer()
+        self._pending = []
+        if self._paused_at is not None:
+            self._paused_total += self._timer.time() - self._paused_at
+            self._paused_at = None
+        self.finished_reason = reason
+        self._set_state(state, reason)
+
+    # --- events ---------------------------------------------------------------------------
+
+    def _set_state(self, state: SessionState, reason: str) -> None:
+        self.state = state
+        self._bus.publish(
+            SessionStateChanged(
+                mono=self._timer.time(),
+                wall=self._wall(),
+                run_id=self.run_id,
+                state=state,
+                step=self.step.index if self.step else None,
+                reason=reason,
+            )
+        )
+
+    def _publish_started(self) -> None:
+        self._bus.publish(
+            SessionStarted(
+                mono=self._timer.time(),
+                wall=self._wall(),
+                run_id=self.run_id,
+                routine=self.plan.routine,
+                level=self.plan.level,
+                total_s=self.plan.total_s,
+                pain_before=self._pain_before,
+                plan=self._plan_json,
+            )
+        )
