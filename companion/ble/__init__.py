@@ -1,0 +1,1 @@
+"""Bluetooth LE: codecs, device profiles, the band link and the virtual radio."""

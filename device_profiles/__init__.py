@@ -1,0 +1,1 @@
+"""Built-in device profiles (TOML data files); loaded by companion.ble.profiles."""
