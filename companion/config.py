@@ -1,0 +1,59 @@
+"""Settings from flags and the environment, and where the companion keeps its data."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "bedside-companion"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+ENV_DATA_DIR = "COMPANION_DATA_DIR"
+ENV_DB_URL = "COMPANION_DB"
+
+
+def default_data_dir() -> Path:
+    override = os.environ.get(ENV_DATA_DIR)
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    db_url: str
+    hci: str | None = None
+    device: str | None = None
+    profile: str | None = None
+    simulate: bool = False
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        data_dir: Path | None = None,
+        db_url: str | None = None,
+        **options: object,
+    ) -> Settings:
+        directory = (data_dir or default_data_dir()).expanduser()
+        url = db_url or os.environ.get(ENV_DB_URL) or f"sqlite:///{directory / 'companion.db'}"
+        return cls(data_dir=directory, db_url=url, **options)  # type: ignore[arg-type]
+
+    @property
+    def profiles_dir(self) -> Path:
+        return self.data_dir / "device_profiles"
+
+    @property
+    def routines_dir(self) -> Path:
+        return self.data_dir / "routines"
+
+    @property
+    def token_file(self) -> Path:
+        return self.data_dir / "token"
+
+    def ensure_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -1,0 +1,328 @@
+"""The core: what runs on the asyncio loop (link, engine, bus) and its thread-safe handle.
+
+``Core`` lives on the loop and is only touched there. ``CoreHandle`` is what the web
+threads and the scheduler hold: each call is handed to the loop and awaited with a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from concurrent.futures import TimeoutError as FutureTimeoutError
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from companion.ble.link import BandLink
+from companion.ble.profiles import DeviceProfile
+from companion.bus import EventBus
+from companion.errors import SessionError, UnknownNameError
+from companion.events import (
+    BatteryLevel,
+    CueFired,
+    Event,
+    HeartRateSample,
+    LinkChanged,
+    Notice,
+    PainRated,
+    SessionState,
+)
+from companion.feed import FeedHub, FeedSubscriber
+from companion.routines.catalog import Routine
+from companion.routines.engine import SessionRunner
+from companion.routines.pacer import BreathPattern
+from companion.routines.plan import PlanSettings, compile_plan, plan_to_json, retime_from
+from companion.routines.progression import ProgressionLevel
+from companion.routines.watch import SafetySettings
+
+_LOGGER = logging.getLogger(__name__)
+
+T = TypeVar("T")
+CALL_TIMEOUT_S = 10.0
+MAX_NOTICES = 5
+
+
+class LoopTimer:
+    """The engine's timer on the asyncio loop, whose clock is monotonic."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def time(self) -> float:
+        return self._loop.time()
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+        return self._loop.call_at(when, callback)
+
+
+@dataclass
+class CoreSettings:
+    pattern: BreathPattern
+    safety: SafetySettings
+
+
+HistoryLoader = Callable[[], Awaitable[ProgressionLevel]]
+
+
+class Core:
+    def __init__(
+        self,
+        *,
+        bus: EventBus,
+        link: BandLink | None,
+        routines: Mapping[str, Routine],
+        profile_for_plans: DeviceProfile | None,
+        settings: CoreSettings,
+        progression: Callable[[str], Awaitable[ProgressionLevel]],
+        max_streams: int = 8,
+    ) -> None:
+        self.bus = bus
+        self.link = link
+        self.routines = dict(routines)
+        self._profile_for_plans = profile_for_plans
+        self.settings = settings
+        self._progression = progression
+        self.feed = FeedHub(max_streams)
+        self.runner: SessionRunner | None = None
+        self.last_run_id: str | None = None
+        self._last_hr: HeartRateSample | None = None
+        self._last_cue: CueFired | None = None
+        self._notices: list[Notice] = []
+        bus.subscribe(self._on_event)
+
+    # --- events ---------------------------------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, HeartRateSample):
+            self._last_hr = event
+            if self.runner is not None:
+                self.runner.on_heart_rate(event)
+        elif isinstance(event, CueFired):
+            self._last_cue = event
+        elif isinstance(event, Notice):
+            self._notices = [*self._notices[-(MAX_NOTICES - 1) :], event]
+        self.feed.publish(event)
+
+    # --- commands (on the loop) -----------------------------------------------------------
+
+    def _profile(self) -> DeviceProfile | None:
+        if self.link is not None and self.link.profile is not None:
+            return self.link.profile
+        return self._profile_for_plans
+
+    def _writes_for(self, cue: str) -> list[dict[str, Any]]:
+        profile = self._profile()
+        return profile.writes_json(cue) if profile is not None else []
+
+    def _wrist(self, cue: str) -> bool:
+        return self.link.run_cue(cue) if self.link is not None else False
+
+    async def start_session(self, routine_name: str, pain_before: int | None) -> str:
+        if self.runner is not None and not _is_final(self.runner.state):
+            raise SessionError("a routine is already running; stop it first")
+        routine = self.routines.get(routine_name)
+        if routine is None:
+            raise UnknownNameError("routine", routine_name, list(self.routines))
+        level = await self._progression(routine_name)
+        plan_settings = PlanSettings(pattern=self.settings.pattern)
+        plan = compile_plan(routine, plan_settings, level)
+        run_id = uuid.uuid4().hex
+        loop = asyncio.get_running_loop()
+        runner = SessionRunner(
+            plan,
+            run_id=run_id,
+            timer=LoopTimer(loop),
+            wall=time.time,
+            bus=self.bus,
+            wrist=self._wrist,
+            replan=retime_from,
+            safety=self.settings.safety,
+            pain_before=pain_before,
+            plan_json=plan_to_json(plan, self._writes_for),
+        )
+        self.runner = runner
+        self.last_run_id = run_id
+        if pain_before is not None:
+            self.bus.publish(
+                PainRated(
+                    mono=time.monotonic(),
+                    wall=time.time(),
+                    run_id=run_id,
+                    moment="before",
+                    pain=pain_before,
+                )
+            )
+        runner.start()
+        return run_id
+
+    def command(self, name: str) -> dict[str, Any]:
+        runner = self.runner
+        if runner is None:
+            raise SessionError("no routine has been started")
+        actions: dict[str, Callable[[], None]] = {
+            "pause": runner.pause,
+            "resume": runner.resume,
+            "skip": runner.skip,
+            "stop": runner.stop,
+            "pain": runner.pain,
+        }
+        action = actions.get(name)
+        if action is None:
+            raise UnknownNameError("command", name, list(actions))
+        action()
+        return self.session_status()
+
+    def rate_pain_after(self, pain: int) -> None:
+        if self.last_run_id is None:
+            raise SessionError("there is no finished routine to rate")
+        if self.runner is not None and not _is_final(self.runner.state):
+            raise SessionError("rate your pain once the routine has ended")
+        self.bus.publish(
+            PainRated(
+                mono=time.monotonic(),
+                wall=time.time(),
+                run_id=self.last_run_id,
+                moment="after",
+                pain=pain,
+            )
+        )
+
+    def buzz(self, cue: str) -> bool:
+        profile = self._profile()
+        if profile is not None:
+            profile.cue_writes(cue)  # an unknown cue name raises here, with the known ones
+        return self._wrist(cue)
+
+    # --- status ---------------------------------------------------------------------------
+
+    def session_status(self) -> dict[str, Any]:
+        runner = self.runner
+        if runner is None:
+            return {"state": "idle"}
+        step = runner.step
+        pattern = runner.plan.pattern
+        return {
+            "id": runner.run_id,
+            "state": runner.state.value if runner.state else "idle",
+            "routine": runner.plan.routine,
+            "title": runner.plan.title,
+            "level": runner.plan.level,
+            "level_reason": runner.plan.level_reason,
+            "offset_s": round(runner.offset(), 3),
+            "total_s": runner.plan.total_s,
+            "reason": runner.finished_reason,
+            "pattern": {
+                "inhale_s": pattern.inhale_s,
+                "hold_in_s": pattern.hold_in_s,
+                "exhale_s": pattern.exhale_s,
+                "hold_out_s": pattern.hold_out_s,
+            },
+            "step": None
+            if step is None
+            else {
+                "index": step.index,
+                "name": step.name,
+                "exercise": step.exercise,
+                "side": step.side,
+                "start_s": step.start_s,
+                "end_s": step.end_s,
+                "instructions": step.instructions,
+                "breaths": step.breaths,
+                "reps": step.reps,
+            },
+            "steps": len(runner.plan.steps),
+        }
+
+    def status(self) -> dict[str, Any]:
+        link = self.link
+        hr = self._last_hr
+        return {
+            "link": {
+                "state": link.state.value if link else "none",
+                "device": link.address if link else None,
+                "profile": link.profile.name if link and link.profile else None,
+                "battery": link.battery if link else None,
+                "dropped_packets": link.dropped_packets if link else 0,
+            },
+            "heart_rate": None
+            if hr is None
+            else {"hr": hr.hr, "contact": hr.contact, "t": hr.wall, "rr_ms": list(hr.rr_ms)},
+            "session": self.session_status(),
+            "notices": [n.to_json() for n in self._notices],
+            "streams": len(self.feed),
+        }
+
+
+def _is_final(state: SessionState | None) -> bool:
+    return state is None or state.is_final
+
+
+class CoreHandle:
+    """The thread-safe face of the core for the web threads and the scheduler."""
+
+    def __init__(self, core: Core, loop: asyncio.AbstractEventLoop) -> None:
+        self._core = core
+        self._loop = loop
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result(CALL_TIMEOUT_S)
+        except FutureTimeoutError:
+            future.cancel()
+            raise SessionError("the companion's core did not answer in time") from None
+
+    def _run(self, fn: Callable[[], T]) -> T:
+        async def call() -> T:
+            return fn()
+
+        return self._call(call())
+
+    def status(self) -> dict[str, Any]:
+        return self._run(self._core.status)
+
+    def routines(self) -> list[dict[str, Any]]:
+        return self._run(self._routine_list)
+
+    def _routine_list(self) -> list[dict[str, Any]]:
+        return [routine.describe() for routine in self._core.routines.values()]
+
+    def start_session(self, routine: str, pain_before: int | None) -> str:
+        return self._call(self._core.start_session(routine, pain_before))
+
+    def command(self, name: str) -> dict[str, Any]:
+        return self._run(lambda: self._core.command(name))
+
+    def rate_pain_after(self, pain: int) -> None:
+        self._run(lambda: self._core.rate_pain_after(pain))
+
+    def subscribe_feed(self) -> FeedSubscriber:
+        return self._core.feed.subscribe()
+
+    def scan(self, timeout: float) -> list[dict[str, Any]]:
+        link = self._core.link
+        if link is None:
+            return []
+
+        async def scan() -> list[dict[str, Any]]:
+            return [d.to_json() for d in await link.async_scan(timeout)]
+
+        future = asyncio.run_coroutine_threadsafe(scan(), self._loop)
+        return future.result(timeout + CALL_TIMEOUT_S)
+
+    def choose_device(self, address: str | None) -> None:
+        link = self._core.link
+        if link is not None:
+            self._run(lambda: link.choose(address))
+
+    def buzz(self, cue: str) -> None:
+        self._run(lambda: self._core.buzz(cue))
+
+    def publish(self, event: Event) -> None:
+        """Put an event on the bus from another thread (the scheduler's reminders)."""
+        self._loop.call_soon_threadsafe(self._core.bus.publish, event)
+
+
+__all__ = ["BatteryLevel", "Core", "CoreHandle", "CoreSettings", "LinkChanged", "LoopTimer"]
