@@ -1,0 +1,1 @@
+"""Exercises, routines, breath pacing, plans and progression; the engine runs the plans."""

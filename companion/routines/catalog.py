@@ -1,0 +1,466 @@
+"""Exercises and routines: TOML data beside this module, read into frozen values.
+
+Parsing is pure (``parse_catalog``, ``parse_routine`` take the decoded TOML); the
+``load_*`` functions are the thin file-reading edge. Every problem in a data file raises
+:class:`~companion.errors.RoutineError` naming the file, the field path and what is allowed.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+from companion.errors import RoutineError, UnknownNameError
+from companion.routines.pacer import BreathPattern, BreathPhase, PatternError, format_span
+
+_LOGGER = logging.getLogger(__name__)
+
+EXERCISES_FILE = "exercises.toml"
+BUILT_IN = "built-in"
+WARM_UP = "warm-up"
+COOL_DOWN = "cool-down"
+# Transitions in a plan use this id, so no exercise may take it.
+REST = "rest"
+# A taster is a demo of the loop, so its holds may be shorter than an exercise's minimum.
+TASTER_MIN_HOLD_S = 10.0
+
+_E = TypeVar("_E", bound=enum.StrEnum)
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class Mode(enum.StrEnum):
+    HOLD = "hold"  # one static hold, counted in breaths
+    REPS = "reps"  # repetitions, one per breath: move, pause briefly, release
+    FLOW = "flow"  # continuous movement with the breath
+    REST = "rest"  # a planned transition between exercises; no exercise has this mode
+
+    @property
+    def dose_key(self) -> str:
+        """The field that says how much of an exercise in this mode to do."""
+        return _DOSE_KEYS[self]
+
+
+_DOSE_KEYS = {Mode.HOLD: "hold_s", Mode.REPS: "reps", Mode.FLOW: "duration_s"}
+_EXERCISE_MODES = tuple(_DOSE_KEYS)
+
+
+class Side(enum.StrEnum):
+    LEFT = "left"
+    RIGHT = "right"
+    BOTH = "both"
+
+
+@dataclass(frozen=True)
+class DoseRange:
+    """How much of an exercise is allowed: seconds for holds and flows, a count for reps."""
+
+    low: float
+    high: float
+
+    def at(self, fraction: float) -> float:
+        """The point ``fraction`` (0 = low end, 1 = high end) of the way through the range."""
+        return self.low + fraction * (self.high - self.low)
+
+    def __str__(self) -> str:
+        return format_span(self.low, self.high)
+
+
+@dataclass(frozen=True)
+class SideAction:
+    side: Side
+    how: str
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    label: str
+    position: str
+    how: str
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    title: str
+    mode: Mode
+    dose: DoseRange
+    position: str
+    how: str
+    move_on: BreathPhase  # the phase that carries the movement; the opposite one releases
+    move: str
+    release: str
+    sides: tuple[SideAction, ...] = ()
+    variants: tuple[Variant, ...] = ()
+    cautions: tuple[str, ...] = ()
+
+    @property
+    def side_names(self) -> tuple[Side, ...]:
+        return tuple(action.side for action in self.sides)
+
+    def side_how(self, side: Side) -> str:
+        return next(action.how for action in self.sides if action.side is side)
+
+    def variant(self, name: str) -> Variant:
+        return next(variant for variant in self.variants if variant.name == name)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    exercises: tuple[Exercise, ...]
+    safety: tuple[str, ...]
+
+    def get(self, exercise_id: str) -> Exercise:
+        for exercise in self.exercises:
+            if exercise.id == exercise_id:
+                return exercise
+        raise UnknownNameError("exercise", exercise_id, [e.id for e in self.exercises])
+
+
+@dataclass(frozen=True)
+class RoutineStep:
+    exercise: Exercise
+    sides: tuple[Side, ...]  # empty when the exercise has no sides
+    variant: Variant | None = None  # None: the exercise's usual form
+    amount: float | None = None  # a pinned hold_s / reps / duration_s; None lets progression pick
+
+
+@dataclass(frozen=True)
+class Routine:
+    name: str
+    title: str
+    description: str
+    steps: tuple[RoutineStep, ...]
+    pattern: BreathPattern | None = None  # None: the settings' or the default pattern
+    taster: bool = False
+    source: str = BUILT_IN  # "built-in" or the file it came from
+
+
+# --- reading TOML tables with exact error paths ---------------------------------------------
+
+
+class _Table:
+    """One TOML table being read; keys outside ``allowed`` are errors."""
+
+    def __init__(
+        self, data: Any, path: str, source: Path, allowed: tuple[str, ...] | None = None
+    ) -> None:
+        self.path = path
+        self.source = source
+        if not isinstance(data, Mapping):
+            self.fail(None, f"must be a table, not {_kind(data)}")
+        self.data: Mapping[str, Any] = data
+        if allowed is not None:
+            for key in self.data:
+                if key not in allowed:
+                    self.fail(key, f"unknown key; allowed: {', '.join(allowed)}")
+
+    def field(self, key: str | None) -> str:
+        if key is None:
+            return self.path or "(top level)"
+        return f"{self.path}.{key}" if self.path else key
+
+    def fail(self, key: str | None, problem: str) -> NoReturn:
+        raise RoutineError(self.source, self.field(key), problem)
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def text(self, key: str, default: str | None = None) -> str:
+        value = self.data.get(key, default)
+        if value is None:
+            self.fail(key, "is required (text)")
+        if not isinstance(value, str) or not value.strip():
+            self.fail(key, f"must be non-empty text, not {_kind(value)}")
+        return value.strip()
+
+    def number(self, key: str) -> float:
+        value = self.data[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(key, f"must be a number, not {_kind(value)}")
+        return float(value)
+
+    def integer(self, key: str) -> int:
+        value = self.data[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(key, f"must be a whole number, not {_kind(value)}")
+        return value
+
+    def flag(self, key: str) -> bool:
+        value = self.data.get(key, False)
+        if not isinstance(value, bool):
+            self.fail(key, f"must be true or false, not {_kind(value)}")
+        return value
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        value = self.data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(key, f"must be a list of text, not {_kind(value)}")
+        return tuple(v.strip() for v in value)
+
+    def choice(self, key: str, allowed: tuple[_E, ...]) -> _E:
+        value = self.text(key)
+        for member in allowed:
+            if member.value == value:
+                return member
+        self.fail(key, f"{value!r} is not one of {', '.join(m.value for m in allowed)}")
+
+    def table(self, key: str, allowed: tuple[str, ...] | None = None) -> _Table:
+        return _Table(self.data.get(key, {}), self.field(key), self.source, allowed)
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, str):
+        return f"text {value!r}"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return f"the number {value:g}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a table"
+    return type(value).__name__
+
+
+# --- the exercise catalog ---------------------------------------------------------------------
+
+_EXERCISE_KEYS = (
+    "title",
+    "mode",
+    *_DOSE_KEYS.values(),
+    "position",
+    "how",
+    "move_on",
+    "move",
+    "release",
+    "sides",
+    "variants",
+    "cautions",
+)
+_VARIANT_KEYS = ("label", "position", "how")
+
+
+def _dose(table: _Table, mode: Mode) -> DoseRange:
+    key = mode.dose_key
+    for other in _DOSE_KEYS.values():
+        if other != key and table.has(other):
+            table.fail(other, f"a {mode.value} exercise gives {key}, not {other}")
+    bounds = table.table(key, ("min", "max"))
+    if not (bounds.has("min") and bounds.has("max")):
+        bounds.fail(None, "needs min and max")
+    read = bounds.integer if mode is Mode.REPS else bounds.number
+    low, high = read("min"), read("max")
+    if not 0 < low <= high:
+        bounds.fail(None, f"needs 0 < min <= max, not {low:g} and {high:g}")
+    return DoseRange(float(low), float(high))
+
+
+def _exercise(exercise_id: str, table: _Table) -> Exercise:
+    if exercise_id == REST or not _NAME.match(exercise_id):
+        table.fail(None, "an exercise id is lower-case letters, digits and '-', and not 'rest'")
+    mode = table.choice("mode", _EXERCISE_MODES)
+    sides_table = table.table("sides", tuple(side.value for side in Side))
+    variants_table = table.table("variants")
+    variants = []
+    for name in variants_table.data:
+        variant = variants_table.table(name, _VARIANT_KEYS)
+        variants.append(
+            Variant(name, variant.text("label"), variant.text("position"), variant.text("how"))
+        )
+    return Exercise(
+        id=exercise_id,
+        title=table.text("title"),
+        mode=mode,
+        dose=_dose(table, mode),
+        position=table.text("position"),
+        how=table.text("how"),
+        move_on=table.choice("move_on", (BreathPhase.INHALE, BreathPhase.EXHALE)),
+        move=table.text("move"),
+        release=table.text("release"),
+        sides=tuple(SideAction(Side(key), sides_table.text(key)) for key in sides_table.data),
+        variants=tuple(variants),
+        cautions=table.texts("cautions"),
+    )
+
+
+def parse_catalog(data: Mapping[str, Any], source: Path) -> Catalog:
+    top = _Table(data, "", source, ("safety", "exercises"))
+    exercises_table = top.table("exercises")
+    exercises = tuple(
+        _exercise(key, exercises_table.table(key, _EXERCISE_KEYS)) for key in exercises_table.data
+    )
+    if not exercises:
+        top.fail("exercises", "needs at least one exercise")
+    for required in (WARM_UP, COOL_DOWN):
+        if required not in {e.id for e in exercises}:
+            top.fail("exercises", f"needs a {required!r} exercise")
+    safety = top.table("safety", ("notes",)).texts("notes")
+    return Catalog(exercises, safety)
+
+
+# --- routines ---------------------------------------------------------------------------------
+
+_ROUTINE_KEYS = ("title", "description", "taster", "breathing", "steps")
+_STEP_KEYS = ("exercise", "sides", "variant", *_DOSE_KEYS.values())
+_PATTERN_KEYS = ("inhale_s", "hold_in_s", "exhale_s", "hold_out_s")
+
+
+def _pattern(table: _Table) -> BreathPattern | None:
+    if not table.data:
+        return None
+    phases = {key: table.number(key) for key in _PATTERN_KEYS if table.has(key)}
+    try:
+        return BreathPattern(**phases)
+    except PatternError as exc:
+        table.fail(exc.field, exc.problem)
+
+
+def _amount(step: _Table, exercise: Exercise, taster: bool) -> float | None:
+    key = exercise.mode.dose_key
+    for other in _DOSE_KEYS.values():
+        if other != key and step.has(other):
+            step.fail(other, f"{exercise.id} is a {exercise.mode.value} exercise; give {key}")
+    if not step.has(key):
+        return None
+    amount = float(step.integer(key)) if exercise.mode is Mode.REPS else step.number(key)
+    allowed = exercise.dose
+    if taster and exercise.mode is Mode.HOLD:
+        allowed = DoseRange(min(TASTER_MIN_HOLD_S, allowed.low), allowed.high)
+    if not allowed.low <= amount <= allowed.high:
+        note = " in a taster" if allowed != exercise.dose else ""
+        step.fail(key, f"{amount:g} is outside {allowed} for {exercise.id}{note}")
+    return amount
+
+
+def _sides(step: _Table, exercise: Exercise) -> tuple[Side, ...]:
+    if not step.has("sides"):
+        return exercise.side_names
+    if not exercise.sides:
+        step.fail("sides", f"{exercise.id} has no sides")
+    names = step.texts("sides")
+    allowed = [side.value for side in exercise.side_names]
+    for name in names:
+        if name not in allowed:
+            step.fail("sides", f"{name!r} is not a side of {exercise.id}; use {', '.join(allowed)}")
+    if not names or len(set(names)) != len(names):
+        step.fail("sides", f"list each side once, from {', '.join(allowed)}")
+    return tuple(Side(name) for name in names)
+
+
+def _step(step: _Table, catalog: Catalog, taster: bool) -> RoutineStep:
+    exercise_id = step.text("exercise")
+    try:
+        exercise = catalog.get(exercise_id)
+    except UnknownNameError as exc:
+        step.fail("exercise", f"{exercise_id!r} is not an exercise; known: {', '.join(exc.known)}")
+    variant = None
+    if step.has("variant"):
+        name = step.text("variant")
+        names = [v.name for v in exercise.variants]
+        if name not in names:
+            step.fail(
+                "variant",
+                f"{name!r} is not a variant of {exercise.id}; known: {', '.join(names) or 'none'}",
+            )
+        variant = exercise.variant(name)
+    return RoutineStep(exercise, _sides(step, exercise), variant, _amount(step, exercise, taster))
+
+
+def parse_routine(
+    name: str, data: Mapping[str, Any], catalog: Catalog, path: Path, *, built_in: bool = False
+) -> Routine:
+    """``path`` names the file in errors; ``built_in`` routines report "built-in" as source."""
+    top = _Table(data, "", path, _ROUTINE_KEYS)
+    if not _NAME.match(name):
+        top.fail(None, f"the name {name!r} must be lower-case letters, digits, '-' or '_'")
+    taster = top.flag("taster")
+    raw_steps = top.data.get("steps")
+    if not isinstance(raw_steps, list) or not raw_steps:
+        top.fail("steps", "needs at least one [[steps]] table")
+    steps = tuple(
+        _step(_Table(raw, f"steps[{i}]", path, _STEP_KEYS), catalog, taster)
+        for i, raw in enumerate(raw_steps)
+    )
+    if not taster:
+        # Warming up first and cooling down last is part of doing this gently.
+        for index, wanted, what in ((0, WARM_UP, "starts"), (-1, COOL_DOWN, "ends")):
+            if steps[index].exercise.id != wanted:
+                top.fail(
+                    f"steps[{index % len(steps)}].exercise",
+                    f"a routine {what} with {wanted!r}, not {steps[index].exercise.id!r} "
+                    "(only a taster, taster = true, may leave it out)",
+                )
+    return Routine(
+        name=name,
+        title=top.text("title"),
+        description=top.text("description", default=""),
+        steps=steps,
+        pattern=_pattern(top.table("breathing", _PATTERN_KEYS)),
+        taster=taster,
+        source=BUILT_IN if built_in else str(path),
+    )
+
+
+# --- the file-reading edge ----------------------------------------------------------------
+
+
+def _data_dir() -> Traversable:
+    return resources.files(__package__ or "companion.routines") / "data"
+
+
+def _decode(text: str, source: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RoutineError(source, "(file)", f"not valid TOML: {exc}") from exc
+
+
+def load_catalog() -> Catalog:
+    """The built-in exercises."""
+    entry = _data_dir() / EXERCISES_FILE
+    source = Path(str(entry))
+    return parse_catalog(_decode(entry.read_text(encoding="utf-8"), source), source)
+
+
+def load_routine_file(path: Path, catalog: Catalog | None = None) -> Routine:
+    """One user routine; its name is the file's stem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RoutineError(path, "(file)", f"cannot be read: {exc}") from exc
+    return parse_routine(path.stem, _decode(text, path), catalog or load_catalog(), path)
+
+
+def built_in_routines(catalog: Catalog) -> dict[str, Routine]:
+    routines = {}
+    for entry in sorted(_data_dir().iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml") and entry.name != EXERCISES_FILE:
+            name = entry.name.removesuffix(".toml")
+            path = Path(str(entry))
+            data = _decode(entry.read_text(encoding="utf-8"), path)
+            routines[name] = parse_routine(name, data, catalog, path, built_in=True)
+    return routines
+
+
+def load_routines(user_dir: Path | None, catalog: Catalog | None = None) -> dict[str, Routine]:
+    """Built-in routines, then ``user_dir/*.toml`` on top (a user file replaces a built-in
+    routine of the same name). A missing ``user_dir`` simply adds nothing."""
+    catalog = catalog or load_catalog()
+    routines = built_in_routines(catalog)
+    if user_dir is None or not user_dir.is_dir():
+        return routines
+    for path in sorted(user_dir.glob("*.toml")):
+        routine = load_routine_file(path, catalog)
+        if routine.name in routines:
+            _LOGGER.info("routine %s from %s replaces the built-in one", routine.name, path)
+        routines[routine.name] = routine
+    return routines

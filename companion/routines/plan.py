@@ -1,0 +1,328 @@
+"""Routine + settings + progression level -> a timeline of steps and cues, pure.
+
+Every step lasts a whole number of breaths, so step boundaries and breath cues line up:
+a hold of ``breaths`` lasts ``breaths * cycle_s``, a set of reps lasts one breath per rep.
+Each exercise is preceded by a short rest (a transition) of ``rest_breaths``. Cues fall
+on every inhale and exhale start, "hold-end" ends each exercise step and "routine-end"
+ends the plan. Offsets are rounded to milliseconds so the JSON form is stable.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from companion.routines.catalog import REST, Mode, Routine, RoutineStep, Side
+from companion.routines.pacer import DEFAULT_PATTERN, BreathPattern, BreathPhase, format_span
+from companion.routines.progression import ProgressionLevel
+
+MAX_REST_BREATHS = 5
+
+
+class Cue(enum.StrEnum):
+    """Cue names from the device-profile vocabulary; the engine adds its own (pain, ...)."""
+
+    # Definition order is the order of cues due at the same instant: the step that ends
+    # is told before the next one starts.
+    HOLD_END = "hold-end"
+    BREATH_IN = "breath-in"
+    BREATH_OUT = "breath-out"
+    ROUTINE_END = "routine-end"
+
+
+_CUE_ORDER = {cue: order for order, cue in enumerate(Cue)}
+_PHASE_CUES = {BreathPhase.INHALE: Cue.BREATH_IN, BreathPhase.EXHALE: Cue.BREATH_OUT}
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    # None: the routine's own pattern if it has one, else the default (4 s in, 6 s out).
+    pattern: BreathPattern | None = None
+    rest_breaths: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.rest_breaths <= MAX_REST_BREATHS:
+            allowed = format_span(0, MAX_REST_BREATHS)
+            raise ValueError(f"rest_breaths must be {allowed}, not {self.rest_breaths}")
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    index: int
+    name: str
+    exercise: str  # a catalog id, or "rest" for a transition
+    side: Side | None
+    mode: Mode
+    start_s: float
+    end_s: float
+    instructions: str
+    breaths: int | None  # how many breaths a hold, flow or rest lasts
+    reps: int | None  # how many reps, one per breath
+
+    def __post_init__(self) -> None:
+        if (self.breaths is None) == (self.reps is None):
+            raise ValueError(f"step {self.index} needs exactly one of breaths and reps")
+
+    @property
+    def cycles(self) -> int:
+        """How many breath cycles the step lasts."""
+        count = self.breaths if self.breaths is not None else self.reps
+        assert count is not None  # __post_init__ guarantees one of them
+        return count
+
+
+@dataclass(frozen=True)
+class PlannedCue:
+    at_s: float
+    cue: Cue
+    step: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    routine: str
+    title: str
+    level: int
+    level_reason: str
+    pattern: BreathPattern  # after retime_from: the pattern from the retimed step onward
+    total_s: float
+    steps: tuple[PlannedStep, ...]
+    cues: tuple[PlannedCue, ...]
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds, 3)
+
+
+def _half_up(value: float) -> int:
+    return math.floor(value + 0.5)
+
+
+def _breath_line(step: RoutineStep, reps: int | None) -> str:
+    exercise = step.exercise
+    move, release = exercise.move_on.word, exercise.move_on.opposite.word
+    if exercise.mode is Mode.HOLD:
+        return (
+            f"Breathe {move} as you {exercise.move}, then breathe slowly and stay there. "
+            f"When the hold ends, breathe {release} and {exercise.release}."
+        )
+    if exercise.mode is Mode.REPS:
+        return (
+            f"Breathe {move} as you {exercise.move} and pause; breathe {release} as you "
+            f"{exercise.release}. One each breath, {reps} times."
+        )
+    return (
+        f"Breathe {move} as you {exercise.move}; breathe {release} as you {exercise.release}. "
+        "Keep going with your breath."
+    )
+
+
+def _work_steps(
+    routine: Routine, pattern: BreathPattern, fraction: float
+) -> list[tuple[PlannedStep, str]]:
+    """Each exercise step (one per side), untimed, with the position to get into first."""
+    work = []
+    for step in routine.steps:
+        exercise = step.exercise
+        amount = step.amount if step.amount is not None else exercise.dose.at(fraction)
+        reps = _half_up(amount) if exercise.mode is Mode.REPS else None
+        breaths = None if reps is not None else pattern.breaths_for(amount)
+        position = step.variant.position if step.variant else exercise.position
+        how = step.variant.how if step.variant else exercise.how
+        for side in step.sides or (None,):
+            variant = step.variant.label if step.variant else ""
+            labels = [label for label in (side, variant) if label]
+            name = f"{exercise.title} — {', '.join(labels)}" if labels else exercise.title
+            parts = (exercise.side_how(side) if side else "", how, _breath_line(step, reps))
+            planned = PlannedStep(
+                index=0,
+                name=name,
+                exercise=exercise.id,
+                side=side,
+                mode=exercise.mode,
+                start_s=0.0,
+                end_s=0.0,
+                instructions=" ".join(part for part in parts if part),
+                breaths=breaths,
+                reps=reps,
+            )
+            work.append((planned, position))
+    return work
+
+
+def _rest_before(step: PlannedStep, position: str, first: bool, breaths: int) -> PlannedStep:
+    opening = "Settle in and follow the breathing cues. First" if first else "Rest. Next"
+    return PlannedStep(
+        index=0,
+        name="Get ready" if first else "Rest",
+        exercise=REST,
+        side=None,
+        mode=Mode.REST,
+        start_s=0.0,
+        end_s=0.0,
+        instructions=f"{opening}: {step.name}. {position}",
+        breaths=breaths,
+        reps=None,
+    )
+
+
+def _sorted(cues: Iterable[PlannedCue]) -> tuple[PlannedCue, ...]:
+    return tuple(sorted(cues, key=lambda c: (c.at_s, _CUE_ORDER[c.cue])))
+
+
+def _lay_out(
+    steps: Sequence[PlannedStep], origin_s: float, pattern: BreathPattern
+) -> tuple[tuple[PlannedStep, ...], list[PlannedCue]]:
+    """Time ``steps`` back to back from ``origin_s`` and derive their cues."""
+    cycle = pattern.cycle_s
+    laid: list[PlannedStep] = []
+    cues: list[PlannedCue] = []
+    done = 0
+    for step in steps:
+        # Times come from whole breath counts, never from summed durations, so they do
+        # not drift and each step ends exactly where the next one starts.
+        start = origin_s + done * cycle
+        done += step.cycles
+        end = origin_s + done * cycle
+        laid.append(replace(step, start_s=_ms(start), end_s=_ms(end)))
+        for offset, phase in pattern.phases_between(0.0, step.cycles * cycle):
+            if phase in _PHASE_CUES:
+                cues.append(PlannedCue(_ms(start + offset), _PHASE_CUES[phase], step.index))
+        if step.mode is not Mode.REST:
+            cues.append(PlannedCue(_ms(end), Cue.HOLD_END, step.index))
+    cues.append(PlannedCue(laid[-1].end_s, Cue.ROUTINE_END, laid[-1].index))
+    return tuple(laid), cues
+
+
+def compile_plan(routine: Routine, settings: PlanSettings, progression: ProgressionLevel) -> Plan:
+    pattern = settings.pattern or routine.pattern or DEFAULT_PATTERN
+    drafts: list[PlannedStep] = []
+    for number, (step, position) in enumerate(_work_steps(routine, pattern, progression.fraction)):
+        if settings.rest_breaths:
+            drafts.append(_rest_before(step, position, number == 0, settings.rest_breaths))
+        drafts.append(step)
+    drafts = [replace(step, index=index) for index, step in enumerate(drafts)]
+    steps, cues = _lay_out(drafts, 0.0, pattern)
+    return Plan(
+        routine=routine.name,
+        title=routine.title,
+        level=progression.level,
+        level_reason=progression.reason,
+        pattern=pattern,
+        total_s=steps[-1].end_s,
+        steps=steps,
+        cues=_sorted(cues),
+    )
+
+
+def retime_from(plan: Plan, from_step: int, pattern: BreathPattern) -> Plan:
+    """The same plan with steps from ``from_step`` on re-timed to ``pattern``: each keeps its
+    number of breaths (so a longer exhale makes holds longer), the first re-timed step
+    starts where it did, and everything before it is untouched."""
+    if not 0 <= from_step < len(plan.steps):
+        known = format_span(0, len(plan.steps) - 1)
+        raise ValueError(f"no step {from_step}; the plan has steps {known}")
+    kept = [cue for cue in plan.cues if cue.step < from_step]
+    steps, cues = _lay_out(plan.steps[from_step:], plan.steps[from_step].start_s, pattern)
+    return replace(
+        plan,
+        pattern=pattern,
+        total_s=steps[-1].end_s,
+        steps=plan.steps[:from_step] + steps,
+        cues=_sorted(kept + cues),
+    )
+
+
+def plan_to_json(plan: Plan, cue_writes: Callable[[str], list[dict[str, Any]]]) -> dict[str, Any]:
+    """The plan as sent to the dashboard and stored with the session; ``cue_writes`` gives the
+    device writes for a cue name (an empty list for a band without haptics)."""
+    writes = {cue: cue_writes(cue) for cue in {c.cue for c in plan.cues}}
+    return {
+        "routine": plan.routine,
+        "title": plan.title,
+        "level": plan.level,
+        "level_reason": plan.level_reason,
+        "total_s": plan.total_s,
+        "pattern": plan.pattern.to_json(),
+        "steps": [
+            {
+                "index": step.index,
+                "name": step.name,
+                "exercise": step.exercise,
+                "side": step.side.value if step.side else None,
+                "start_s": step.start_s,
+                "end_s": step.end_s,
+                "breaths": step.breaths,
+                "reps": step.reps,
+            }
+            for step in plan.steps
+        ],
+        "cues": [
+            {"at_s": cue.at_s, "cue": cue.cue.value, "step": cue.step, "writes": writes[cue.cue]}
+            for cue in plan.cues
+        ],
+    }
+
+
+# --- the human-readable form for `companion plan` --------------------------------------------
+
+
+def _clock(seconds: float) -> str:
+    whole = _half_up(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def _seconds(seconds: float) -> str:
+    return f"{round(seconds, 1):g}"
+
+
+def _pattern_text(pattern: BreathPattern) -> str:
+    phases = (
+        ("in", pattern.inhale_s),
+        ("hold", pattern.hold_in_s),
+        ("out", pattern.exhale_s),
+        ("hold", pattern.hold_out_s),
+    )
+    parts = ", ".join(f"{word} {_seconds(length)} s" for word, length in phases if length > 0)
+    return f"{parts} ({pattern.breaths_per_minute:.3g} breaths a minute)"
+
+
+def _count(step: PlannedStep) -> str:
+    if step.reps is not None:
+        return f"{step.reps} reps"
+    return f"{step.breaths} breath{'' if step.breaths == 1 else 's'}"
+
+
+def format_plan_text(plan: Plan) -> str:
+    rows = [("#", "from", "to", "step", "count", "seconds")]
+    rows += [
+        (
+            str(step.index),
+            _clock(step.start_s),
+            _clock(step.end_s),
+            step.name,
+            _count(step),
+            _seconds(step.end_s - step.start_s),
+        )
+        for step in plan.steps
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    right_aligned = {0, 5}
+    table = [
+        "  ".join(
+            cell.rjust(width) if column in right_aligned else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
+    reason = plan.level_reason[:1].upper() + plan.level_reason[1:]
+    header = [
+        f"{plan.title} ({plan.routine}): {_clock(plan.total_s)}",
+        f"Breathing: {_pattern_text(plan.pattern)}",
+        reason,
+        "",
+    ]
+    return "\n".join(header + table)
