@@ -1,0 +1,409 @@
+"""The recorder: the one writer of the store, on its own thread with its own connection.
+
+The core loop hands it events through :meth:`Recorder.submit`, which only enqueues. The
+thread turns events into writes and commits them in batches, at most
+``flush_interval_s`` after the oldest one arrived, so a killed process loses about that
+much. When the database refuses writes (read-only, disk full, PostgreSQL gone) nothing
+is thrown away: writes wait in memory and are retried with backoff. Only heart-rate
+samples beyond ``max_buffer`` are dropped, oldest first and counted; session, step, cue,
+link and pacing rows are always kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import NamedTuple
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
+
+from companion.events import Event
+from companion.store.database import create_engine_for_url
+from companion.store.schema import Cue, Outcome, Sample, Session, Step, table_of
+from companion.store.writes import EventTranslator, Write, apply_writes
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_FLUSH_INTERVAL_S = 0.5
+# Ten hours of one-per-second heart rate: a night with the database away.
+DEFAULT_MAX_BUFFER = 36_000
+# A batch this large is written at once rather than waiting for the interval.
+MAX_BATCH_ROWS = 5_000
+FIRST_RETRY_S = 0.5
+MAX_RETRY_S = 30.0
+DEFAULT_STOP_TIMEOUT_S = 5.0
+
+HealthCallback = Callable[[bool, str], None]
+
+
+class StoreHealth(NamedTuple):
+    ok: bool
+    message: str
+    buffered: int  # rows waiting to be written
+    dropped: int  # rows given up on since start (oldest samples beyond the bound, bad rows)
+
+
+class Failure(enum.Enum):
+    TRANSIENT = "transient"  # the database is the problem: keep the rows, retry later
+    REJECTED = "rejected"  # the rows are the problem: write them one at a time
+
+
+def classify_failure(exc: BaseException) -> Failure:
+    """Whether a failed write should be retried as is or split to find the bad row.
+
+    Every error the database itself reports counts as transient unless it is about a row
+    (a constraint, a value out of range): keeping rows the database may never take costs
+    bounded memory, dropping good rows costs the record. Errors raised before the
+    database saw the rows are about the rows.
+    """
+    if isinstance(exc, IntegrityError | DataError):
+        return Failure.REJECTED
+    if isinstance(exc, DBAPIError):
+        return Failure.TRANSIENT
+    if isinstance(exc, StatementError):
+        return Failure.REJECTED  # parameters that never reached the database
+    if isinstance(exc, SQLAlchemyError):
+        return Failure.TRANSIENT  # pool timeouts, disconnects
+    return Failure.REJECTED
+
+
+def retry_delay_s(attempt: int) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based): doubling, capped."""
+    return float(min(MAX_RETRY_S, FIRST_RETRY_S * 2 ** max(0, attempt - 1)))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Flush:
+    done: threading.Event
+    result: list[bool]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Stop:
+    deadline: float
+
+
+class Recorder:
+    """Writes events to the store from its own thread.
+
+    ``url_or_engine``: a database URL, or an engine the recorder may use exclusively
+    (it disposes the engine's pooled connections after a failure so a retry reconnects).
+    ``on_health_change(ok, message)`` is called from the recorder's thread whenever the
+    store starts or stops accepting writes.
+    """
+
+    def __init__(
+        self,
+        url_or_engine: str | URL | Engine,
+        *,
+        flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
+        max_buffer: int = DEFAULT_MAX_BUFFER,
+        on_health_change: HealthCallback | None = None,
+    ) -> None:
+        if isinstance(url_or_engine, Engine):
+            self._engine = url_or_engine
+            self._owns_engine = False
+        else:
+            self._engine = create_engine_for_url(url_or_engine)
+            self._owns_engine = True
+        self._flush_interval_s = flush_interval_s
+        self._max_buffer = max_buffer
+        self._on_health_change = on_health_change
+        self._inbox: queue.SimpleQueue[Event | _Flush | _Stop] = queue.SimpleQueue()
+        self._translator = EventTranslator()
+        # Kept apart so samples can be dropped oldest-first without touching the rest;
+        # each batch writes the other rows first, so a sample never precedes its session.
+        self._writes: list[Write] = []
+        self._samples: deque[Write] = deque()
+        self._oldest_pending: float | None = None
+        self._attempt = 0
+        self._retry_at = 0.0
+        self._lock = threading.Lock()
+        self._health = StoreHealth(True, "store ready", 0, 0)
+        self._drop_reported = False
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+        self._all_written = False
+
+    # --- called from other threads --------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("recorder already started")
+        self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
+        self._thread.start()
+
+    def submit(self, event: Event) -> None:
+        """Queue ``event`` for writing. Never blocks and never raises."""
+        try:
+            if self._stopped:
+                _LOGGER.debug("recorder stopped; %s not recorded", event.kind)
+                return
+            self._inbox.put(event)
+        except Exception:
+            _LOGGER.exception("could not queue %r", event)
+
+    def flush(self, timeout: float) -> bool:
+        """Write everything submitted so far now; True when it is all in the database."""
+        if self._thread is None or not self._thread.is_alive():
+            return False
+        request = _Flush(threading.Event(), [])
+        self._inbox.put(request)
+        return request.done.wait(timeout) and all(request.result)
+
+    def stop(self, timeout: float = DEFAULT_STOP_TIMEOUT_S) -> bool:
+        """Write what is left (retrying until ``timeout``) and end the thread.
+
+        Returns True when nothing was left unwritten.
+        """
+        self._stopped = True
+        thread = self._thread
+        if thread is None:
+            return True
+        self._inbox.put(_Stop(time.monotonic() + timeout))
+        thread.join(timeout + 1.0)
+        if self._owns_engine:
+            self._engine.dispose()
+        return not thread.is_alive() and self._all_written
+
+    def health(self) -> StoreHealth:
+        with self._lock:
+            return self._health
+
+    # --- the recorder thread -------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            item = self._next_item()
+            if isinstance(item, _Stop):
+                self._drain_inbox()
+                self._all_written = self._finish(item.deadline)
+                return
+            if isinstance(item, _Flush):
+                self._drain_inbox()
+                item.result.append(self._flush())
+                item.done.set()
+            elif item is not None:
+                self._accept(item)
+            if self._flush_due():
+                self._flush()
+
+    def _next_item(self) -> Event | _Flush | _Stop | None:
+        wait = self._seconds_to_next_flush()
+        try:
+            return self._inbox.get(timeout=wait) if wait > 0 else self._inbox.get_nowait()
+        except queue.Empty:
+            return None
+
+    def _seconds_to_next_flush(self) -> float:
+        if self._oldest_pending is None:
+            return self._flush_interval_s
+        due = max(self._oldest_pending + self._flush_interval_s, self._retry_at)
+        return max(0.0, due - time.monotonic())
+
+    def _flush_due(self) -> bool:
+        if self._oldest_pending is None:
+            return False
+        now = time.monotonic()
+        if now < self._retry_at:
+            return False
+        full = len(self._writes) + len(self._samples) >= MAX_BATCH_ROWS
+        return full or now >= self._oldest_pending + self._flush_interval_s
+
+    def _drain_inbox(self) -> None:
+        while True:
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, Event):
+                self._accept(item)
+            elif isinstance(item, _Flush):
+                # Answered by the flush the caller of this drain is about to do.
+                item.result.append(True)
+                item.done.set()
+
+    def _accept(self, event: Event) -> None:
+        try:
+            writes = self._translator.writes_for(event)
+        except Exception:
+            _LOGGER.exception("cannot record %r", event)
+            return
+        if writes and self._oldest_pending is None:
+            self._oldest_pending = time.monotonic()
+        for write in writes:
+            if write.is_sample:
+                self._samples.append(write)
+            else:
+                self._writes.append(write)
+        overflow = len(self._samples) - self._max_buffer
+        if overflow > 0:
+            for _ in range(overflow):
+                self._samples.popleft()
+            self._count_dropped(overflow, "oldest heart-rate samples beyond the buffer")
+        self._publish_counts()
+
+    def _flush(self) -> bool:
+        if not self._writes and not self._samples:
+            return True
+        batch = [*self._writes, *self._samples]
+        try:
+            with self._engine.begin() as connection:
+                apply_writes(connection, batch)
+        except Exception as exc:
+            if classify_failure(exc) is Failure.REJECTED:
+                return self._flush_one_by_one()
+            self._failed(exc)
+            return False
+        self._writes.clear()
+        self._samples.clear()
+        self._succeeded()
+        return True
+
+    def _flush_one_by_one(self) -> bool:
+        """Find the rows the database rejects and drop only those.
+
+        Session rows go one per transaction; samples go as one batch and are split only
+        if that batch is refused too.
+        """
+        while self._writes:
+            if not self._write_alone(self._writes[0]):
+                return False
+            self._writes.pop(0)
+        if self._samples:
+            try:
+                with self._engine.begin() as connection:
+                    apply_writes(connection, self._samples)
+                self._samples.clear()
+            except Exception as exc:
+                if classify_failure(exc) is Failure.TRANSIENT:
+                    self._failed(exc)
+                    return False
+            while self._samples:
+                if not self._write_alone(self._samples[0]):
+                    return False
+                self._samples.popleft()
+        self._succeeded()
+        return True
+
+    def _write_alone(self, write: Write) -> bool:
+        """Write one row in its own transaction; False when the database is unavailable
+        (the row stays), True when it was written or rejected for good."""
+        try:
+            with self._engine.begin() as connection:
+                apply_writes(connection, [write])
+        except Exception as exc:
+            if classify_failure(exc) is Failure.TRANSIENT:
+                self._failed(exc)
+                return False
+            _LOGGER.error("store rejected %s %s: %s", write.kind.value, write.params, exc)
+            self._count_dropped(1, "a row the database rejected")
+        return True
+
+    def _failed(self, exc: BaseException) -> None:
+        self._attempt += 1
+        delay = retry_delay_s(self._attempt)
+        self._retry_at = time.monotonic() + delay
+        buffered = len(self._writes) + len(self._samples)
+        _LOGGER.warning(
+            "store write failed (attempt %s, %s rows kept, retry in %.1f s): %s",
+            self._attempt,
+            buffered,
+            delay,
+            exc,
+        )
+        # A fresh connection next time: a replaced file or a restarted server needs one.
+        self._engine.dispose()
+        self._set_health(False, f"cannot write to the store: {_first_line(exc)}")
+
+    def _succeeded(self) -> None:
+        if self._attempt:
+            _LOGGER.info("store writable again after %s failed attempts", self._attempt)
+        self._attempt = 0
+        self._retry_at = 0.0
+        self._oldest_pending = None
+        self._drop_reported = False
+        self._set_health(True, "store ready")
+
+    def _finish(self, deadline: float) -> bool:
+        """Flush until everything is written or ``deadline`` passes; the last try is at
+        the deadline itself."""
+        while not self._flush():
+            now = time.monotonic()
+            if now >= deadline:
+                lost = len(self._writes) + len(self._samples)
+                _LOGGER.error("recorder stopping with %s rows unwritten", lost)
+                return False
+            time.sleep(min(max(self._retry_at - now, 0.0), deadline - now))
+        return True
+
+    def _count_dropped(self, count: int, what: str) -> None:
+        with self._lock:
+            self._health = self._health._replace(dropped=self._health.dropped + count)
+        # Once per outage is enough; the running total is in health().
+        if not self._drop_reported:
+            self._drop_reported = True
+            _LOGGER.warning("dropping %s (and counting)", what)
+
+    def _publish_counts(self) -> None:
+        with self._lock:
+            self._health = self._health._replace(buffered=len(self._writes) + len(self._samples))
+
+    def _set_health(self, ok: bool, message: str) -> None:
+        with self._lock:
+            changed = ok != self._health.ok
+            self._health = self._health._replace(
+                ok=ok, message=message, buffered=len(self._writes) + len(self._samples)
+            )
+        if changed and self._on_health_change is not None:
+            try:
+                self._on_health_change(ok, message)
+            except Exception:
+                _LOGGER.exception("store health listener failed")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def mark_interrupted_sessions(engine: Engine, now_wall: float) -> list[str]:
+    """Sessions still ``running`` from an earlier run become ``interrupted``.
+
+    Each ends at the last thing recorded for it (a sample, a cue or a step start), or at
+    its start when nothing was; never later than ``now_wall``. Returns their ids.
+    """
+    sessions = table_of(Session)
+    last_sample = (
+        select(func.max(Sample.t)).where(Sample.session_id == Session.id).scalar_subquery()
+    )
+    last_cue = select(func.max(Cue.at)).where(Cue.session_id == Session.id).scalar_subquery()
+    last_step = (
+        select(func.max(Step.started_at)).where(Step.session_id == Session.id).scalar_subquery()
+    )
+    with engine.begin() as connection:
+        rows = connection.execute(
+            select(Session.id, Session.started_at, last_sample, last_cue, last_step)
+            .where(Session.outcome == Outcome.RUNNING.value)
+            .order_by(Session.started_at)
+        ).all()
+        for session_id, started_at, *lasts in rows:
+            last = max([started_at, *(t for t in lasts if t is not None)])
+            connection.execute(
+                update(sessions)
+                .where(sessions.c.id == session_id)
+                .values(
+                    outcome=Outcome.INTERRUPTED.value,
+                    ended_at=max(started_at, min(last, now_wall)),
+                )
+            )
+            _LOGGER.info("session %s was left running; marked interrupted", session_id)
+    return [row[0] for row in rows]

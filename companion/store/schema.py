@@ -1,0 +1,186 @@
+"""The tables the companion keeps, as SQLAlchemy 2 declarative models.
+
+Every time is a UTC Unix timestamp in seconds (a double), the same ``wall`` the events
+carry, so nothing is converted on the way in and no timezone can be misread on the way
+out. Planned offsets (``*_s``) are seconds from the session's start.
+
+The migrations in ``migrations/versions`` create exactly these tables; a test compares
+the two, so a change here needs a new migration.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import cast
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Named constraints let later migrations (and SQLite batch mode) refer to them by name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Keys have a length; free text (names, titles, reasons) does not, so a long routine
+# title can never make the recorder reject a session and, with it, its samples.
+SESSION_ID_LENGTH = 64  # uuid4 hex is 32; room for ids made some other way
+ADDRESS_LENGTH = 64  # a MAC is 17 characters, a macOS CoreBluetooth UUID 36
+
+
+class Outcome(enum.StrEnum):
+    """How a session ended; ``running`` until it does."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    PAIN = "pain"
+    INTERRUPTED = "interrupted"
+
+
+OUTCOME_CHECK = "outcome IN ({})".format(", ".join(f"'{o.value}'" for o in Outcome))
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# SQLite only auto-numbers an INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for samples.
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Device(Base):
+    __tablename__ = "devices"
+
+    address: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String())
+    profile: Mapped[str | None] = mapped_column(String())
+    first_seen: Mapped[float] = mapped_column(Double)
+    last_seen: Mapped[float] = mapped_column(Double)
+
+
+class Session(Base):
+    __tablename__ = "sessions"
+    __table_args__ = (
+        CheckConstraint(OUTCOME_CHECK, name="outcome"),
+        Index(None, "started_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(SESSION_ID_LENGTH), primary_key=True)
+    routine: Mapped[str] = mapped_column(String())
+    title: Mapped[str] = mapped_column(String())
+    level: Mapped[int] = mapped_column(Integer)
+    level_reason: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[float] = mapped_column(Double)
+    ended_at: Mapped[float | None] = mapped_column(Double)
+    outcome: Mapped[str] = mapped_column(String(16))
+    pain_before: Mapped[int | None] = mapped_column(SmallInteger)
+    pain_after: Mapped[int | None] = mapped_column(SmallInteger)
+    device: Mapped[str | None] = mapped_column(String(ADDRESS_LENGTH))
+    total_planned_s: Mapped[float] = mapped_column(Double)
+    plan_json: Mapped[str] = mapped_column(Text)
+    pain_step: Mapped[int | None] = mapped_column(Integer)
+    pain_at: Mapped[float | None] = mapped_column(Double)
+
+
+class Step(Base):
+    __tablename__ = "steps"
+
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String())
+    exercise: Mapped[str] = mapped_column(String())
+    side: Mapped[str | None] = mapped_column(String())
+    mode: Mapped[str | None] = mapped_column(String())
+    planned_start_s: Mapped[float] = mapped_column(Double)
+    planned_end_s: Mapped[float] = mapped_column(Double)
+    breaths: Mapped[int | None] = mapped_column(Integer)
+    reps: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[float | None] = mapped_column(Double)
+    ended_at: Mapped[float | None] = mapped_column(Double)
+
+
+class Cue(Base):
+    __tablename__ = "cues"
+    __table_args__ = (Index(None, "session_id", "at"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    step_idx: Mapped[int] = mapped_column(Integer)
+    cue: Mapped[str] = mapped_column(String())
+    planned_s: Mapped[float] = mapped_column(Double)
+    actual_s: Mapped[float] = mapped_column(Double)
+    duration_s: Mapped[float] = mapped_column(Double)
+    on_wrist: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[float] = mapped_column(Double)
+
+
+class Sample(Base):
+    __tablename__ = "samples"
+    __table_args__ = (
+        Index(None, "session_id", "t"),
+        Index(None, "t"),
+    )
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    device: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    t: Mapped[float] = mapped_column(Double)
+    hr: Mapped[int] = mapped_column(SmallInteger)
+    contact: Mapped[bool | None] = mapped_column(Boolean)
+    energy_kj: Mapped[int | None] = mapped_column(Integer)
+    # A JSON array of milliseconds, or NULL when the packet carried none (most do not).
+    rr_ms: Mapped[str | None] = mapped_column(Text)
+
+
+class LinkEvent(Base):
+    __tablename__ = "link_events"
+    __table_args__ = (Index(None, "t"), Index(None, "session_id"))
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    device: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    t: Mapped[float] = mapped_column(Double)
+    state: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text)
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
+
+
+class PacingEvent(Base):
+    __tablename__ = "pacing_events"
+    __table_args__ = (Index(None, "session_id", "t"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    t: Mapped[float] = mapped_column(Double)
+    exhale_s: Mapped[float] = mapped_column(Double)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class Setting(Base):
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)  # JSON text
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table behind a model, typed for insert and update statements."""
+    return cast(Table, model.__table__)

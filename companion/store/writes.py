@@ -1,0 +1,390 @@
+"""What each event changes in the store, and how those changes are written.
+
+:class:`EventTranslator` turns events into :class:`Write` values without touching the
+database (it only remembers which session is running and which band was last heard);
+:func:`apply_writes` executes a batch of them on one connection, inside the caller's
+transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from companion.events import (
+    CueFired,
+    Event,
+    HeartRateSample,
+    LinkChanged,
+    LinkState,
+    PacingAdapted,
+    PainRated,
+    SessionStarted,
+    SessionStateChanged,
+    StepStarted,
+)
+from companion.store.schema import (
+    Cue,
+    Device,
+    LinkEvent,
+    Outcome,
+    PacingEvent,
+    Sample,
+    Session,
+    Step,
+    table_of,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+_SESSIONS = table_of(Session)
+_STEPS = table_of(Step)
+_CUES = table_of(Cue)
+_SAMPLES = table_of(Sample)
+_LINK_EVENTS = table_of(LinkEvent)
+_PACING_EVENTS = table_of(PacingEvent)
+_DEVICES = table_of(Device)
+
+_CONNECTED_STATES = frozenset({LinkState.CONNECTED, LinkState.RECONNECTED})
+
+
+class WriteKind(enum.Enum):
+    SAMPLE = "sample"
+    INSERT_SESSION = "insert_session"
+    INSERT_STEP = "insert_step"
+    START_STEP = "start_step"
+    INSERT_CUE = "insert_cue"
+    INSERT_LINK = "insert_link"
+    INSERT_PACING = "insert_pacing"
+    PAIN_BEFORE = "pain_before"
+    PAIN_AFTER = "pain_after"
+    FINISH_SESSION = "finish_session"
+    SEEN_DEVICE = "seen_device"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Write:
+    """One change to the store: a kind and the row values it needs."""
+
+    kind: WriteKind
+    params: Mapping[str, Any]
+
+    @property
+    def is_sample(self) -> bool:
+        return self.kind is WriteKind.SAMPLE
+
+
+class EventTranslator:
+    """Maps events to writes; remembers the running session so samples can name it."""
+
+    def __init__(self) -> None:
+        self.running_session: str | None = None
+        self.last_device: str | None = None
+
+    def writes_for(self, event: Event) -> list[Write]:
+        match event:
+            case HeartRateSample():
+                self.last_device = event.device
+                return [Write(WriteKind.SAMPLE, self._sample(event))]
+            case LinkChanged():
+                return self._link(event)
+            case SessionStarted():
+                self.running_session = event.run_id
+                return self._session_started(event)
+            case StepStarted():
+                return [Write(WriteKind.START_STEP, _step_from_event(event))]
+            case CueFired():
+                return [Write(WriteKind.INSERT_CUE, _cue(event))]
+            case PacingAdapted():
+                params = {
+                    "session_id": event.run_id,
+                    "t": event.wall,
+                    "exhale_s": event.exhale_s,
+                    "reason": event.reason,
+                }
+                return [Write(WriteKind.INSERT_PACING, params)]
+            case PainRated():
+                return _pain(event)
+            case SessionStateChanged() if event.state.is_final:
+                if event.run_id == self.running_session:
+                    self.running_session = None
+                return [Write(WriteKind.FINISH_SESSION, _finish(event))]
+            case _:
+                # Battery levels, dropped packets, notices and pauses are live-only.
+                return []
+
+    def _sample(self, event: HeartRateSample) -> dict[str, Any]:
+        return {
+            "session_id": self.running_session,
+            "device": event.device,
+            "t": event.wall,
+            "hr": event.hr,
+            "contact": event.contact,
+            "energy_kj": event.energy_kj,
+            "rr_ms": json.dumps(list(event.rr_ms)) if event.rr_ms else None,
+        }
+
+    def _link(self, event: LinkChanged) -> list[Write]:
+        writes = []
+        if event.state in _CONNECTED_STATES:
+            self.last_device = event.device
+            writes.append(Write(WriteKind.SEEN_DEVICE, {"address": event.device, "t": event.wall}))
+        params = {
+            "device": event.device,
+            "t": event.wall,
+            "state": event.state.value,
+            "detail": event.detail,
+            "session_id": self.running_session,
+        }
+        writes.append(Write(WriteKind.INSERT_LINK, params))
+        return writes
+
+    def _session_started(self, event: SessionStarted) -> list[Write]:
+        plan = event.plan
+        session = {
+            "id": event.run_id,
+            "routine": event.routine,
+            "title": str(plan.get("title") or event.routine),
+            "level": event.level,
+            "level_reason": plan.get("level_reason"),
+            "started_at": event.wall,
+            "ended_at": None,
+            "outcome": Outcome.RUNNING.value,
+            "pain_before": event.pain_before,
+            "pain_after": None,
+            "device": self.last_device,
+            "total_planned_s": event.total_s,
+            "plan_json": json.dumps(plan, sort_keys=True, default=str),
+            "pain_step": None,
+            "pain_at": None,
+        }
+        writes = [Write(WriteKind.INSERT_SESSION, session)]
+        writes.extend(Write(WriteKind.INSERT_STEP, step) for step in plan_steps(event.run_id, plan))
+        return writes
+
+
+def plan_steps(session_id: str, plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Step rows from a plan's ``steps`` list; a step that lacks its name, exercise or
+    times is left out (its StepStarted event fills it in when it runs)."""
+    rows = []
+    for idx, step in enumerate(plan.get("steps") or ()):
+        try:
+            rows.append(
+                {
+                    "session_id": session_id,
+                    "idx": idx,
+                    "name": str(step["name"]),
+                    "exercise": str(step["exercise"]),
+                    "side": step.get("side"),
+                    "mode": _text_or_none(step.get("mode")),
+                    "planned_start_s": float(step["start_s"]),
+                    "planned_end_s": float(step["end_s"]),
+                    "breaths": step.get("breaths"),
+                    "reps": step.get("reps"),
+                    "started_at": None,
+                    "ended_at": None,
+                }
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            _LOGGER.warning("plan step %s of session %s not stored: %r", idx, session_id, exc)
+    return rows
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value.value) if isinstance(value, enum.Enum) else str(value)
+
+
+def _step_from_event(event: StepStarted) -> dict[str, Any]:
+    return {
+        "session_id": event.run_id,
+        "idx": event.step,
+        "name": event.name,
+        "exercise": event.exercise,
+        "side": event.side,
+        "mode": None,
+        "planned_start_s": event.start_s,
+        "planned_end_s": event.end_s,
+        "breaths": event.breaths,
+        "reps": None,
+        "started_at": event.wall,
+        "ended_at": None,
+    }
+
+
+def _cue(event: CueFired) -> dict[str, Any]:
+    return {
+        "session_id": event.run_id,
+        "step_idx": event.step,
+        "cue": event.cue,
+        "planned_s": event.planned_s,
+        "actual_s": event.actual_s,
+        "duration_s": event.duration_s,
+        "on_wrist": event.on_wrist,
+        "at": event.wall,
+    }
+
+
+def _pain(event: PainRated) -> list[Write]:
+    kinds = {"before": WriteKind.PAIN_BEFORE, "after": WriteKind.PAIN_AFTER}
+    kind = kinds.get(event.moment)
+    if kind is None:
+        _LOGGER.warning(
+            "pain rating for %s at unknown moment %r ignored", event.run_id, event.moment
+        )
+        return []
+    return [Write(kind, {"id": event.run_id, "pain": event.pain})]
+
+
+def _finish(event: SessionStateChanged) -> dict[str, Any]:
+    in_pain = event.state.value == Outcome.PAIN.value
+    return {
+        "id": event.run_id,
+        "outcome": Outcome(event.state.value).value,
+        "ended_at": event.wall,
+        "pain_step": event.step if in_pain else None,
+        "pain_at": event.wall if in_pain else None,
+    }
+
+
+# --- executing writes -------------------------------------------------------------------
+
+
+def apply_writes(connection: Connection, writes: Iterable[Write]) -> None:
+    """Execute ``writes`` in order; runs of inserts of one kind go as one executemany."""
+    for kind, run in groupby(writes, key=lambda write: write.kind):
+        params = [write.params for write in run]
+        _EXECUTORS[kind](connection, params)
+
+
+def _insert_into(table: Any) -> Callable[[Connection, Sequence[Mapping[str, Any]]], None]:
+    def execute(connection: Connection, params: Sequence[Mapping[str, Any]]) -> None:
+        connection.execute(insert(table), list(params))
+
+    return execute
+
+
+def _start_steps(connection: Connection, params: Sequence[Mapping[str, Any]]) -> None:
+    for step in params:
+        _close_open_steps(connection, step["session_id"], step["started_at"])
+        result = connection.execute(
+            update(_STEPS)
+            .where(_STEPS.c.session_id == step["session_id"], _STEPS.c.idx == step["idx"])
+            .values(started_at=step["started_at"], ended_at=None)
+        )
+        if result.rowcount == 0:
+            # The plan did not list this step (or listed it in a shape we could not read).
+            connection.execute(insert(_STEPS), [dict(step)])
+
+
+def _close_open_steps(connection: Connection, session_id: str, at: float) -> None:
+    connection.execute(
+        update(_STEPS)
+        .where(
+            _STEPS.c.session_id == session_id,
+            _STEPS.c.started_at.is_not(None),
+            _STEPS.c.ended_at.is_(None),
+        )
+        .values(ended_at=at)
+    )
+
+
+def _set_pain(column: str) -> Callable[[Connection, Sequence[Mapping[str, Any]]], None]:
+    def execute(connection: Connection, params: Sequence[Mapping[str, Any]]) -> None:
+        for rating in params:
+            connection.execute(
+                update(_SESSIONS)
+                .where(_SESSIONS.c.id == rating["id"])
+                .values({column: rating["pain"]})
+            )
+
+    return execute
+
+
+def _finish_sessions(connection: Connection, params: Sequence[Mapping[str, Any]]) -> None:
+    for end in params:
+        _close_open_steps(connection, end["id"], end["ended_at"])
+        connection.execute(
+            update(_SESSIONS)
+            .where(_SESSIONS.c.id == end["id"])
+            .values(
+                outcome=end["outcome"],
+                ended_at=end["ended_at"],
+                pain_step=end["pain_step"],
+                pain_at=end["pain_at"],
+            )
+        )
+
+
+def _seen_devices(connection: Connection, params: Sequence[Mapping[str, Any]]) -> None:
+    for seen in params:
+        upsert_device_row(connection, seen["address"], seen_at=seen["t"])
+
+
+def upsert_device_row(
+    connection: Connection,
+    address: str,
+    *,
+    seen_at: float,
+    name: str | None = None,
+    profile: str | None = None,
+) -> None:
+    """Insert a device or move its ``last_seen``; a name or profile given replaces the old."""
+    values = {
+        "address": address,
+        "name": name,
+        "profile": profile,
+        "first_seen": seen_at,
+        "last_seen": seen_at,
+    }
+    changes: dict[str, Any] = {"last_seen": seen_at}
+    if name is not None:
+        changes["name"] = name
+    if profile is not None:
+        changes["profile"] = profile
+    upsert(connection, _DEVICES, values, changes)
+
+
+def upsert(
+    connection: Connection, table: Table, values: Mapping[str, Any], changes: Mapping[str, Any]
+) -> None:
+    """Insert ``values``, or apply ``changes`` to the row with the same primary key."""
+    keys = [column.name for column in table.primary_key]
+    dialect = connection.dialect.name
+    if dialect in _UPSERT_INSERTS:
+        statement = _UPSERT_INSERTS[dialect](table).values(dict(values))
+        connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes))
+        return
+    match = [table.c[key] == values[key] for key in keys]
+    if connection.execute(update(table).where(*match).values(dict(changes))).rowcount == 0:
+        connection.execute(insert(table).values(dict(values)))
+
+
+_UPSERT_INSERTS: dict[str, Callable[[Table], Any]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
+
+
+_EXECUTORS: dict[WriteKind, Callable[[Connection, Sequence[Mapping[str, Any]]], None]] = {
+    WriteKind.SAMPLE: _insert_into(_SAMPLES),
+    WriteKind.INSERT_SESSION: _insert_into(_SESSIONS),
+    WriteKind.INSERT_STEP: _insert_into(_STEPS),
+    WriteKind.START_STEP: _start_steps,
+    WriteKind.INSERT_CUE: _insert_into(_CUES),
+    WriteKind.INSERT_LINK: _insert_into(_LINK_EVENTS),
+    WriteKind.INSERT_PACING: _insert_into(_PACING_EVENTS),
+    WriteKind.PAIN_BEFORE: _set_pain("pain_before"),
+    WriteKind.PAIN_AFTER: _set_pain("pain_after"),
+    WriteKind.FINISH_SESSION: _finish_sessions,
+    WriteKind.SEEN_DEVICE: _seen_devices,
+}
