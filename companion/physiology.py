@@ -23,9 +23,14 @@ from dataclasses import dataclass
 
 RR_MIN_MS = 300.0  # 200 bpm
 RR_MAX_MS = 2000.0  # 30 bpm
-# An interval further than this from the median of its neighbours is a glitch: a missed
-# beat doubles an interval, an extra one splits it, while breathing moves it far less.
-OUTLIER_FRACTION = 0.25
+# Sensor glitches: a missed beat doubles an interval; an extra one splits it in two short
+# ones. Slow deep breathing can swing genuine intervals by a third between breath in and
+# breath out, but it does so over several beats, so an interval is a glitch when it is
+# far from the median of its neighbours *and* unlike both intervals beside it, or so far
+# from the median that no breath explains it.
+OUTLIER_FRACTION = 0.20
+ADJACENT_FRACTION = 0.20
+FAR_OUTLIER_FRACTION = 0.38
 NEIGHBOURS_EACH_SIDE = 5
 MIN_NEIGHBOURS = 4
 MIN_RMSSD_DIFFERENCES = 10
@@ -42,9 +47,9 @@ BREATH_MAX_HZ = 0.5  # 30 breaths a minute
 SPECTRUM_STEP_HZ = 0.002
 MIN_BREATHING_SPAN_S = 30.0
 MIN_BREATHING_BEATS = 20
-# The peak must hold this share of the power in the breathing band, else there is no
-# single rhythm to report.
-MIN_PEAK_SHARE = 0.05
+# The peak (+-0.02 Hz) must hold this share of the power in the breathing band, else there
+# is no single rhythm to report. White-noise tachograms reached at most 0.32 (60 windows).
+MIN_PEAK_SHARE = 0.35
 PEAK_SHARE_HALF_WIDTH_HZ = 0.02
 
 # Breath-following by rate: full marks within this many breaths a minute of the pace,
@@ -89,26 +94,21 @@ class CleanedRR:
 
 
 def clean_rr(rr_ms: Sequence[float]) -> CleanedRR:
-    """Drop impossible intervals, then those far from the median of their neighbours.
+    """Drop impossible intervals, then sensor glitches (see ``OUTLIER_FRACTION``).
 
     The median is over up to five plausible intervals either side (not only earlier
     accepted ones), so one bad interval at the start cannot become the reference and a
     real change of pace is followed within a few beats.
     """
-    plausible = [i for i, rr in enumerate(rr_ms) if RR_MIN_MS <= rr <= RR_MAX_MS]
+    plausible_indices = [i for i, rr in enumerate(rr_ms) if RR_MIN_MS <= rr <= RR_MAX_MS]
+    plausible = [rr_ms[i] for i in plausible_indices]
     kept: list[float] = []
     kept_indices: list[int] = []
     outliers = 0
-    for position, index in enumerate(plausible):
-        lo = max(0, position - NEIGHBOURS_EACH_SIDE)
-        neighbours = [rr_ms[j] for j in plausible[lo : position + NEIGHBOURS_EACH_SIDE + 1]]
-        neighbours.remove(rr_ms[index])
-        value = rr_ms[index]
-        if len(neighbours) >= MIN_NEIGHBOURS:
-            median = statistics.median(neighbours)
-            if abs(value - median) > OUTLIER_FRACTION * median:
-                outliers += 1
-                continue
+    for position, (index, value) in enumerate(zip(plausible_indices, plausible, strict=True)):
+        if _is_glitch(plausible, position):
+            outliers += 1
+            continue
         kept.append(value)
         kept_indices.append(index)
     return CleanedRR(
@@ -117,6 +117,24 @@ def clean_rr(rr_ms: Sequence[float]) -> CleanedRR:
         out_of_range=len(rr_ms) - len(plausible),
         outliers=outliers,
     )
+
+
+def _is_glitch(values: list[float], position: int) -> bool:
+    lo = max(0, position - NEIGHBOURS_EACH_SIDE)
+    neighbours = [
+        *values[lo:position],
+        *values[position + 1 : position + NEIGHBOURS_EACH_SIDE + 1],
+    ]
+    if len(neighbours) < MIN_NEIGHBOURS:
+        return False  # too little around it to judge
+    value = values[position]
+    median = statistics.median(neighbours)
+    off_median = abs(value - median) / median
+    if off_median > FAR_OUTLIER_FRACTION:
+        return True
+    adjacent = values[max(0, position - 1) : position] + values[position + 1 : position + 2]
+    unlike_adjacent = all(abs(value - a) / a > ADJACENT_FRACTION for a in adjacent)
+    return off_median > OUTLIER_FRACTION and unlike_adjacent
 
 
 def mean_hr(rr_ms: Sequence[float]) -> float | None:
@@ -198,7 +216,10 @@ class BreathingEstimate:
 
 
 def estimate_breathing(
-    beat_times_s: Sequence[float], rr_ms: Sequence[float]
+    beat_times_s: Sequence[float],
+    rr_ms: Sequence[float],
+    *,
+    min_peak_share: float = MIN_PEAK_SHARE,
 ) -> BreathingEstimate | None:
     """The dominant rhythm of the RR tachogram within the breathing band, with its strength.
 
@@ -225,7 +246,7 @@ def estimate_breathing(
         if abs(f - peak_hz) <= PEAK_SHARE_HALF_WIDTH_HZ
     )
     share = near / total
-    if share < MIN_PEAK_SHARE:
+    if share < min_peak_share:
         return None
     return BreathingEstimate(rate_bpm=peak_hz * SECONDS_PER_MINUTE, peak_share=share)
 
@@ -293,16 +314,36 @@ class StepPhysiology:
     mean_hr: float | None
     rmssd: float | None
     breathing_rate: float | None
-    score: float | None
+    score: float | None  # breath-following by rate
+    phase_score: float | None = None  # breath-following by phase, when the cues are known
 
 
 def analyse_step(
     beat_times_s: Sequence[float],
     rr_ms: Sequence[float],
     paced_rate: float | None = None,
+    *,
+    inhale_cues_s: Sequence[float] = (),
+    exhale_cues_s: Sequence[float] = (),
 ) -> StepPhysiology:
+    """All figures for one stretch of beats.
+
+    With enough beats but no clear breathing rhythm, the rate is None and the rate score
+    0.0: breathing that irregular did not follow a steady pacer.
+    """
     cleaned = clean_rr(rr_ms)
-    breathing = breathing_rate_from_rr(beat_times_s, rr_ms)
+    estimate = estimate_breathing(beat_times_s, rr_ms, min_peak_share=0.0)
+    rhythmic = estimate is not None and estimate.peak_share >= MIN_PEAK_SHARE
+    breathing = estimate.rate_bpm if estimate is not None and rhythmic else None
+    if estimate is None or paced_rate is None:
+        score = None
+    else:
+        score = breath_following_score(breathing, paced_rate) if rhythmic else 0.0
+    phase = (
+        phase_following_score(beat_times_s, rr_ms, inhale_cues_s, exhale_cues_s)
+        if inhale_cues_s and exhale_cues_s
+        else None
+    )
     return StepPhysiology(
         beats=len(cleaned.kept),
         rejected=cleaned.rejected,
@@ -310,13 +351,14 @@ def analyse_step(
         mean_hr=mean_hr(cleaned.kept),
         rmssd=rmssd(cleaned),
         breathing_rate=breathing,
-        score=breath_following_score(breathing, paced_rate),
+        score=score,
+        phase_score=phase,
     )
 
 
 def combine_steps(steps: Sequence[StepPhysiology]) -> StepPhysiology:
     """A session's figures from its steps: heart rate and breathing rate weighted by beats,
-    RMSSD pooled over the steps' differences, score the beat-weighted mean of scored steps."""
+    RMSSD pooled over the steps' differences, scores the beat-weighted mean of scored steps."""
     beats = sum(s.beats for s in steps)
     differences = sum(s.differences for s in steps if s.rmssd is not None)
     return StepPhysiology(
@@ -337,6 +379,9 @@ def combine_steps(steps: Sequence[StepPhysiology]) -> StepPhysiology:
             [(s.breathing_rate, s.beats) for s in steps if s.breathing_rate is not None]
         ),
         score=_weighted([(s.score, s.beats) for s in steps if s.score is not None]),
+        phase_score=_weighted(
+            [(s.phase_score, s.beats) for s in steps if s.phase_score is not None]
+        ),
     )
 
 
