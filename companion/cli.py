@@ -12,14 +12,16 @@ import json
 import logging
 import signal
 import sys
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from companion.ble.profiles import DeviceProfile, load_profiles, select_profile
+from companion.ble.virtual_band import Vibration, VirtualBand
 from companion.ble.wearer import WearerMode
 from companion.bus import EventBus
 from companion.config import Settings
@@ -130,9 +132,8 @@ def scan(hci: str | None, simulate: bool, timeout: float, data_dir: Path | None)
             raise SystemExit(EXIT_NO_DEVICE)
         click.echo(f"{'ADDRESS':<18} {'RSSI':>5}  {'PROFILE':<22} NAME")
         for device in found:
-            click.echo(
-                f"{device.address:<18} {device.rssi:>5}  {device.profile or '-':<22} {device.name or ''}"
-            )
+            profile = device.profile or "-"
+            click.echo(f"{device.address:<18} {device.rssi:>5}  {profile:<22} {device.name or ''}")
 
     _run(go)
 
@@ -268,10 +269,11 @@ def band(hci: str, wearer: str, seed: int) -> None:
     """Run the virtual band on its own.
 
     Each vibration it receives is printed as one JSON line. Type commands on stdin:
-    `drop [SECONDS]`, `contact on|off`, `battery PERCENT`, `quit`.
+    `drop [SECONDS]` (go out of range, and come back after SECONDS), `back`,
+    `contact on|off`, `battery PERCENT`, `quit`.
     """
 
-    def on_vibration(vibration: Any) -> None:
+    def on_vibration(vibration: Vibration) -> None:
         _echo_json({"vibration": vibration.to_json()})
 
     async def go() -> None:
@@ -279,27 +281,51 @@ def band(hci: str, wearer: str, seed: int) -> None:
             hci, mode=WearerMode(wearer), seed=seed, on_vibration=on_vibration
         ) as vband:
             click.echo(f"virtual band advertising on {hci}; Ctrl-C to stop", err=True)
-            loop = asyncio.get_running_loop()
-            while True:
-                line = await loop.run_in_executor(None, sys.stdin.readline)
-                if not line:
-                    await asyncio.Event().wait()  # stdin closed: keep running until stopped
-                words = line.split()
-                if not words:
-                    continue
-                if words[0] == "quit":
+            async for line in _stdin_lines():
+                if not await _band_command(vband, line.split()):
                     return
-                if words[0] == "drop":
-                    away = float(words[1]) if len(words) > 1 else 10.0
-                    asyncio.ensure_future(vband.drop_link(away))
-                elif words[0] == "contact" and len(words) > 1:
-                    vband.set_contact(words[1] == "on")
-                elif words[0] == "battery" and len(words) > 1:
-                    vband.set_battery(int(words[1]))
-                else:
-                    click.echo(f"unknown command: {line.strip()}", err=True)
 
     _guard(lambda: _run(go))
+
+
+async def _stdin_lines() -> AsyncIterator[str]:
+    """Lines typed on stdin, read on a daemon thread so Ctrl-C never waits for Enter."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+        loop.call_soon_threadsafe(lines.put_nowait, None)
+
+    threading.Thread(target=read, name="stdin", daemon=True).start()
+    while (line := await lines.get()) is not None:
+        yield line
+    await asyncio.Event().wait()  # stdin closed: keep running until stopped
+
+
+async def _band_command(vband: VirtualBand, words: list[str]) -> bool:
+    """Carry out one typed command; False means quit."""
+    match words:
+        case []:
+            pass
+        case ["quit"]:
+            return False
+        case ["drop"]:
+            vband.start_drop(None)
+            click.echo("link dropped; the band stays away until `back`", err=True)
+        case ["drop", seconds]:
+            vband.start_drop(float(seconds))
+            click.echo(f"link dropped; back in {float(seconds):g} s", err=True)
+        case ["back"]:
+            await vband.come_back()
+        case ["contact", ("on" | "off") as state]:
+            vband.set_contact(state == "on")
+        case ["battery", percent] if percent.isdigit():
+            vband.set_battery(int(percent))
+        case _:
+            click.echo(f"unknown command: {' '.join(words)}", err=True)
+    return True
 
 
 def _guard(action: Callable[[], T]) -> T:

@@ -36,6 +36,8 @@ ENERGY_EVERY_N_PACKETS = 10
 # Mild pulses closer together than this belong to one buzz (a double tap means breathe out).
 BUZZ_GROUP_WINDOW_S = 0.35
 MAX_RECORDED_VIBRATIONS = 100_000
+# RR intervals travel as uint16 in 1/1024 s.
+MAX_RR_S = 0xFFFF / 1024
 
 
 class AlertLevel:
@@ -116,8 +118,18 @@ class VirtualBand:
         self._pending_beats: list[float] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._advertising_paused_until = 0.0
-        self._heart_rate = HeartRateService(
-            self._read_measurement, body_sensor_location=HeartRateService.BodySensorLocation.WRIST
+        self._raw_packets: deque[bytes] = deque()
+        self._measurement = gatt.Characteristic(
+            uuids.HEART_RATE_MEASUREMENT,
+            gatt.Characteristic.Properties.NOTIFY,
+            gatt.Characteristic.Permissions(0),
+            gatt.CharacteristicValue(read=self._read_measurement),
+        )
+        body_sensor_location = gatt.Characteristic(
+            uuids.BODY_SENSOR_LOCATION,
+            gatt.Characteristic.Properties.READ,
+            gatt.Characteristic.READABLE,
+            bytes([HeartRateService.BodySensorLocation.WRIST]),
         )
         self._battery = BatteryService(lambda _connection: self._wearer.battery_percent)
         self._alert_level = gatt.Characteristic(
@@ -128,7 +140,7 @@ class VirtualBand:
         )
         device.add_services(
             [
-                self._heart_rate,
+                gatt.Service(uuids.HEART_RATE_SERVICE, [self._measurement, body_sensor_location]),
                 self._battery,
                 DeviceInformationService(
                     manufacturer_name="Bedside Companion",
@@ -146,7 +158,7 @@ class VirtualBand:
                     (AdvertisingData.COMPLETE_LOCAL_NAME, BAND_NAME.encode()),
                     (
                         AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
-                        bytes.fromhex("0d18" "0218" "0f18"),
+                        bytes.fromhex("0d1802180f18"),
                     ),
                 ]
             )
@@ -186,7 +198,9 @@ class VirtualBand:
 
     # --- heart rate -----------------------------------------------------------------------
 
-    def _read_measurement(self, _connection: Connection | None) -> object:
+    def _read_measurement(self, _connection: Connection | None) -> bytes:
+        if self._raw_packets:
+            return self._raw_packets.popleft()
         beats = self._wearer.beats_until(self._now())
         rr = [beat.rr_s for beat in beats]
         self._packets += 1
@@ -198,12 +212,14 @@ class VirtualBand:
         if self._packets % ENERGY_EVERY_N_PACKETS == 0:
             self._energy_kj += 1
             energy = self._energy_kj
-        return HeartRateService.HeartRateMeasurement(
+        # Encoded by Bumble's own codec, so our decoder is checked against an independent one.
+        measurement = HeartRateService.HeartRateMeasurement(
             heart_rate=heart_rate,
             sensor_contact_detected=self._wearer.contact,
             energy_expended=energy,
-            rr_intervals=[min(r, 63.0) for r in rr],
+            rr_intervals=[min(r, MAX_RR_S) for r in rr],
         )
+        return bytes(measurement)
 
     async def _notify_loop(self) -> None:
         start = time.monotonic()
@@ -216,9 +232,7 @@ class VirtualBand:
                 self._wearer.beats_until(self._now())  # the wearer's heart goes on beating
                 continue
             try:
-                await self._device.notify_subscribers(
-                    self._heart_rate.heart_rate_measurement_characteristic
-                )
+                await self._device.notify_subscribers(self._measurement)
             except Exception:
                 _LOGGER.debug("heart-rate notification failed", exc_info=True)
 
@@ -260,8 +274,16 @@ class VirtualBand:
             await asyncio.sleep(away_s)
         await self._advertise()
 
+    def start_drop(self, away_s: float | None) -> None:
+        """Drop the link without waiting for the band to come back."""
+        self._spawn(self.drop_link(away_s))
+
     async def come_back(self) -> None:
         await self._advertise()
+
+    def send_raw_measurement(self, data: bytes) -> None:
+        """Send ``data`` as the next heart-rate notification, as a faulty band might."""
+        self._raw_packets.append(bytes(data))
 
     def set_contact(self, contact: bool) -> None:
         self._wearer.contact = contact
