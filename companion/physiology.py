@@ -24,13 +24,15 @@ from dataclasses import dataclass
 RR_MIN_MS = 300.0  # 200 bpm
 RR_MAX_MS = 2000.0  # 30 bpm
 # Sensor glitches: a missed beat doubles an interval; an extra one splits it in two short
-# ones. Slow deep breathing can swing genuine intervals by a third between breath in and
-# breath out, but it does so over several beats, so an interval is a glitch when it is
-# far from the median of its neighbours *and* unlike both intervals beside it, or so far
-# from the median that no breath explains it.
+# ones. Slow deep breathing can swing genuine intervals by a third or more between breath
+# in and breath out, but over several beats, so a genuine interval always has a neighbour
+# like it. An interval is a glitch when it is
+#   * far from the median of its neighbours and unlike both intervals beside it, or
+#   * one of two short neighbours that add up to about one ordinary interval, or
+#   * so far from the median that no breath explains it (a doubled or a split interval).
 OUTLIER_FRACTION = 0.20
 ADJACENT_FRACTION = 0.20
-FAR_OUTLIER_FRACTION = 0.38
+FAR_OUTLIER_FRACTION = 0.60
 NEIGHBOURS_EACH_SIDE = 5
 MIN_NEIGHBOURS = 4
 MIN_RMSSD_DIFFERENCES = 10
@@ -129,12 +131,18 @@ def _is_glitch(values: list[float], position: int) -> bool:
         return False  # too little around it to judge
     value = values[position]
     median = statistics.median(neighbours)
-    off_median = abs(value - median) / median
-    if off_median > FAR_OUTLIER_FRACTION:
+    off_median = (value - median) / median
+    if abs(off_median) > FAR_OUTLIER_FRACTION:
         return True
+    if abs(off_median) <= OUTLIER_FRACTION:
+        return False
     adjacent = values[max(0, position - 1) : position] + values[position + 1 : position + 2]
-    unlike_adjacent = all(abs(value - a) / a > ADJACENT_FRACTION for a in adjacent)
-    return off_median > OUTLIER_FRACTION and unlike_adjacent
+    if all(abs(value - a) / a > ADJACENT_FRACTION for a in adjacent):
+        return True
+    short = (1.0 - OUTLIER_FRACTION) * median
+    return value < short and any(
+        a < short and abs(value + a - median) <= OUTLIER_FRACTION * median for a in adjacent
+    )
 
 
 def mean_hr(rr_ms: Sequence[float]) -> float | None:

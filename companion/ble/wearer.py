@@ -38,6 +38,7 @@ CUE_BREATHE_OUT = "breath-out"
 
 # First-order lag of lung volume behind the breathing phase: a 4 s inhale nearly fills.
 LUNG_TIME_CONSTANT_S = 1.0
+INITIAL_LUNG_VOLUME = 0.5
 # Someone following cues waits this long for the next one before breathing on their own.
 FOLLOW_PATIENCE_S = 12.0
 REACTION_MEAN_S = 0.4
@@ -145,14 +146,13 @@ class Wearer:
         self._sensor_rng = random.Random(f"wearer:{seed}:sensor")
         self._cue_rng = random.Random(f"wearer:{seed}:cue")
 
-        # Breathing: the phase in force since _phase_since, lung volume (0..1) at that moment,
-        # and the next switch the wearer would make on their own.
+        # Breathing: every switch of phase with the lung volume (0..1) at that moment, and the
+        # next switch the wearer would make on their own.
         self._phase = BreathPhase.EXHALE
-        self._phase_since = start_s
-        self._lung_at_since = 0.5
         self._horizon_s = start_s
         self._switch_times: list[float] = [start_s]
         self._switch_phases: list[BreathPhase] = [BreathPhase.EXHALE]
+        self._switch_volumes: list[float] = [INITIAL_LUNG_VOLUME]
         self._next_switch_s = start_s + self._own_phase_length(BreathPhase.EXHALE)
 
         # Heart: time of the last true beat, the next interval once drawn, the drift state.
@@ -270,17 +270,19 @@ class Wearer:
         return mean_s * factor
 
     def _lung_volume(self, t_s: float) -> float:
-        target = 1.0 if self._phase is BreathPhase.INHALE else 0.0
-        elapsed = max(0.0, t_s - self._phase_since)
+        # From the switch in force at t_s: breathing may already be settled beyond it.
+        index = max(0, bisect.bisect_right(self._switch_times, t_s) - 1)
+        target = 1.0 if self._switch_phases[index] is BreathPhase.INHALE else 0.0
+        elapsed = max(0.0, t_s - self._switch_times[index])
         decay = math.exp(-elapsed / LUNG_TIME_CONSTANT_S)
-        return target + (self._lung_at_since - target) * decay
+        return target + (self._switch_volumes[index] - target) * decay
 
     def _switch(self, at_s: float, phase: BreathPhase, *, cued: bool) -> None:
-        self._lung_at_since = self._lung_volume(at_s)
+        volume = self._lung_volume(at_s)
         self._phase = phase
-        self._phase_since = at_s
         self._switch_times.append(at_s)
         self._switch_phases.append(phase)
+        self._switch_volumes.append(volume)
         if cued:
             self._next_switch_s = at_s + FOLLOW_PATIENCE_S
         else:
@@ -340,6 +342,7 @@ class Wearer:
         if cut > 0:
             del self._switch_times[:cut]
             del self._switch_phases[:cut]
+            del self._switch_volumes[:cut]
 
 
 def _gauss_clipped(rng: random.Random, mean: float, sd: float, low: float, high: float) -> float:

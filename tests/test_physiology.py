@@ -1,0 +1,301 @@
+"""Physiology maths, checked on hand-made series and on the simulated wearer's known truth."""
+
+from __future__ import annotations
+
+import pytest
+
+from companion import physiology
+from companion.ble.wearer import CUE_BREATHE_IN, CUE_BREATHE_OUT, WearerMode
+from companion.physiology import CleanedRR, RejectReason, StepPhysiology
+from tests.data import signals
+
+STEADY = [1000.0, 1010.0, 990.0, 1005.0, 995.0, 1000.0]
+
+
+@pytest.mark.parametrize(
+    ("rr", "expected"),
+    [
+        pytest.param([], CleanedRR((), ()), id="nothing"),
+        pytest.param(
+            [*STEADY, 250.0, *STEADY, 2500.0],
+            CleanedRR((*STEADY, *STEADY), (0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12), out_of_range=2),
+            id="impossible-intervals",
+        ),
+        pytest.param(
+            [*STEADY, 2010.0 - 10.0, *STEADY],
+            CleanedRR((*STEADY, *STEADY), (0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12), outliers=1),
+            id="missed-beat",
+        ),
+        pytest.param(
+            [*STEADY, 400.0, 600.0, *STEADY],
+            CleanedRR((*STEADY, *STEADY), (0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13), outliers=2),
+            id="extra-beat-uneven-split",
+        ),
+        pytest.param(
+            [*STEADY, 500.0, 500.0, *STEADY],
+            CleanedRR((*STEADY, *STEADY), (0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13), outliers=2),
+            id="extra-beat-even-split",
+        ),
+        pytest.param(
+            [1400.0, *STEADY, *STEADY],
+            CleanedRR((*STEADY, *STEADY), tuple(range(1, 13)), outliers=1),
+            id="glitch-first-is-not-the-reference",
+        ),
+        pytest.param(
+            [800.0, 800.0, 820.0, 1100.0, 1150.0, 1180.0, 1150.0, 900.0, 820.0, 800.0],
+            CleanedRR(
+                (800.0, 800.0, 820.0, 1100.0, 1150.0, 1180.0, 1150.0, 900.0, 820.0, 800.0),
+                tuple(range(10)),
+            ),
+            id="deep-breathing-swing-is-kept",
+        ),
+        pytest.param(
+            [1000.0, 2000.0, 500.0],
+            CleanedRR((1000.0, 2000.0, 500.0), (0, 1, 2)),
+            id="too-short-to-judge",
+        ),
+    ],
+)
+def test_clean_rr_drops_impossible_and_glitched_intervals(
+    rr: list[float], expected: CleanedRR
+) -> None:
+    assert physiology.clean_rr(rr) == expected
+
+
+def test_cleaned_rr_counts_rejections_by_reason() -> None:
+    cleaned = physiology.clean_rr([*STEADY, 250.0, 2000.0, *STEADY])
+    assert cleaned.rejected == 2
+    assert cleaned.reasons == {RejectReason.OUT_OF_RANGE: 1, RejectReason.OUTLIER: 1}
+
+
+def test_successive_differences_skip_over_removed_intervals() -> None:
+    cleaned = CleanedRR((1000.0, 1010.0, 990.0, 1000.0), (0, 1, 3, 4))
+    assert cleaned.successive_differences() == (10.0, 10.0)
+
+
+@pytest.mark.parametrize(
+    ("rr", "expected"),
+    [
+        ([1000.0] * 12, 0.0),
+        ([1000.0, 1020.0] * 6, 20.0),
+        ([1000.0, 1010.0, 1030.0] * 4 + [1000.0], ((10**2 + 20**2 + 30**2) / 3) ** 0.5),
+        ([1000.0, 1020.0] * 5, None),  # nine differences: too few
+        ([], None),
+    ],
+)
+def test_rmssd(rr: list[float], expected: float | None) -> None:
+    assert physiology.rmssd(rr) == (None if expected is None else pytest.approx(expected))
+
+
+def test_pooled_rmssd_never_differences_across_two_recordings() -> None:
+    first = [1000.0, 1020.0] * 3
+    second = [600.0, 620.0] * 3
+    assert physiology.pooled_rmssd([first, second]) == pytest.approx(20.0)
+
+
+@pytest.mark.parametrize(
+    ("rr", "expected"),
+    [([1000.0] * 5, 60.0), ([750.0, 1250.0], 60.0), ([500.0], 120.0), ([], None)],
+)
+def test_mean_hr_is_sixty_thousand_over_the_mean_interval(
+    rr: list[float], expected: float | None
+) -> None:
+    assert physiology.mean_hr(rr) == (None if expected is None else pytest.approx(expected))
+
+
+def _minutes(*bpm_per_minute: float, samples: int = 60) -> list[tuple[float, float]]:
+    return [
+        (minute * 60.0 + k * 60.0 / samples, bpm)
+        for minute, bpm in enumerate(bpm_per_minute)
+        for k in range(samples)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("samples", "expected"),
+    [
+        (_minutes(70, 60, 65, 80, 75, 62, 64, 90, 66, 61, 68), 60.0 + 0.1 * 1.0 * 10),
+        (_minutes(58, 58, 58), 58.0),
+        (_minutes(58, 58), None),  # two minutes are not enough
+        (_minutes(58, 58, 58, samples=10), None),  # sparse minutes do not count
+        ([*_minutes(60, 60, 60), (10.0, 0.0)], 60.0),  # zero means no reading
+    ],
+)
+def test_resting_hr_is_a_low_percentile_of_minute_means(
+    samples: list[tuple[float, float]], expected: float | None
+) -> None:
+    assert physiology.resting_hr(samples) == (None if expected is None else pytest.approx(expected))
+
+
+@pytest.mark.parametrize("rate", [4.0, 6.0, 10.0, 15.0, 24.0])
+def test_breathing_rate_found_in_a_sinusoidal_tachogram(rate: float) -> None:
+    times, rr = signals.sine_tachogram(rate, 120.0, noise_ms=10.0, seed=int(rate))
+    assert physiology.breathing_rate_from_rr(times, rr) == pytest.approx(rate, abs=0.2)
+
+
+def test_breathing_rate_needs_at_least_thirty_seconds() -> None:
+    times, rr = signals.sine_tachogram(6.0, 25.0)
+    assert physiology.breathing_rate_from_rr(times, rr) is None
+
+
+def test_breathing_rate_is_none_without_a_rhythm() -> None:
+    times, rr = signals.white_noise_tachogram(120.0, seed=1)
+    assert physiology.breathing_rate_from_rr(times, rr) is None
+
+
+def test_breathing_rate_rejects_mismatched_inputs() -> None:
+    with pytest.raises(ValueError, match="beat times"):
+        physiology.breathing_rate_from_rr([1.0, 2.0], [1000.0])
+
+
+def test_beat_times_are_cumulative_intervals() -> None:
+    assert physiology.beat_times([1000.0, 500.0, 250.0], first_beat_s=10.0) == (
+        11.0,
+        11.5,
+        11.75,
+    )
+
+
+@pytest.mark.parametrize(
+    ("estimated", "paced", "expected"),
+    [
+        (6.0, 6.0, 1.0),
+        (6.4, 6.0, 1.0),
+        (7.75, 6.0, 0.5),
+        (4.25, 6.0, 0.5),
+        (9.0, 6.0, 0.0),
+        (11.0, 6.0, 0.0),
+        (None, 6.0, None),
+        (6.0, None, None),
+    ],
+)
+def test_breath_following_score_by_rate(
+    estimated: float | None, paced: float | None, expected: float | None
+) -> None:
+    score = physiology.breath_following_score(estimated, paced)
+    assert score == (None if expected is None else pytest.approx(expected))
+
+
+# --- validation on the simulated wearer, whose truth is known ----------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(
+    ("mode", "tolerance"),
+    [(WearerMode.FOLLOW_CUES, 0.2), (WearerMode.OWN_PACE, 0.5)],
+)
+def test_breathing_rate_from_the_wearer_within_tolerance_of_truth(
+    mode: WearerMode, tolerance: float, seed: int
+) -> None:
+    rec = signals.record(mode, seed, duration_s=120.0)
+    estimate = physiology.breathing_rate_from_rr(rec.beat_times_s, rec.rr_ms)
+    truth = rec.wearer.breathing_rate_truth(0.0, rec.duration_s)
+    assert estimate == pytest.approx(truth, abs=tolerance)
+
+
+def test_restless_breathing_rate_when_found_is_within_two_a_minute() -> None:
+    found = []
+    for seed in range(6):
+        rec = signals.record(WearerMode.RESTLESS, seed, duration_s=300.0)
+        estimate = physiology.breathing_rate_from_rr(rec.beat_times_s, rec.rr_ms)
+        truth = rec.wearer.breathing_rate_truth(0.0, rec.duration_s)
+        if estimate is not None and truth is not None:
+            found.append(abs(estimate - truth))
+    assert found
+    assert max(found) < 2.0
+
+
+@pytest.mark.parametrize("mode", list(WearerMode))
+def test_cleaning_catches_exactly_the_injected_artefacts(mode: WearerMode) -> None:
+    rec = signals.record(mode, seed=3, duration_s=180.0, artefact_rate=0.02)
+    cleaned = physiology.clean_rr(rec.rr_ms)
+    injected = {i for i, b in enumerate(rec.beats) if b.artefact is not None}
+    rejected = set(range(len(rec.beats))) - set(cleaned.kept_indices)
+    assert injected
+    assert rejected == injected
+
+
+@pytest.mark.parametrize("mode", list(WearerMode))
+def test_rmssd_after_cleaning_is_within_five_percent_of_the_truth(mode: WearerMode) -> None:
+    rec = signals.record(mode, seed=4, duration_s=180.0, artefact_rate=0.02)
+    measured = physiology.rmssd(physiology.clean_rr(rec.rr_ms))
+    truth = physiology.rmssd(rec.true_rr_ms)
+    assert truth is not None
+    assert measured == pytest.approx(truth, rel=0.05)
+
+
+def test_rmssd_without_cleaning_is_far_off_when_artefacts_are_present() -> None:
+    rec = signals.record(WearerMode.FOLLOW_CUES, seed=4, duration_s=180.0, artefact_rate=0.02)
+    raw = physiology.rmssd(rec.rr_ms)
+    truth = physiology.rmssd(rec.true_rr_ms)
+    assert raw is not None and truth is not None
+    assert raw > 1.5 * truth
+
+
+def test_phase_score_tells_following_from_breathing_at_its_own_pace() -> None:
+    scores = {}
+    for mode in (WearerMode.FOLLOW_CUES, WearerMode.OWN_PACE):
+        rec = signals.record(mode, seed=5, duration_s=120.0)
+        scores[mode] = physiology.phase_following_score(
+            rec.beat_times_s,
+            rec.rr_ms,
+            rec.cue_times(CUE_BREATHE_IN),
+            rec.cue_times(CUE_BREATHE_OUT),
+        )
+    assert scores[WearerMode.FOLLOW_CUES] == pytest.approx(1.0)
+    own = scores[WearerMode.OWN_PACE]
+    assert own is not None and own < 0.3
+
+
+def test_phase_score_needs_cues_of_both_kinds() -> None:
+    rec = signals.record(WearerMode.FOLLOW_CUES, seed=5, duration_s=60.0)
+    assert physiology.phase_following_score(rec.beat_times_s, rec.rr_ms, [0.0, 10.0], []) is None
+
+
+def test_analyse_step_of_a_following_wearer() -> None:
+    rec = signals.record(WearerMode.FOLLOW_CUES, seed=6, duration_s=120.0, artefact_rate=0.0)
+    step = physiology.analyse_step(
+        rec.beat_times_s,
+        rec.rr_ms,
+        signals.PACED_RATE,
+        inhale_cues_s=rec.cue_times(CUE_BREATHE_IN),
+        exhale_cues_s=rec.cue_times(CUE_BREATHE_OUT),
+    )
+    assert step == StepPhysiology(
+        beats=len(rec.beats),
+        rejected=0,
+        differences=len(rec.beats) - 1,
+        mean_hr=pytest.approx(physiology.mean_hr(rec.rr_ms)),
+        rmssd=pytest.approx(physiology.rmssd(rec.rr_ms)),
+        breathing_rate=pytest.approx(6.0, abs=0.1),
+        score=1.0,
+        phase_score=pytest.approx(1.0),
+    )
+
+
+def test_analyse_step_scores_irregular_breathing_zero_and_short_steps_none() -> None:
+    times, rr = signals.white_noise_tachogram(60.0, seed=2)
+    irregular = physiology.analyse_step(times, rr, paced_rate=6.0)
+    short_times, short_rr = signals.sine_tachogram(6.0, 20.0)
+    short = physiology.analyse_step(short_times, short_rr, paced_rate=6.0)
+    assert (irregular.breathing_rate, irregular.score) == (None, 0.0)
+    assert (short.breathing_rate, short.score) == (None, None)
+
+
+def test_combine_steps_weights_by_beats_and_pools_rmssd() -> None:
+    steps = [
+        StepPhysiology(30, 1, 29, 60.0, 20.0, 6.0, 1.0, None),
+        StepPhysiology(90, 0, 80, 75.0, 40.0, 8.0, 0.5, 0.8),
+        StepPhysiology(0, 3, 0, None, None, None, None, None),
+    ]
+    combined = physiology.combine_steps(steps)
+    assert combined == StepPhysiology(
+        beats=120,
+        rejected=4,
+        differences=109,
+        mean_hr=pytest.approx(60_000.0 / ((1000.0 * 30 + 800.0 * 90) / 120)),
+        rmssd=pytest.approx(((20.0**2 * 29 + 40.0**2 * 80) / 109) ** 0.5),
+        breathing_rate=pytest.approx((6.0 * 30 + 8.0 * 90) / 120),
+        score=pytest.approx((1.0 * 30 + 0.5 * 90) / 120),
+        phase_score=pytest.approx(0.8),
+    )
