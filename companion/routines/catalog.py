@@ -175,9 +175,12 @@ class _Table:
         return key in self.data
 
     def text(self, key: str, default: str | None = None) -> str:
-        value = self.data.get(key, default)
-        if value is None:
-            self.fail(key, "is required (text)")
+        """Required text, or ``default`` when the key is absent and a default is given."""
+        if key not in self.data:
+            if default is None:
+                self.fail(key, "is required (text)")
+            return default
+        value = self.data[key]
         if not isinstance(value, str) or not value.strip():
             self.fail(key, f"must be non-empty text, not {_kind(value)}")
         return value.strip()
@@ -379,9 +382,11 @@ def parse_routine(
     name: str, data: Mapping[str, Any], catalog: Catalog, path: Path, *, built_in: bool = False
 ) -> Routine:
     """``path`` names the file in errors; ``built_in`` routines report "built-in" as source."""
-    top = _Table(data, "", path, _ROUTINE_KEYS)
     if not _NAME.match(name):
-        top.fail(None, f"the name {name!r} must be lower-case letters, digits, '-' or '_'")
+        raise RoutineError(
+            path, "(file name)", f"{name!r}: use lower-case letters, digits, '-' and '_'"
+        )
+    top = _Table(data, "", path, _ROUTINE_KEYS)
     taster = top.flag("taster")
     raw_steps = top.data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
