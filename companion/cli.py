@@ -24,18 +24,26 @@ from companion.ble.profiles import DeviceProfile, load_profiles, select_profile
 from companion.ble.virtual_band import Vibration, VirtualBand
 from companion.ble.wearer import WearerMode
 from companion.bus import EventBus
-from companion.config import Settings
-from companion.errors import CompanionError, DeviceNotFoundError
+from companion.config import DEFAULT_HOST, DEFAULT_PORT, Settings
+from companion.errors import CompanionError, DeviceNotFoundError, UnknownNameError
 from companion.events import (
     CueFired,
     Event,
     HeartRateSample,
     LinkChanged,
     LinkState,
+    Notice,
+    PacingAdapted,
     PacketDropped,
+    SessionStateChanged,
+    StepStarted,
 )
 from companion.links import BandChoice, band_link, virtual_band
+from companion.routines.catalog import Routine, load_routine_file, load_routines
+from companion.routines.plan import PlanSettings, compile_plan, format_plan_text, plan_to_json
+from companion.routines.progression import ProgressionLevel, ProgressionPolicy, progression_level
 
+EXIT_USAGE = 2
 EXIT_NO_DEVICE = 3
 EXIT_LINK_LOST = 4
 FIND_BAND_TIMEOUT_S = 15.0
@@ -335,9 +343,184 @@ def _guard(action: Callable[[], T]) -> T:
     except DeviceNotFoundError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(EXIT_NO_DEVICE) from None
+    except (UnknownNameError, ValueError) as exc:
+        # Bad names and bad data files are usage errors: say what is wrong and what is allowed.
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
     except CompanionError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(1) from None
 
 
-__all__ = ["CueFired", "main"]
+# --- routines ---------------------------------------------------------------------------------
+
+
+def _routine(settings: Settings, name_or_file: str) -> Routine:
+    path = Path(name_or_file)
+    if path.suffix == ".toml" and path.exists():
+        return load_routine_file(path)
+    routines = load_routines(settings.routines_dir)
+    if name_or_file not in routines:
+        raise UnknownNameError("routine", name_or_file, list(routines))
+    return routines[name_or_file]
+
+
+@main.command()
+@click.argument("routine")
+@click.option(
+    "--json", "as_json", is_flag=True, help="The timeline as JSON, with each cue's writes."
+)
+@profile_option
+@data_dir_option
+def plan(routine: str, as_json: bool, profile: str | None, data_dir: Path | None) -> None:
+    """Show the timeline of a routine (a built-in name, a user routine, or a .toml file)."""
+
+    def go() -> None:
+        settings = _settings(data_dir)
+        chosen = select_profile(_profiles(settings), profile) if profile else None
+        level = _progression_now(settings)
+        compiled = compile_plan(_routine(settings, routine), PlanSettings(), level)
+        if as_json:
+
+            def writes(cue: str) -> list[dict[str, Any]]:
+                return chosen.writes_json(cue) if chosen else []
+
+            click.echo(json.dumps(plan_to_json(compiled, writes), indent=2))
+        else:
+            click.echo(format_plan_text(compiled))
+
+    _guard(go)
+
+
+def _progression_now(settings: Settings) -> ProgressionLevel:
+    """The level the next session would use, from the stored history when there is one."""
+    if not settings.db_path_exists():
+        return progression_level([], ProgressionPolicy())
+    from companion.service import progression_level_from_store
+
+    return progression_level_from_store(settings.db_url)
+
+
+@main.command()
+@hci_option
+@simulate_option
+@device_option
+@profile_option
+@click.option("--routine", required=True, metavar="NAME|FILE", help="Routine name or .toml file.")
+@click.option("--pain-before", type=click.IntRange(0, 10), help="Your pain now, 0-10.")
+@click.option("--jsonl", is_flag=True, help="One JSON object per event on stdout.")
+@data_dir_option
+def session(
+    hci: str | None,
+    simulate: bool,
+    device: str | None,
+    profile: str | None,
+    routine: str,
+    pain_before: int | None,
+    jsonl: bool,
+    data_dir: Path | None,
+) -> None:
+    """Run one routine against a band, printing its events. Ctrl-C stops it cleanly."""
+    from companion.service import Catalogues, open_store, running_core
+
+    settings = _settings(data_dir, hci=hci, simulate=simulate, device=device, profile=profile)
+
+    def go() -> int:
+        catalogues = Catalogues.load(settings)
+        chosen = _routine(settings, routine)
+        catalogues.routines[chosen.name] = chosen
+        with open_store(settings) as store:
+            return asyncio.run(_run_session(settings, catalogues, store, chosen.name, pain_before))
+
+    async def _run_session(
+        settings: Settings, catalogues: Any, store: Any, name: str, pain: int | None
+    ) -> int:
+        loop = asyncio.get_running_loop()
+        finished = asyncio.Event()
+        stopped_by_user = False
+
+        async with running_core(settings, catalogues, store) as (core, stack):
+
+            def on_event(event: Event) -> None:
+                _print_event(event, jsonl)
+                if isinstance(event, SessionStateChanged) and event.state.is_final:
+                    finished.set()
+
+            core.bus.subscribe(on_event)
+
+            def ctrl_c() -> None:
+                nonlocal stopped_by_user
+                stopped_by_user = True
+                with contextlib.suppress(CompanionError):
+                    core.command("stop")
+                finished.set()
+
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, ctrl_c)
+            if not await stack.link.async_wait_connected(FIND_BAND_TIMEOUT_S):
+                click.echo(
+                    "No band yet; cues go to this screen and reach the wrist once it connects.",
+                    err=True,
+                )
+            await core.start_session(name, pain)
+            await finished.wait()
+            # Let the last cue's vibration finish before the link closes.
+            await asyncio.sleep(1.0)
+        if stopped_by_user:
+            click.echo("Stopped by Ctrl-C; the session is saved as stopped.", err=True)
+        return 0
+
+    raise SystemExit(_guard(go))
+
+
+def _print_event(event: Event, jsonl: bool) -> None:
+    if jsonl:
+        _echo_json(event.to_json())
+        return
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.wall))
+    if isinstance(event, StepStarted):
+        count = f" ({event.breaths} breaths)" if event.breaths else ""
+        click.echo(f"{stamp}  ▶ {event.name}{count}\n           {event.instructions}")
+    elif isinstance(event, CueFired):
+        where = "wrist" if event.on_wrist else "screen"
+        click.echo(f"{stamp}    {event.cue:<12} at {event.planned_s:7.2f} s ({where})")
+    elif isinstance(event, SessionStateChanged):
+        click.echo(f"{stamp}  ■ {event.state.value}: {event.reason}")
+    elif isinstance(event, (LinkChanged, Notice, PacingAdapted)):
+        click.echo(f"{stamp}  · {event.to_json()}")
+
+
+# --- the service ------------------------------------------------------------------------------
+
+
+@main.command()
+@hci_option
+@simulate_option
+@device_option
+@profile_option
+@click.option(
+    "--host", default=DEFAULT_HOST, show_default=True, help="Where the dashboard listens."
+)
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+@click.option(
+    "--db", "db_url", metavar="URL", help="Database URL (default: SQLite in the data dir)."
+)
+@data_dir_option
+def run(
+    hci: str | None,
+    simulate: bool,
+    device: str | None,
+    profile: str | None,
+    host: str,
+    port: int,
+    db_url: str | None,
+    data_dir: Path | None,
+) -> None:
+    """Start the companion: band link, routines, recorder, reminders and the dashboard."""
+    from companion.service import run_service
+
+    settings = _settings(
+        data_dir, db_url=db_url, hci=hci, simulate=simulate, device=device, profile=profile,
+        host=host, port=port,
+    )  # fmt: skip
+    raise SystemExit(_guard(lambda: run_service(settings, announce=lambda line: click.echo(line))))

@@ -55,5 +55,10 @@ class Settings:
     def token_file(self) -> Path:
         return self.data_dir / "token"
 
+    def db_path_exists(self) -> bool:
+        """False only for a SQLite file that was never created (nothing stored yet)."""
+        prefix = "sqlite:///"
+        return not self.db_url.startswith(prefix) or Path(self.db_url[len(prefix) :]).exists()
+
     def ensure_data_dir(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

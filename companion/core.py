@@ -34,12 +34,17 @@ from companion.routines.catalog import Routine
 from companion.routines.engine import SessionRunner
 from companion.routines.pacer import BreathPattern
 from companion.routines.plan import PlanSettings, compile_plan, plan_to_json, retime_from
-from companion.routines.progression import ProgressionLevel
+from companion.routines.progression import (
+    ProgressionLevel,
+    ProgressionPolicy,
+    progression_level,
+)
 from companion.routines.watch import SafetySettings
 
 _LOGGER = logging.getLogger(__name__)
 
 T = TypeVar("T")
+FIRST_LEVEL = progression_level([], ProgressionPolicy())
 CALL_TIMEOUT_S = 10.0
 MAX_NOTICES = 5
 
@@ -59,7 +64,7 @@ class LoopTimer:
 
 @dataclass
 class CoreSettings:
-    pattern: BreathPattern
+    pattern: BreathPattern | None  # None: each routine's own pattern, else the default
     safety: SafetySettings
 
 
@@ -189,6 +194,10 @@ class Core:
             )
         )
 
+    def interrupt(self, reason: str) -> None:
+        if self.runner is not None:
+            self.runner.interrupt(reason)
+
     def buzz(self, cue: str) -> bool:
         profile = self._profile()
         if profile is not None:
@@ -196,6 +205,20 @@ class Core:
         return self._wrist(cue)
 
     # --- status ---------------------------------------------------------------------------
+
+    def routine_list(self) -> list[dict[str, Any]]:
+        listed = []
+        for routine in self.routines.values():
+            plan = compile_plan(routine, PlanSettings(pattern=self.settings.pattern), FIRST_LEVEL)
+            listed.append(
+                {
+                    "name": routine.name,
+                    "title": routine.title,
+                    "description": routine.description,
+                    "total_s": plan.total_s,
+                }
+            )
+        return listed
 
     def session_status(self) -> dict[str, Any]:
         runner = self.runner
@@ -287,7 +310,7 @@ class CoreHandle:
         return self._run(self._routine_list)
 
     def _routine_list(self) -> list[dict[str, Any]]:
-        return [routine.describe() for routine in self._core.routines.values()]
+        return self._core.routine_list()
 
     def start_session(self, routine: str, pain_before: int | None) -> str:
         return self._call(self._core.start_session(routine, pain_before))

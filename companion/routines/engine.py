@@ -66,8 +66,15 @@ class _Tick:
 def _ticks(plan: Plan, from_step: int = 0) -> list[_Tick]:
     ticks = [_Tick(s.start_s, step=s) for s in plan.steps if s.index >= from_step]
     ticks += [_Tick(c.at_s, cue=c) for c in plan.cues if c.step >= from_step]
-    # A step's start comes before the cues at the same instant.
-    return sorted(ticks, key=lambda t: (t.at_s, t.step is None))
+    # At one instant: the ending step's cues (its hold-end), then the next step, then its cues.
+    return sorted(ticks, key=_tick_order)
+
+
+def _tick_order(tick: _Tick) -> tuple[float, int, bool]:
+    if tick.step is not None:
+        return (tick.at_s, tick.step.index, False)
+    assert tick.cue is not None
+    return (tick.at_s, tick.cue.step, True)
 
 
 class SessionRunner:
@@ -162,6 +169,11 @@ class SessionRunner:
         if self.state not in (SessionState.RUNNING, SessionState.PAUSED):
             raise SessionError("there is no routine running to stop")
         self._finish(SessionState.STOPPED, "stopped by you")
+
+    def interrupt(self, reason: str) -> None:
+        """End a routine the companion itself has to abandon (shutting down)."""
+        if self.state in (SessionState.RUNNING, SessionState.PAUSED):
+            self._finish(SessionState.INTERRUPTED, reason)
 
     def pain(self) -> None:
         """Stop at once, give the distinct long buzz, and record where it happened."""
@@ -262,7 +274,9 @@ class SessionRunner:
             )
         )
 
-    def _emit_cue(self, cue: str, step: int, actual_s: float, planned_s: float | None = None) -> None:
+    def _emit_cue(
+        self, cue: str, step: int, actual_s: float, planned_s: float | None = None
+    ) -> None:
         on_wrist = self._wrist(cue)
         self._bus.publish(
             CueFired(
