@@ -197,6 +197,10 @@ class _Table:
             self.fail(key, f"must be a whole number, not {_kind(value)}")
         return value
 
+    def amount(self, key: str, mode: Mode) -> float:
+        """A dose value: a whole number of reps, or seconds."""
+        return float(self.integer(key)) if mode is Mode.REPS else self.number(key)
+
     def flag(self, key: str) -> bool:
         value = self.data.get(key, False)
         if not isinstance(value, bool):
@@ -252,24 +256,28 @@ _EXERCISE_KEYS = (
 _VARIANT_KEYS = ("label", "position", "how")
 
 
-def _dose(table: _Table, mode: Mode) -> DoseRange:
-    key = mode.dose_key
+def _refuse_other_doses(table: _Table, mode: Mode, who: str) -> None:
     for other in _DOSE_KEYS.values():
-        if other != key and table.has(other):
-            table.fail(other, f"a {mode.value} exercise gives {key}, not {other}")
-    bounds = table.table(key, ("min", "max"))
+        if other != mode.dose_key and table.has(other):
+            table.fail(other, f"{who} is a {mode.value} exercise; give {mode.dose_key}")
+
+
+def _dose(table: _Table, mode: Mode) -> DoseRange:
+    _refuse_other_doses(table, mode, "this")
+    bounds = table.table(mode.dose_key, ("min", "max"))
     if not (bounds.has("min") and bounds.has("max")):
         bounds.fail(None, "needs min and max")
-    read = bounds.integer if mode is Mode.REPS else bounds.number
-    low, high = read("min"), read("max")
+    low, high = bounds.amount("min", mode), bounds.amount("max", mode)
     if not 0 < low <= high:
         bounds.fail(None, f"needs 0 < min <= max, not {low:g} and {high:g}")
-    return DoseRange(float(low), float(high))
+    return DoseRange(low, high)
 
 
 def _exercise(exercise_id: str, table: _Table) -> Exercise:
     if exercise_id == REST or not _NAME.match(exercise_id):
-        table.fail(None, "an exercise id is lower-case letters, digits and '-', and not 'rest'")
+        table.fail(
+            None, "an exercise id is lower-case letters, digits, '-' and '_', and not 'rest'"
+        )
     mode = table.choice("mode", _EXERCISE_MODES)
     sides_table = table.table("sides", tuple(side.value for side in Side))
     variants_table = table.table("variants")
@@ -301,8 +309,6 @@ def parse_catalog(data: Mapping[str, Any], source: Path) -> Catalog:
     exercises = tuple(
         _exercise(key, exercises_table.table(key, _EXERCISE_KEYS)) for key in exercises_table.data
     )
-    if not exercises:
-        top.fail("exercises", "needs at least one exercise")
     for required in (WARM_UP, COOL_DOWN):
         if required not in {e.id for e in exercises}:
             top.fail("exercises", f"needs a {required!r} exercise")
@@ -329,12 +335,10 @@ def _pattern(table: _Table) -> BreathPattern | None:
 
 def _amount(step: _Table, exercise: Exercise, taster: bool) -> float | None:
     key = exercise.mode.dose_key
-    for other in _DOSE_KEYS.values():
-        if other != key and step.has(other):
-            step.fail(other, f"{exercise.id} is a {exercise.mode.value} exercise; give {key}")
+    _refuse_other_doses(step, exercise.mode, exercise.id)
     if not step.has(key):
         return None
-    amount = float(step.integer(key)) if exercise.mode is Mode.REPS else step.number(key)
+    amount = step.amount(key, exercise.mode)
     allowed = exercise.dose
     if taster and exercise.mode is Mode.HOLD:
         allowed = DoseRange(min(TASTER_MIN_HOLD_S, allowed.low), allowed.high)

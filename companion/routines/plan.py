@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from companion.routines.catalog import REST, Mode, Routine, RoutineStep, Side
+from companion.routines.catalog import REST, Exercise, Mode, Routine, Side
 from companion.routines.pacer import DEFAULT_PATTERN, BreathPattern, BreathPhase, format_span
 from companion.routines.progression import ProgressionLevel
 
@@ -101,8 +101,7 @@ def _half_up(value: float) -> int:
     return math.floor(value + 0.5)
 
 
-def _breath_line(step: RoutineStep, reps: int | None) -> str:
-    exercise = step.exercise
+def _breath_line(exercise: Exercise, reps: int | None) -> str:
     move, release = exercise.move_on.word, exercise.move_on.opposite.word
     if exercise.mode is Mode.HOLD:
         return (
@@ -132,11 +131,12 @@ def _work_steps(
         breaths = None if reps is not None else pattern.breaths_for(amount)
         position = step.variant.position if step.variant else exercise.position
         how = step.variant.how if step.variant else exercise.how
+        variant = step.variant.label if step.variant else ""
+        breath_line = _breath_line(exercise, reps)
         for side in step.sides or (None,):
-            variant = step.variant.label if step.variant else ""
             labels = [label for label in (side, variant) if label]
             name = f"{exercise.title} — {', '.join(labels)}" if labels else exercise.title
-            parts = (exercise.side_how(side) if side else "", how, _breath_line(step, reps))
+            parts = (exercise.side_how(side) if side else "", how, breath_line)
             planned = PlannedStep(
                 index=0,
                 name=name,

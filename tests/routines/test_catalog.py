@@ -124,7 +124,7 @@ def _catalog_with(exercise_id: str, **changes: Any) -> dict[str, Any]:
         (
             _catalog_with("x", reps={"min": 10, "max": 15}),
             "exercises.x.reps",
-            "a hold exercise gives hold_s, not reps",
+            "this is a hold exercise; give hold_s",
         ),
         (
             _catalog_with("x", hold_s={"min": 30, "max": 20}),
@@ -145,7 +145,7 @@ def _catalog_with(exercise_id: str, **changes: Any) -> dict[str, Any]:
         (
             _catalog_with("rest"),
             "exercises.rest",
-            "an exercise id is lower-case letters, digits and '-', and not 'rest'",
+            "an exercise id is lower-case letters, digits, '-' and '_', and not 'rest'",
         ),
         ({"exercises": {"x": MINIMAL_EXERCISE}}, "exercises", "needs a 'warm-up' exercise"),
     ],
