@@ -120,7 +120,7 @@ class HeartRateMeasurement:
         rr_intervals: tuple[float, ...] = ()
         if flags & cls.Flag.RR_INTERVALS_PRESENT:
             if len(rest) % _UINT16.size:
-                raise malformed(f"RR intervals take 2 bytes each; {len(rest)} byte(s) left over")
+                raise malformed(f"RR intervals take 2 bytes each, but {len(rest)} byte(s) follow")
             # An RR flag with no intervals after it is accepted: Bumble's encoder sends that
             # for an empty list, and it carries no contradiction.
             rr_intervals = tuple(

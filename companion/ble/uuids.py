@@ -12,8 +12,8 @@ from typing import Final
 # Bluetooth Core Spec, Vol 3 Part B 2.5.1: 16- and 32-bit UUIDs are offsets into this base.
 _SIG_BASE_SUFFIX: Final = "-0000-1000-8000-00805f9b34fb"
 _SHORT_UUID_HEX_DIGITS: Final = (4, 8)
-_FULL_UUID: Final = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_HEX: Final = re.compile(r"^[0-9a-f]+$")
+_FULL_UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_HEX: Final = re.compile(r"[0-9a-f]+")
 
 
 def sig_uuid(short: int) -> str:
@@ -31,9 +31,9 @@ def normalize_uuid(text: str) -> str:
     cleaned = text.strip().lower()
     if cleaned.startswith("0x"):
         cleaned = cleaned[2:]
-    if len(cleaned) in _SHORT_UUID_HEX_DIGITS and _HEX.match(cleaned):
+    if len(cleaned) in _SHORT_UUID_HEX_DIGITS and _HEX.fullmatch(cleaned):
         return sig_uuid(int(cleaned, 16))
-    if _FULL_UUID.match(cleaned):
+    if _FULL_UUID.fullmatch(cleaned):
         return cleaned
     raise ValueError(
         f"{text!r} is not a UUID; write a 16-bit one like '180d' "
