@@ -1,0 +1,362 @@
+"""Fixtures for the web tests: a fake core that behaves like CoreControl, a real SQLite
+store filled through the recorder's own event translation, and the app around both."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+
+from companion.errors import SessionError, UnknownNameError
+from companion.events import (
+    CueFired,
+    Event,
+    HeartRateSample,
+    LinkChanged,
+    LinkState,
+    SessionStarted,
+    SessionState,
+    SessionStateChanged,
+    StepStarted,
+)
+from companion.feed import FeedHub, FeedSubscriber
+from companion.store.database import create_engine_for_url, sqlite_url, upgrade_to_head
+from companion.store.writes import EventTranslator, apply_writes
+from web import WebSettings, create_app
+
+BAND = "F0:F1:F2:F3:F4:F5"
+T0 = 1_750_000_000.0
+ROUTINES = [
+    {
+        "name": "bedtime",
+        "title": "Bedtime unwind",
+        "description": "Gentle stretches before sleep.",
+        "total_s": 600.0,
+        "source": "built-in",
+    },
+    {
+        "name": "morning",
+        "title": "Morning mobility",
+        "description": "Loosen a stiff back.",
+        "total_s": 480.0,
+        "source": "built-in",
+    },
+]
+PATTERN = {"inhale_s": 4.0, "hold_in_s": 0.0, "exhale_s": 6.0, "hold_out_s": 0.0}
+FIRST_STEP = {
+    "index": 0,
+    "name": "Knee to chest",
+    "exercise": "knee-to-chest",
+    "side": "left",
+    "start_s": 0.0,
+    "end_s": 30.0,
+    "instructions": "Breathe out as you draw one knee up; hold it gently.",
+    "breaths": 3,
+    "reps": None,
+}
+
+
+class FakeCore:
+    """An in-memory CoreControl: records what it is asked, refuses what the real one would,
+    and fans events out to live-feed subscribers through the real FeedHub."""
+
+    def __init__(self, max_streams: int = 20) -> None:
+        self.feed = FeedHub(max_streams)
+        self.commands: list[str] = []
+        self.started: list[tuple[str, int | None]] = []
+        self.ratings: list[int] = []
+        self.chosen: list[str | None] = []
+        self.scans: list[float] = []
+        self.found: list[dict[str, Any]] = [
+            {"address": BAND, "name": "Virtual band", "rssi": -50, "profile": "generic"}
+        ]
+        self.session_state: str = "idle"
+        self.run_id: str | None = None
+        self.finished_run: str | None = None
+        self.last_hr: dict[str, Any] | None = None
+        self.link_state = LinkState.CONNECTED.value
+        self._lock = threading.Lock()
+        self._next = 0
+
+    # --- CoreControl ---------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "link": {
+                    "state": self.link_state,
+                    "device": BAND,
+                    "profile": "generic",
+                    "battery": 81,
+                    "dropped_packets": 0,
+                },
+                "heart_rate": self.last_hr,
+                "session": self._session_status(),
+                "notices": [],
+                "streams": len(self.feed),
+            }
+
+    def _session_status(self) -> dict[str, Any]:
+        if self.run_id is None:
+            return {"state": "idle"}
+        running = self.session_state in ("running", "paused")
+        return {
+            "id": self.run_id,
+            "state": self.session_state,
+            "routine": "bedtime",
+            "title": "Bedtime unwind",
+            "offset_s": 0.0,
+            "total_s": 600.0,
+            "pattern": PATTERN,
+            "step": FIRST_STEP if running else None,
+        }
+
+    def routines(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in ROUTINES]
+
+    def start_session(self, routine: str, pain_before: int | None) -> str:
+        with self._lock:
+            if routine not in {r["name"] for r in ROUTINES}:
+                raise UnknownNameError("routine", routine, [r["name"] for r in ROUTINES])
+            if self.session_state in ("running", "paused"):
+                raise SessionError("a routine is already running")
+            self._next += 1
+            self.run_id = f"run{self._next:04d}"
+            self.session_state = "running"
+            self.started.append((routine, pain_before))
+            return self.run_id
+
+    def command(self, name: str) -> dict[str, Any]:
+        with self._lock:
+            allowed = {
+                "pause": ("running",),
+                "resume": ("paused",),
+                "skip": ("running", "paused"),
+                "stop": ("running", "paused"),
+                "pain": ("running", "paused"),
+            }
+            if name not in allowed:
+                raise UnknownNameError("command", name, list(allowed))
+            if self.session_state not in allowed[name]:
+                raise SessionError(f"cannot {name}: the session is {self.session_state}")
+            self.commands.append(name)
+            after = {"pause": "paused", "resume": "running", "stop": "stopped", "pain": "pain"}
+            self.session_state = after.get(name, self.session_state)
+            if self.session_state in ("stopped", "pain"):
+                self.finished_run = self.run_id
+            return self._session_status()
+
+    def rate_pain_after(self, pain: int) -> None:
+        with self._lock:
+            if self.finished_run is None:
+                raise SessionError("there is no finished routine to rate")
+            self.ratings.append(pain)
+
+    def subscribe_feed(self) -> FeedSubscriber:
+        return self.feed.subscribe()
+
+    def scan(self, timeout: float) -> list[dict[str, Any]]:
+        self.scans.append(timeout)
+        return list(self.found)
+
+    def choose_device(self, address: str | None) -> None:
+        self.chosen.append(address)
+
+    def buzz(self, cue: str) -> None:
+        self.commands.append(f"buzz:{cue}")
+
+    # --- driving it from tests -----------------------------------------------------------
+    def publish(self, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, HeartRateSample):
+                self.last_hr = {"hr": event.hr, "contact": event.contact, "t": event.wall}
+            if isinstance(event, SessionStateChanged):
+                self.session_state = event.state.value
+                if event.state.is_final:
+                    self.finished_run = event.run_id
+        self.feed.publish(event)
+
+
+def hr_event(hr: int, *, contact: bool | None = True, wall: float = T0) -> HeartRateSample:
+    return HeartRateSample(
+        mono=0.0, wall=wall, device=BAND, hr=hr, contact=contact, energy_kj=None, rr_ms=()
+    )
+
+
+def cue_event(run_id: str, cue: str, at_s: float, duration_s: float = 0.0) -> CueFired:
+    return CueFired(
+        mono=0.0,
+        wall=T0 + at_s,
+        run_id=run_id,
+        step=0,
+        cue=cue,
+        planned_s=at_s,
+        actual_s=at_s + 0.01,
+        on_wrist=True,
+        duration_s=duration_s,
+    )
+
+
+def state_event(run_id: str, state: SessionState) -> SessionStateChanged:
+    return SessionStateChanged(mono=0.0, wall=T0, run_id=run_id, state=state, step=0)
+
+
+def link_event(state: LinkState) -> LinkChanged:
+    return LinkChanged(mono=0.0, wall=T0, device=BAND, state=state)
+
+
+# --- a store with history ----------------------------------------------------------------
+
+PLAN: dict[str, Any] = {
+    "title": "Bedtime unwind",
+    "pattern": PATTERN,
+    "steps": [
+        {
+            "name": "Knee to chest",
+            "exercise": "knee-to-chest",
+            "side": "left",
+            "mode": "hold",
+            "start_s": 0.0,
+            "end_s": 30.0,
+            "breaths": 3,
+        },
+        {
+            "name": "Pelvic tilt",
+            "exercise": "pelvic-tilt",
+            "side": None,
+            "mode": "reps",
+            "start_s": 30.0,
+            "end_s": 60.0,
+            "reps": 5,
+        },
+    ],
+}
+
+
+def session_events(run_id: str, wall: float, outcome: SessionState) -> list[Event]:
+    """A whole recorded session: start, two steps, samples every second, a hold-end cue,
+    a dropped link, and its end."""
+    events: list[Event] = [
+        link_event(LinkState.CONNECTED),
+        SessionStarted(
+            mono=0.0,
+            wall=wall,
+            run_id=run_id,
+            routine="bedtime",
+            level=1,
+            total_s=60.0,
+            pain_before=5,
+            plan=PLAN,
+        ),
+    ]
+    for idx, planned in enumerate(PLAN["steps"]):
+        events.append(
+            StepStarted(
+                mono=0.0,
+                wall=wall + planned["start_s"],
+                run_id=run_id,
+                step=idx,
+                name=planned["name"],
+                exercise=planned["exercise"],
+                side=planned["side"],
+                start_s=planned["start_s"],
+                end_s=planned["end_s"],
+                instructions="",
+                breaths=planned.get("breaths"),
+            )
+        )
+        for second in range(int(planned["start_s"]), int(planned["end_s"])):
+            events.append(hr_event(60 + second % 7, wall=wall + second))
+        if idx == 0:
+            events.append(
+                CueFired(
+                    mono=0.0,
+                    wall=wall + 30.2,
+                    run_id=run_id,
+                    step=0,
+                    cue="hold-end",
+                    planned_s=30.0,
+                    actual_s=30.2,
+                    on_wrist=True,
+                    duration_s=0.4,
+                )
+            )
+            events.append(
+                LinkChanged(
+                    mono=0.0, wall=wall + 31, device=BAND, state=LinkState.LOST, detail="range"
+                )
+            )
+    events.append(
+        SessionStateChanged(mono=0.0, wall=wall + 60, run_id=run_id, state=outcome, step=1)
+    )
+    return events
+
+
+def record(engine: Engine, events: Iterable[Event]) -> None:
+    """Store events the way the recorder would, synchronously."""
+    translator = EventTranslator()
+    with engine.begin() as connection:
+        for event in events:
+            apply_writes(connection, translator.writes_for(event))
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated, empty database file, copied for each test (migrating takes a while)."""
+    path = tmp_path_factory.mktemp("template") / "companion.db"
+    upgrade_to_head(sqlite_url(path))
+    return path
+
+
+@pytest.fixture
+def engine(migrated_db: Path, tmp_path: Path) -> Iterator[Engine]:
+    path = tmp_path / "companion.db"
+    path.write_bytes(migrated_db.read_bytes())
+    engine = create_engine_for_url(sqlite_url(path))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def core() -> FakeCore:
+    return FakeCore()
+
+
+# Fast streams for tests: a heartbeat every 50 ms and a quick look at the shutdown flag.
+TEST_SETTINGS = WebSettings(heartbeat_s=0.05, poll_s=0.01, max_streams=2)
+
+
+@pytest.fixture
+def settings() -> WebSettings:
+    return TEST_SETTINGS
+
+
+@pytest.fixture
+def app(core: FakeCore, engine: Engine, settings: WebSettings) -> Flask:
+    return create_app(core, store_engine=engine, settings=settings, test_config={"TESTING": True})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def csrf_of(client: FlaskClient) -> str:
+    """The CSRF token of the client's browser session, as a page would carry it."""
+    response = client.get("/api/csrf")
+    assert response.status_code == 200
+    token = response.get_json()["csrf_token"]
+    assert isinstance(token, str)
+    return token
+
+
+@pytest.fixture
+def browser_client(client: FlaskClient) -> FlaskClient:
+    """A test client that sends the CSRF header with every request, like the pages do."""
+    client.environ_base["HTTP_X_CSRF_TOKEN"] = csrf_of(client)
+    return client

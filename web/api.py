@@ -1,0 +1,218 @@
+"""The JSON API under /api (described by web/openapi.py; a test keeps the two in step)."""
+
+from __future__ import annotations
+
+import http
+import re
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, url_for
+from sqlalchemy import Engine
+from werkzeug.routing import BaseConverter
+
+from companion.errors import UnknownNameError
+from web import history, prefs
+from web.auth import csrf_token
+from web.body import json_object, pain_rating, query_int, reject_unknown, text_field
+from web.openapi import openapi_document
+from web.problems import ApiError, UnprocessableError
+from web.state import web_state
+from web.stream import open_stream
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+SESSION_ID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
+# Bluetooth addresses as the OS stacks print them: MAC (Linux, Windows) or UUID (macOS).
+ADDRESS_PATTERN = (
+    r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}"
+    r"|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+)
+COMMANDS = ("pause", "resume", "skip", "stop", "pain")
+MAX_ROUTINE_NAME = 200
+MAX_PAGE = 200
+
+
+class SessionIdConverter(BaseConverter):
+    regex = SESSION_ID_PATTERN
+
+
+class AddressConverter(BaseConverter):
+    regex = f"(?:{ADDRESS_PATTERN})"
+
+
+def _engine() -> Engine:
+    engine = web_state().store_engine
+    if engine is None:
+        raise ApiError(http.HTTPStatus.SERVICE_UNAVAILABLE, "no session store is configured")
+    return engine
+
+
+def _json(value: Any, status: int = http.HTTPStatus.OK) -> Response:
+    response = jsonify(value)
+    response.status_code = status
+    return response
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return _json(openapi_document())
+
+
+@bp.get("/csrf")
+def csrf() -> Response:
+    return _json({"csrf_token": csrf_token()})
+
+
+@bp.get("/status")
+def status() -> Response:
+    return _json(web_state().core.status())
+
+
+@bp.get("/routines")
+def routines() -> Response:
+    return _json(web_state().core.routines())
+
+
+@bp.post("/session")
+def start_session() -> Response:
+    body = json_object()
+    reject_unknown(body, {"routine", "pain_before"})
+    routine = text_field(body, "routine", max_len=MAX_ROUTINE_NAME)
+    pain_before = pain_rating(body, "pain_before", required=False)
+    try:
+        session_id = web_state().core.start_session(routine, pain_before)
+    except UnknownNameError as error:
+        raise UnprocessableError("routine", str(error)) from None
+    response = _json({"id": session_id}, http.HTTPStatus.CREATED)
+    if re.fullmatch(SESSION_ID_PATTERN, session_id):
+        response.headers["Location"] = url_for("api.session_detail", session_id=session_id)
+    return response
+
+
+def session_command(name: str) -> Response:
+    json_object(required=False)  # a body is optional, but if sent it must be JSON
+    return _json(web_state().core.command(name))
+
+
+for _name in COMMANDS:
+    bp.add_url_rule(
+        f"/session/{_name}",
+        endpoint=f"session_{_name}",
+        view_func=session_command,
+        methods=["POST"],
+        defaults={"name": _name},
+    )
+
+
+@bp.post("/session/rating")
+def rate_after() -> Response:
+    body = json_object()
+    reject_unknown(body, {"pain_after"})
+    pain = pain_rating(body, "pain_after", required=True)
+    assert pain is not None
+    web_state().core.rate_pain_after(pain)
+    return _json({"pain_after": pain})
+
+
+@bp.get("/sessions")
+def sessions() -> Response:
+    limit = query_int("limit", 50, 1, MAX_PAGE)
+    offset = query_int("offset", 0, 0, 10**9)
+    rows = history.list_sessions(_engine(), limit, offset)
+    return _json({"sessions": rows, "limit": limit, "offset": offset})
+
+
+def _known_session(session_id: str) -> dict[str, Any]:
+    found = history.get_session(_engine(), session_id)
+    if found is None:
+        raise ApiError(http.HTTPStatus.NOT_FOUND, f"no session {session_id}")
+    return found
+
+
+@bp.get("/sessions/<sid:session_id>")
+def session_detail(session_id: str) -> Response:
+    return _json(_known_session(session_id))
+
+
+@bp.get("/sessions/<sid:session_id>/samples")
+def session_samples(session_id: str) -> Response:
+    _known_session(session_id)
+    samples = history.session_samples(_engine(), session_id)
+    return _json({"session_id": session_id, "samples": samples})
+
+
+@bp.get("/sessions/<sid:session_id>.csv")
+def session_csv(session_id: str) -> Response:
+    _known_session(session_id)
+    text = history.session_csv(_engine(), session_id)
+    response = Response(text, mimetype="text/csv")
+    # The id matched SESSION_ID_PATTERN, so the name needs no quoting tricks.
+    response.headers["Content-Disposition"] = f'attachment; filename="session-{session_id}.csv"'
+    return response
+
+
+@bp.get("/settings")
+def get_settings() -> Response:
+    return _json(prefs.with_defaults(history.load_setting(_engine(), prefs.STORE_KEY)))
+
+
+@bp.put("/settings")
+def put_settings() -> Response:
+    body = json_object()
+    try:
+        checked = prefs.check_update(body)
+    except prefs.PrefsError as error:
+        raise UnprocessableError(error.field, error.problem) from None
+    engine = _engine()
+    # Read-modify-write of one small record; concurrent edits from two screens are rare
+    # and the last one wins, as a person would expect.
+    record = prefs.merged(history.load_setting(engine, prefs.STORE_KEY), checked)
+    history.save_setting(engine, prefs.STORE_KEY, record)
+    return _json(prefs.with_defaults(record))
+
+
+@bp.get("/devices")
+def devices() -> Response:
+    return _json({"devices": history.list_devices(_engine())})
+
+
+@bp.post("/devices/scan")
+def scan() -> Response:
+    settings = web_state().settings
+    body = json_object(required=False)
+    reject_unknown(body, {"timeout_s"})
+    timeout = body.get("timeout_s", settings.scan_timeout_s)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise UnprocessableError("timeout_s", "must be a number of seconds")
+    if not 1 <= timeout <= settings.max_scan_timeout_s:
+        raise UnprocessableError(
+            "timeout_s", f"must be from 1 to {settings.max_scan_timeout_s:g} seconds"
+        )
+    return _json({"devices": web_state().core.scan(float(timeout))})
+
+
+@bp.post("/devices/choose")
+def choose() -> Response:
+    body = json_object()
+    reject_unknown(body, {"address"})
+    if "address" not in body:
+        raise UnprocessableError("address", "required: a Bluetooth address, or null to forget")
+    address = body["address"]
+    if address is not None and (
+        not isinstance(address, str) or not re.fullmatch(ADDRESS_PATTERN, address)
+    ):
+        raise UnprocessableError("address", "must be a Bluetooth address like AA:BB:CC:DD:EE:FF")
+    web_state().core.choose_device(address)
+    return _json({"address": address})
+
+
+@bp.delete("/devices/<addr:address>")
+def forget(address: str) -> Response:
+    if not history.forget_device(_engine(), address):
+        raise ApiError(http.HTTPStatus.NOT_FOUND, f"no known device {address}")
+    return _json({"forgotten": address})
+
+
+@bp.get("/stream")
+def stream() -> Response:
+    return open_stream()

@@ -1,0 +1,411 @@
+"""The OpenAPI 3.1 description of /api, written by hand and kept honest by a test that
+compares it with the app's routes."""
+
+from __future__ import annotations
+
+import copy
+import functools
+from typing import Any
+
+from companion.routines.pacer import (
+    EXHALE_RANGE_S,
+    HOLD_RANGE_S,
+    INHALE_RANGE_S,
+    RATE_RANGE_PER_MIN,
+)
+from web.prefs import HR_CEILING_BPM, ClockStyle, EnergyUnit
+
+SESSION_ID = r"^[A-Za-z0-9_-]{1,64}$"
+ADDRESS = (
+    r"^(?:[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}"
+    r"|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})$"
+)
+
+_ERROR_TEXT = {
+    "400": "Malformed JSON, a body that is not an object, or a bad query parameter.",
+    "401": "No token, or the wrong one (only when the server has a token).",
+    "403": "Missing or wrong CSRF token, or a Host header that is not this machine.",
+    "404": "No such record.",
+    "409": "The command does not fit the session's current state.",
+    "413": "The body is larger than the server accepts.",
+    "415": "The body is not application/json.",
+    "422": "Well-formed JSON with a value that is missing or out of range.",
+    "429": "Too many live streams are open.",
+    "503": "The companion's core or store cannot answer right now.",
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _errors(*codes: str) -> dict[str, Any]:
+    return {
+        code: {"description": _ERROR_TEXT[code], "content": _json_content(_ref("Error"))}
+        for code in ("401", "403", "503", *codes)
+    }
+
+
+def _op(
+    summary: str,
+    ok: tuple[str, str, dict[str, Any]],
+    *errors: str,
+    body: str | None = None,
+    body_required: bool = True,
+    parameters: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    status, description, content = ok
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "responses": {status: {"description": description, "content": content}, **_errors(*errors)},
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": body_required, "content": _json_content(_ref(body))}
+        for code in ("400", "413", "415", "422"):
+            operation["responses"].setdefault(
+                code, {"description": _ERROR_TEXT[code], "content": _json_content(_ref("Error"))}
+            )
+    if parameters:
+        operation["parameters"] = parameters
+    return operation
+
+
+def _path_param(name: str, pattern: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": pattern},
+    }
+
+
+def _query_int(name: str, low: int, high: int, default: int) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": low, "maximum": high, "default": default},
+    }
+
+
+_PAIN = {"type": "integer", "minimum": 0, "maximum": 10}
+
+
+def _seconds(bounds: tuple[float, float]) -> dict[str, Any]:
+    return {"type": "number", "minimum": bounds[0], "maximum": bounds[1]}
+
+
+_OPEN_OBJECT = {"type": "object", "additionalProperties": True}
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {"type": "string"},
+            "field": {"type": "string"},
+            "known": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "Status": {
+        "type": "object",
+        "description": "Snapshot from the core: link, device, battery, last heart rate and "
+        "contact, session state, current step, plan, pacing, dropped packets, open notices.",
+        "additionalProperties": True,
+    },
+    "Routine": {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string"},
+            "title": {"type": "string"},
+            "description": {"type": "string"},
+            "total_s": {"type": "number"},
+            "source": {"type": "string"},
+        },
+        "additionalProperties": True,
+    },
+    "StartSession": {
+        "type": "object",
+        "required": ["routine"],
+        "properties": {
+            "routine": {"type": "string", "minLength": 1, "maxLength": 200},
+            "pain_before": {"oneOf": [_PAIN, {"type": "null"}]},
+        },
+        "additionalProperties": False,
+    },
+    "SessionCreated": {
+        "type": "object",
+        "required": ["id"],
+        "properties": {"id": {"type": "string"}},
+    },
+    "SessionStatus": _OPEN_OBJECT,
+    "PainAfter": {
+        "type": "object",
+        "required": ["pain_after"],
+        "properties": {"pain_after": _PAIN},
+        "additionalProperties": False,
+    },
+    "Empty": {"type": "object", "maxProperties": 0},
+    "SessionList": {
+        "type": "object",
+        "required": ["sessions", "limit", "offset"],
+        "properties": {
+            "sessions": {"type": "array", "items": _ref("SessionSummary")},
+            "limit": {"type": "integer"},
+            "offset": {"type": "integer"},
+        },
+    },
+    "SessionSummary": {
+        "type": "object",
+        "required": ["id"],
+        "properties": {
+            "id": {"type": "string"},
+            "routine": {"type": "string"},
+            "started_at": {"type": "number"},
+            "ended_at": {"type": ["number", "null"]},
+            "outcome": {"type": "string"},
+            "pain_before": {"type": ["integer", "null"]},
+            "pain_after": {"type": ["integer", "null"]},
+        },
+        "additionalProperties": True,
+    },
+    "SessionDetail": {
+        "allOf": [_ref("SessionSummary")],
+        "description": "The session with its steps, cues (planned and actual) and link events.",
+    },
+    "Samples": {
+        "type": "object",
+        "required": ["session_id", "samples"],
+        "properties": {
+            "session_id": {"type": "string"},
+            "samples": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"t": {"type": "number"}, "hr": {"type": "integer"}},
+                    "additionalProperties": True,
+                },
+            },
+        },
+    },
+    "Settings": {
+        "type": "object",
+        "required": ["pattern", "hr_ceiling", "units"],
+        "properties": {
+            "pattern": {"oneOf": [_ref("Pattern"), {"type": "null"}]},
+            "hr_ceiling": _ref("HrCeiling"),
+            "units": _ref("Units"),
+        },
+    },
+    "SettingsUpdate": {
+        "type": "object",
+        "properties": {
+            "pattern": {"oneOf": [_ref("Pattern"), {"type": "null"}]},
+            "hr_ceiling": _ref("HrCeiling"),
+            "units": _ref("Units"),
+        },
+        "additionalProperties": False,
+    },
+    "Pattern": {
+        "type": "object",
+        "description": "A breathing pattern; null means each routine's own. One breath "
+        f"(all four phases) makes {RATE_RANGE_PER_MIN[0]:g} to {RATE_RANGE_PER_MIN[1]:g} "
+        "breaths a minute. Fields left out take their defaults (4 s in, 6 s out, no holds).",
+        "properties": {
+            "inhale_s": _seconds(INHALE_RANGE_S),
+            "hold_in_s": _seconds(HOLD_RANGE_S),
+            "exhale_s": _seconds(EXHALE_RANGE_S),
+            "hold_out_s": _seconds(HOLD_RANGE_S),
+        },
+        "additionalProperties": False,
+    },
+    "HrCeiling": {"type": "integer", "minimum": HR_CEILING_BPM[0], "maximum": HR_CEILING_BPM[1]},
+    "Units": {
+        "type": "object",
+        "properties": {
+            "energy": {"enum": [u.value for u in EnergyUnit]},
+            "clock": {"enum": [c.value for c in ClockStyle]},
+        },
+        "additionalProperties": False,
+    },
+    "DeviceList": {
+        "type": "object",
+        "required": ["devices"],
+        "properties": {"devices": {"type": "array", "items": _OPEN_OBJECT}},
+    },
+    "Scan": {
+        "type": "object",
+        "properties": {"timeout_s": {"type": "number", "minimum": 1, "maximum": 20}},
+        "additionalProperties": False,
+    },
+    "Choose": {
+        "type": "object",
+        "required": ["address"],
+        "properties": {
+            "address": {"oneOf": [{"type": "string", "pattern": ADDRESS}, {"type": "null"}]}
+        },
+        "additionalProperties": False,
+    },
+    "Chosen": {
+        "type": "object",
+        "required": ["address"],
+        "properties": {"address": {"type": ["string", "null"]}},
+    },
+    "Forgotten": {
+        "type": "object",
+        "required": ["forgotten"],
+        "properties": {"forgotten": {"type": "string"}},
+    },
+    "Csrf": {
+        "type": "object",
+        "required": ["csrf_token"],
+        "properties": {"csrf_token": {"type": "string"}},
+    },
+}
+
+
+def _ok(description: str, schema: str, status: str = "200") -> tuple[str, str, dict[str, Any]]:
+    return status, description, _json_content(_ref(schema))
+
+
+def _command(verb: str, what: str) -> dict[str, Any]:
+    return {
+        "post": _op(
+            what,
+            _ok(f"Session status after {verb}.", "SessionStatus"),
+            "409",
+            body="Empty",
+            body_required=False,
+        )
+    }
+
+
+_SID = [_path_param("session_id", SESSION_ID)]
+
+
+def _paths() -> dict[str, Any]:
+    return {
+        "/api/openapi.json": {
+            "get": _op("This document", ("200", "OpenAPI 3.1", _json_content(_OPEN_OBJECT)))
+        },
+        "/api/csrf": {"get": _op("The CSRF token for this browser session", _ok("Token", "Csrf"))},
+        "/api/status": {"get": _op("Core status snapshot", _ok("Status", "Status"))},
+        "/api/routines": {
+            "get": _op(
+                "Available routines",
+                ("200", "Routines", _json_content({"type": "array", "items": _ref("Routine")})),
+            )
+        },
+        "/api/session": {
+            "post": _op(
+                "Start a routine",
+                _ok("Started", "SessionCreated", "201"),
+                "409",
+                body="StartSession",
+            )
+        },
+        "/api/session/pause": _command("pause", "Pause the running session"),
+        "/api/session/resume": _command("resume", "Resume a paused session"),
+        "/api/session/skip": _command("skip", "Skip to the next step"),
+        "/api/session/stop": _command("stop", "Stop the session"),
+        "/api/session/pain": _command("pain", "Stop now because of pain (recorded)"),
+        "/api/session/rating": {
+            "post": _op(
+                "Rate pain after the most recent session",
+                _ok("Recorded", "PainAfter"),
+                "409",
+                body="PainAfter",
+            )
+        },
+        "/api/sessions": {
+            "get": _op(
+                "Past sessions, newest first",
+                _ok("Sessions", "SessionList"),
+                "400",
+                parameters=[_query_int("limit", 1, 200, 50), _query_int("offset", 0, 10**9, 0)],
+            )
+        },
+        "/api/sessions/{session_id}": {
+            "get": _op("One session", _ok("Session", "SessionDetail"), "404", parameters=_SID)
+        },
+        "/api/sessions/{session_id}/samples": {
+            "get": _op("Heart-rate samples", _ok("Samples", "Samples"), "404", parameters=_SID)
+        },
+        "/api/sessions/{session_id}.csv": {
+            "get": _op(
+                "Samples as CSV (a download)",
+                ("200", "CSV", {"text/csv": {"schema": {"type": "string"}}}),
+                "404",
+                parameters=_SID,
+            )
+        },
+        "/api/settings": {
+            "get": _op("Settings", _ok("Settings", "Settings")),
+            "put": _op(
+                "Change some settings (keys left out keep their value)",
+                _ok("Settings after the change", "Settings"),
+                body="SettingsUpdate",
+            ),
+        },
+        "/api/devices": {"get": _op("Known devices", _ok("Devices", "DeviceList"))},
+        "/api/devices/scan": {
+            "post": _op(
+                "Scan for nearby bands",
+                _ok("Devices found", "DeviceList"),
+                body="Scan",
+                body_required=False,
+            )
+        },
+        "/api/devices/choose": {
+            "post": _op("Use this band from now on", _ok("Chosen", "Chosen"), "404", body="Choose")
+        },
+        "/api/devices/{address}": {
+            "delete": _op(
+                "Forget a known device",
+                _ok("Forgotten", "Forgotten"),
+                "404",
+                parameters=[_path_param("address", ADDRESS)],
+            )
+        },
+        "/api/stream": {
+            "get": _op(
+                "Live events as Server-Sent Events (event: hr|cue|state|link|step|session|"
+                "notice|pacing|rating|battery|dropped|status)",
+                ("200", "An event stream", {"text/event-stream": {"schema": {"type": "string"}}}),
+                "429",
+            )
+        },
+    }
+
+
+@functools.cache
+def _document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Bedside back-care companion",
+            "version": "0.1.0",
+            "description": "Local API of the bedside companion. See docs/api.md.",
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearerAuth": []}, {"cookieAuth": [], "csrfHeader": []}, {}],
+        "paths": _paths(),
+        "components": {
+            "schemas": _SCHEMAS,
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "companion_session"},
+                "csrfHeader": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"},
+            },
+        },
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    """A fresh copy, so no caller can change what the next one gets."""
+    return copy.deepcopy(_document())

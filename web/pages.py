@@ -1,0 +1,111 @@
+"""The dashboard's pages. They render a frame; live data comes from /api and /api/stream."""
+
+from __future__ import annotations
+
+import datetime
+import http
+import math
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request
+
+from web import history
+from web.state import web_state
+
+bp = Blueprint("pages", __name__)
+
+HISTORY_PAGE_SIZE = 30
+
+
+def wall_time(value: object) -> str:
+    """A stored Unix time as local date and time for display; '—' when absent."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return "—"
+    return datetime.datetime.fromtimestamp(value).strftime("%a %d %b %Y, %H:%M")
+
+
+def clock_time(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return "—"
+    return datetime.datetime.fromtimestamp(value).strftime("%H:%M:%S")
+
+
+def duration(seconds: object) -> str:
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        return "—"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def session_duration(row: dict[str, Any]) -> str:
+    start, end = row.get("started_at"), row.get("ended_at")
+    if isinstance(start, int | float) and isinstance(end, int | float):
+        return duration(end - start)
+    return "—"
+
+
+def hr_summary(row: dict[str, Any]) -> str:
+    """'mean bpm (low to high)' over the samples taken with skin contact."""
+    low, mean, high = row.get("hr_min"), row.get("hr_mean"), row.get("hr_max")
+    if mean is None:
+        return "—"
+    parts = [f"{round(v)}" if isinstance(v, int | float) else "?" for v in (low, mean, high)]
+    return f"{parts[1]} bpm ({parts[0]}\N{EN DASH}{parts[2]})"
+
+
+@bp.app_template_filter("pain")
+def pain_filter(value: object) -> str:
+    return "—" if value is None else f"{value}/10"
+
+
+@bp.get("/")
+def now() -> str:
+    return render_template("now.html", page="now")
+
+
+@bp.get("/history")
+def history_page() -> tuple[str, int] | str:
+    engine = web_state().store_engine
+    raw_page = request.args.get("page", "1")
+    page = int(raw_page) if raw_page.isascii() and raw_page.isdigit() else 1
+    page = max(1, min(page, 10_000))
+    if engine is None:
+        rows: list[dict[str, Any]] = []
+        return render_template(
+            "history.html", page="history", rows=rows, number=1, more=False, no_store=True
+        ), http.HTTPStatus.SERVICE_UNAVAILABLE
+    rows = history.list_sessions(engine, HISTORY_PAGE_SIZE + 1, (page - 1) * HISTORY_PAGE_SIZE)
+    return render_template(
+        "history.html",
+        page="history",
+        rows=rows[:HISTORY_PAGE_SIZE],
+        number=page,
+        more=len(rows) > HISTORY_PAGE_SIZE,
+        no_store=False,
+    )
+
+
+@bp.get("/sessions/<sid:session_id>")
+def session_page(session_id: str) -> str:
+    engine = web_state().store_engine
+    if engine is None:
+        abort(http.HTTPStatus.SERVICE_UNAVAILABLE, "no session store is configured")
+    found = history.get_session(engine, session_id)
+    if found is None:
+        abort(http.HTTPStatus.NOT_FOUND, f"There is no session {session_id}.")
+    return render_template("session.html", page="history", s=found, session_id=session_id)
+
+
+@bp.get("/settings")
+def settings_page() -> str:
+    return render_template("settings.html", page="settings")
+
+
+def register_template_helpers(app_env: Any) -> None:
+    app_env.filters.update(
+        wall_time=wall_time,
+        clock_time=clock_time,
+        duration=duration,
+        session_duration=session_duration,
+        hr_summary=hr_summary,
+    )

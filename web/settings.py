@@ -1,0 +1,52 @@
+"""How the web layer is configured: plain values handed to ``create_app`` and ``serve``."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def is_loopback(host: str) -> bool:
+    """True for names and addresses that only this machine can reach."""
+    bare = host.strip("[]").lower()
+    if bare in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(bare).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WebSettings:
+    """host: where the server listens (loopback unless a token is set).
+    token: the shared secret for API bearer auth and page login; None on loopback only.
+    max_streams: open Server-Sent Event streams allowed at once (each holds a server thread).
+    heartbeat_s: seconds between SSE comments, so a dead client is noticed by a failed write.
+    poll_s: how often an idle stream looks at the shutdown flag and the client's socket.
+    max_body_bytes: largest request body accepted (413 beyond it).
+    scan_timeout_s: default and upper bound for a device scan the dashboard asks for.
+    """
+
+    host: str = "127.0.0.1"
+    token: str | None = None
+    max_streams: int = 8
+    heartbeat_s: float = 15.0
+    poll_s: float = 0.5
+    max_body_bytes: int = 16 * 1024
+    scan_timeout_s: float = 5.0
+    max_scan_timeout_s: float = 20.0
+
+    def __post_init__(self) -> None:
+        if self.max_streams < 1:
+            raise ValueError("max_streams must be at least 1")
+        if self.heartbeat_s <= 0 or self.poll_s <= 0:
+            raise ValueError("heartbeat_s and poll_s must be positive")
+        if self.token is not None and not self.token.strip():
+            raise ValueError("token must not be blank; use None for no token")
+
+    @property
+    def loopback_only(self) -> bool:
+        return is_loopback(self.host)

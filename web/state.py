@@ -1,0 +1,60 @@
+"""Per-app state kept in ``app.extensions["companion"]``: nothing here is module-global."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+from flask import Flask, current_app
+from sqlalchemy import Engine
+
+from companion.core_api import CoreControl
+from web.settings import WebSettings
+
+EXTENSION_KEY = "companion"
+
+
+class StreamSlots:
+    """Counts open SSE streams against a cap; thread-safe."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._open = 0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> bool:
+        with self._lock:
+            if self._open >= self._limit:
+                return False
+            self._open += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self._open = max(0, self._open - 1)
+
+    @property
+    def open(self) -> int:
+        with self._lock:
+            return self._open
+
+
+@dataclasses.dataclass(kw_only=True)
+class WebState:
+    core: CoreControl
+    store_engine: Engine | None
+    settings: WebSettings
+    streams: StreamSlots
+    # Set once when the app is shutting down; every open stream checks it and ends.
+    shutdown: threading.Event = dataclasses.field(default_factory=threading.Event)
+
+
+def web_state(app: Flask | None = None) -> WebState:
+    state = (app or current_app).extensions[EXTENSION_KEY]
+    assert isinstance(state, WebState)
+    return state
+
+
+def shutdown(app: Flask) -> None:
+    """Ask every open event stream to finish; safe to call more than once."""
+    web_state(app).shutdown.set()

@@ -1,0 +1,423 @@
+// The Now page: heart rate, routine picker, the running session and the after-rating.
+// Works from the status snapshot plus the live event stream alone.
+"use strict";
+
+(() => {
+  const { api, el, bindToggle, remembered, remember } = Companion;
+  const $ = (id) => document.getElementById(id);
+
+  const FINAL = new Set(["completed", "stopped", "pain", "interrupted"]);
+  const OUTCOME_TEXT = {
+    completed: "The routine is complete. Well done.",
+    stopped: "You stopped the session.",
+    pain: "Stopped because of pain. Rest and be gentle with yourself.",
+    interrupted: "The session was interrupted.",
+  };
+  // Cue names the engine may use, mapped to what the circle does.
+  const CUE_PHASES = {
+    inhale: "in", breathe_in: "in", breath_in: "in", in: "in",
+    exhale: "out", breathe_out: "out", breath_out: "out", out: "out",
+    hold: "hold", hold_start: "hold",
+    hold_end: "release", release: "release", end_hold: "release",
+  };
+  const PHASE_TEXT = { in: "Breathe in", out: "Breathe out", hold: "Hold", release: "Let go" };
+  const EMPTY_SCALE = 0.5;
+  const FULL_SCALE = 1;
+  const DEFAULT_PATTERN = { inhale_s: 4, hold_in_s: 0, exhale_s: 6, hold_out_s: 0 };
+  const TICK_MS = 250;
+  const RECONNECT_MS = 5000;
+  const STREAM_EVENTS = ["status", "hr", "battery", "link", "session", "step", "cue", "state",
+    "pacing", "rating", "notice"];
+
+  const model = {
+    routines: [],
+    routine: remembered("routine", null),
+    painBefore: null,
+    session: null, // { run_id, routine, title, state }
+    step: null, // the latest step event
+    pattern: { ...DEFAULT_PATTERN },
+    clock: null, // { base_s, at_ms, running }: seconds since the session started
+    view: "idle",
+  };
+
+  const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+  function field(obj, ...names) {
+    if (!obj || typeof obj !== "object") return null;
+    for (const n of names) if (obj[n] !== undefined && obj[n] !== null) return obj[n];
+    return null;
+  }
+
+  // ---- display pieces ----------------------------------------------------------------
+  function showHr(bpm, contact) {
+    if (num(bpm) !== null) $("hr-value").textContent = String(Math.round(bpm));
+    if (contact === true || contact === false) {
+      $("contact").textContent = contact ? "yes" : "no: adjust the band";
+      $("hr-value").parentElement.classList.toggle("no-contact", !contact);
+    }
+  }
+  function showBattery(percent) {
+    if (num(percent) !== null) $("battery").textContent = Math.round(percent) + "%";
+  }
+  function showLink(state, detail) {
+    if (!state) return;
+    const node = $("link-state");
+    node.dataset.state = state;
+    node.textContent = detail ? state + " (" + detail + ")" : state;
+  }
+  function showProblem(message) {
+    const node = $("problem");
+    node.textContent = message || "";
+    node.hidden = !message;
+  }
+  function addNotice(p) {
+    const box = $("notices");
+    const topic = field(p, "topic") || "notice";
+    for (const old of box.querySelectorAll(".notice")) if (old.dataset.topic === topic) old.remove();
+    const close = el("button", { type: "button", class: "toggle", text: "Dismiss" });
+    const node = el("div", { class: "notice", "data-topic": topic, "data-level": field(p, "level") || "info" },
+      el("span", { text: field(p, "message") || "" }), close);
+    close.addEventListener("click", () => node.remove());
+    box.append(node);
+  }
+
+  function setView(view) {
+    model.view = view;
+    $("idle").hidden = view !== "idle";
+    $("running").hidden = view !== "running";
+    $("pain").hidden = view !== "running";
+    $("after").hidden = view !== "after";
+    keepAwake(view === "running");
+  }
+
+  // ---- the routine picker and rating scales ---------------------------------------------
+  function radioGroup(container, items, selected, onPick) {
+    container.replaceChildren();
+    for (const item of items) {
+      const button = el("button", { type: "button", role: "radio", class: item.class || "",
+        "aria-checked": item.value === selected ? "true" : "false", "data-value": String(item.value) },
+      ...item.content);
+      button.addEventListener("click", () => {
+        for (const b of container.children) b.setAttribute("aria-checked", "false");
+        button.setAttribute("aria-checked", "true");
+        onPick(item.value);
+      });
+      container.append(button);
+    }
+  }
+  const scaleItems = () => Array.from({ length: 11 }, (_, n) => ({ value: n, content: [String(n)] }));
+
+  function renderRoutines() {
+    const names = model.routines.map((r) => r.name);
+    if (!names.includes(model.routine)) model.routine = names.length ? names[0] : null;
+    radioGroup($("routines"), model.routines.map((r) => ({
+      value: r.name,
+      class: "routine",
+      content: [
+        el("strong", { text: r.title || r.name }),
+        el("span", { text: [num(r.total_s) ? Math.round(r.total_s / 60) + " min" : "", r.description || ""]
+          .filter(Boolean).join(" · ") }),
+      ],
+    })), model.routine, (name) => { model.routine = name; updateStart(); });
+    if (!names.length) showProblem("No routines are available.");
+    updateStart();
+  }
+  function renderPainBefore() {
+    radioGroup($("pain-before"), scaleItems(), model.painBefore, (n) => { model.painBefore = n; updateStart(); });
+  }
+  function updateStart() {
+    $("start").disabled = model.routine === null || model.painBefore === null;
+  }
+
+  // ---- session clock and the countdown --------------------------------------------------
+  function sessionTime() {
+    const c = model.clock;
+    if (!c) return null;
+    return c.base_s + (c.running ? (performance.now() - c.at_ms) / 1000 : 0);
+  }
+  function setClock(seconds, running) {
+    model.clock = { base_s: seconds, at_ms: performance.now(), running };
+  }
+  function renderCountdown() {
+    const step = model.step;
+    const t = sessionTime();
+    const end = num(field(step, "end_s"));
+    if (!step || t === null || end === null) { $("countdown").textContent = ""; return; }
+    const left = Math.max(0, end - t);
+    const parts = [];
+    const breaths = num(field(step, "breaths"));
+    if (breaths !== null) {
+      const p = model.pattern;
+      const period = p.inhale_s + p.hold_in_s + p.exhale_s + p.hold_out_s;
+      const breathsLeft = Math.min(breaths, Math.ceil(left / period));
+      parts.push(breathsLeft + (breathsLeft === 1 ? " breath" : " breaths"));
+    }
+    parts.push(Math.ceil(left) + " s");
+    if (model.session && model.session.state === "paused") parts.push("paused");
+    $("countdown").textContent = parts.join(" · ");
+  }
+
+  // ---- the breathing circle and sounds --------------------------------------------------
+  function cuePhase(name) {
+    const key = String(name || "").toLowerCase().replace(/[-\s]/g, "_");
+    return CUE_PHASES[key] || null;
+  }
+  function breathe(cueName, duration) {
+    const phase = cuePhase(cueName);
+    if (!phase) return;
+    const circle = $("circle");
+    circle.dataset.phase = phase;
+    if (phase === "in" || phase === "out") {
+      const fallback = phase === "in" ? model.pattern.inhale_s : model.pattern.exhale_s;
+      // A cue's duration may include the hold after it; the circle moves only while breathing.
+      const seconds = num(duration) && duration > 0 ? Math.min(duration, fallback) : fallback;
+      circle.style.transitionDuration = seconds + "s";
+      circle.style.transform = "scale(" + (phase === "in" ? FULL_SCALE : EMPTY_SCALE) + ")";
+    } else if (phase === "release") {
+      circle.classList.add("released");
+      setTimeout(() => circle.classList.remove("released"), 1200);
+    }
+    $("phase").textContent = PHASE_TEXT[phase];
+    playCue(phase);
+  }
+
+  const audio = { on: false, ctx: null };
+  function tone(from, to, seconds, type, level) {
+    const ctx = audio.ctx;
+    if (!ctx || ctx.state !== "running") return;
+    const t0 = ctx.currentTime;
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.type = type;
+    osc.frequency.setValueAtTime(from, t0);
+    osc.frequency.linearRampToValueAtTime(to, t0 + seconds);
+    // Fade in and out so the tone never clicks.
+    gain.gain.setValueAtTime(0.0001, t0);
+    gain.gain.exponentialRampToValueAtTime(level, t0 + 0.12);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t0 + seconds);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start(t0);
+    osc.stop(t0 + seconds + 0.05);
+  }
+  const SOUNDS = {
+    in: () => tone(330, 440, 1.0, "sine", 0.07),
+    out: () => tone(392, 294, 1.2, "sine", 0.07),
+    release: () => { tone(660, 660, 0.25, "triangle", 0.1); setTimeout(() => tone(880, 880, 0.4, "triangle", 0.1), 280); },
+  };
+  function playCue(phase) { if (audio.on && SOUNDS[phase]) SOUNDS[phase](); }
+  function setSound(on) {
+    audio.on = on;
+    if (!on) return;
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!audio.ctx && Ctx) audio.ctx = new Ctx();
+    if (audio.ctx) audio.ctx.resume().catch(() => {});
+  }
+
+  // ---- the screen stays on during a session ---------------------------------------------
+  let wakeLock = null;
+  async function keepAwake(on) {
+    if (!("wakeLock" in navigator)) return;
+    try {
+      if (on && !wakeLock) {
+        wakeLock = await navigator.wakeLock.request("screen");
+        wakeLock.addEventListener("release", () => { wakeLock = null; });
+      } else if (!on && wakeLock) {
+        const lock = wakeLock;
+        wakeLock = null;
+        await lock.release();
+      }
+    } catch (e) { /* refused (battery saver, hidden tab): the session runs anyway */ }
+  }
+
+  // ---- session life cycle ---------------------------------------------------------------
+  function routineTitle(name) {
+    const r = model.routines.find((x) => x.name === name);
+    return r ? (r.title || r.name) : (name || "");
+  }
+  function enterSession(runId, routine, state) {
+    const fresh = !model.session || Boolean(runId && model.session.run_id !== runId);
+    if (!fresh) {
+      runId = runId || model.session.run_id;
+      routine = routine || model.session.routine;
+    }
+    model.session = { run_id: runId, routine, state: state || "running" };
+    if (fresh) {
+      model.step = null;
+      model.clock = null;
+      renderStep();
+    }
+    $("routine-title").textContent = routineTitle(routine);
+    $("pause").textContent = model.session.state === "paused" ? "Resume" : "Pause";
+    setView("running");
+  }
+  function renderStep() {
+    const s = model.step;
+    $("step-title").textContent = s ? (field(s, "name", "exercise") || "Exercise") : "Getting ready";
+    $("step-side").textContent = s && field(s, "side") ? "Side: " + field(s, "side") : "";
+    $("instructions").textContent = s ? (field(s, "instructions") || "") : "Lie comfortably and let your breathing settle.";
+    renderCountdown();
+  }
+  function finish(state) {
+    if (model.view === "after") return; // already asking; a reconnect's snapshot changes nothing
+    if (model.view !== "running") { model.session = null; setView("idle"); return; }
+    $("after-outcome").textContent = OUTCOME_TEXT[state] || "The session has ended.";
+    $("after-saved").hidden = true;
+    radioGroup($("pain-after"), scaleItems(), null, rateAfter);
+    for (const b of $("pain-after").children) b.disabled = false;
+    model.session = null;
+    setView("after");
+  }
+  async function rateAfter(pain) {
+    try {
+      await api("POST", "/api/session/rating", { pain_after: pain });
+      $("after-saved").hidden = false;
+      showProblem("");
+    } catch (e) { showProblem(e.message); }
+  }
+  function onState(p) {
+    const state = field(p, "state");
+    if (!state) return;
+    if (FINAL.has(state)) { finish(state); return; }
+    const runId = field(p, "run_id") || (model.session && model.session.run_id);
+    const routine = model.session ? model.session.routine : field(p, "routine");
+    const t = sessionTime();
+    enterSession(runId, routine, state);
+    if (t !== null) setClock(t, state === "running");
+    renderCountdown();
+  }
+
+  // ---- the status snapshot and live events ---------------------------------------------
+  function applyPattern(source) {
+    for (const key of Object.keys(DEFAULT_PATTERN)) {
+      const value = num(field(source, key));
+      if (value !== null) model.pattern[key] = value;
+    }
+  }
+  // The snapshot's shape is companion.core.Core.status(); older or simpler shapes (flat
+  // hr/battery/link fields) are read too, so the page never depends on one spelling.
+  function applyStatus(s) {
+    if (!s || typeof s !== "object") return;
+    const hr = field(s, "heart_rate", "hr");
+    if (hr && typeof hr === "object") showHr(field(hr, "hr", "bpm"), hr.contact);
+    else showHr(hr, s.contact);
+    const link = field(s, "link", "link_state");
+    const battery = field(s, "battery") ?? field(link, "battery");
+    showBattery(battery && typeof battery === "object" ? field(battery, "percent") : battery);
+    if (link && typeof link === "object") showLink(field(link, "state"), field(link, "detail"));
+    else showLink(link);
+    for (const n of field(s, "notices") || []) addNotice(n);
+
+    const session = field(s, "session");
+    const info = session && typeof session === "object" ? session : {};
+    applyPattern(field(info, "pattern") || field(field(s, "plan"), "pattern", "breathing"));
+    applyPattern(field(s, "pacing"));
+    const state = typeof session === "string" ? session : field(info, "state") || field(s, "session_state");
+    if (state === "running" || state === "paused") {
+      enterSession(field(info, "run_id", "id"), field(info, "routine"), state);
+      const step = field(info, "step", "current_step") || field(s, "step");
+      if (step && typeof step === "object") { model.step = step; renderStep(); }
+      const elapsed = num(field(info, "offset_s", "elapsed_s")) ?? num(field(s, "elapsed_s"));
+      if (elapsed !== null) setClock(elapsed, state === "running");
+    } else if (state && FINAL.has(state)) {
+      finish(state);
+    } else if (model.view !== "after") {
+      model.session = null;
+      setView("idle");
+    }
+  }
+
+  const handlers = {
+    status: applyStatus,
+    hr: (p) => showHr(p.hr, p.contact),
+    battery: (p) => showBattery(p.percent),
+    link: (p) => showLink(p.state, p.detail),
+    notice: addNotice,
+    pacing: (p) => applyPattern(p),
+    rating: () => {},
+    session: (p) => {
+      applyPattern(field(field(p, "plan"), "pattern", "breathing"));
+      enterSession(p.run_id, p.routine, "running");
+      setClock(0, true);
+    },
+    step: (p) => {
+      model.step = p;
+      if (!model.clock && num(p.start_s) !== null) setClock(p.start_s, true);
+      if (model.view !== "running" && model.session) setView("running");
+      renderStep();
+    },
+    cue: (p) => {
+      const running = !model.session || model.session.state !== "paused";
+      if (num(p.actual_s) !== null) setClock(p.actual_s, running);
+      breathe(p.cue, p.duration_s);
+    },
+    state: onState,
+  };
+
+  function connect() {
+    const source = new EventSource("/api/stream");
+    for (const kind of STREAM_EVENTS) {
+      source.addEventListener(kind, (ev) => {
+        let payload;
+        try { payload = JSON.parse(ev.data); } catch (e) { return; }
+        handlers[kind](payload);
+      });
+    }
+    source.addEventListener("open", () => { $("feed-state").hidden = true; });
+    source.addEventListener("error", () => {
+      $("feed-state").hidden = false;
+      // The browser retries by itself unless the server refused (e.g. too many streams).
+      if (source.readyState === EventSource.CLOSED) setTimeout(connect, RECONNECT_MS);
+    });
+  }
+
+  // ---- buttons ---------------------------------------------------------------------------
+  async function command(name) {
+    try {
+      const result = await api("POST", "/api/session/" + name);
+      showProblem("");
+      if (field(result, "state")) onState(result);
+    } catch (e) { showProblem(e.message); }
+  }
+  async function start() {
+    $("start").disabled = true;
+    try {
+      const created = await api("POST", "/api/session", { routine: model.routine, pain_before: model.painBefore });
+      remember("routine", model.routine);
+      showProblem("");
+      enterSession(created.id, model.routine, "running");
+    } catch (e) {
+      showProblem(e.message);
+      updateStart();
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", async () => {
+    bindToggle($("sound-toggle"), "sound", setSound);
+    // A browser only lets sound start after a tap; the first one anywhere will do.
+    document.addEventListener("click", () => { if (audio.on) setSound(true); }, { once: true });
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible" && model.view === "running") keepAwake(true);
+    });
+    $("start").addEventListener("click", start);
+    $("pause").addEventListener("click", () =>
+      command(model.session && model.session.state === "paused" ? "resume" : "pause"));
+    $("skip").addEventListener("click", () => command("skip"));
+    $("stop").addEventListener("click", () => command("stop"));
+    $("pain").addEventListener("click", () => command("pain"));
+    $("after-done").addEventListener("click", () => {
+      model.painBefore = null;
+      renderPainBefore();
+      updateStart();
+      setView("idle");
+    });
+    renderPainBefore();
+    setView("idle");
+    setInterval(renderCountdown, TICK_MS);
+    try {
+      const [routines, status] = await Promise.all([api("GET", "/api/routines"), api("GET", "/api/status")]);
+      model.routines = Array.isArray(routines) ? routines : [];
+      renderRoutines();
+      applyStatus(status);
+    } catch (e) { showProblem(e.message); }
+    connect();
+  });
+})();

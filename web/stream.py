@@ -1,0 +1,132 @@
+"""Server-Sent Events: the live feed (hr, cue, state, link, ...) for one dashboard.
+
+Each stream holds a server thread while open, so streams are capped (429 beyond the cap).
+The generator runs after the request context is gone: it only touches what it was handed.
+It ends when the app shuts down, when the client's socket is gone (waitress tells us, or a
+heartbeat write fails), and it always gives its slot and feed subscription back.
+"""
+
+from __future__ import annotations
+
+import http
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flask import Response, request
+
+from companion.core_api import FeedSubscription
+from companion.errors import SessionError
+from companion.events import Event
+from web.problems import error_response
+from web.state import StreamSlots, WebState, web_state
+
+_LOGGER = logging.getLogger(__name__)
+
+RETRY_MS = 3000
+_EVENT_NAME = re.compile(r"[a-z][a-z0-9_]*")
+# Set by waitress when it can tell the client hung up (with channel_request_lookahead > 0).
+DISCONNECT_KEY = "waitress.client_disconnected"
+
+
+def sse_frame(kind: str, payload: dict[str, Any]) -> bytes:
+    """One event: ``event: <kind>\\ndata: <json>\\n\\n`` (json.dumps never emits a raw newline)."""
+    name = kind if _EVENT_NAME.fullmatch(kind) else "message"
+    data = json.dumps(payload, separators=(",", ":"), default=str)
+    return f"event: {name}\ndata: {data}\n\n".encode()
+
+
+def event_frame(event: Event) -> bytes:
+    return sse_frame(event.kind, event.to_json())
+
+
+HEARTBEAT = b": heartbeat\n\n"
+
+
+class _OpenStream:
+    """Owns a stream's slot and feed subscription; gives both back exactly once."""
+
+    def __init__(self, slots: StreamSlots, subscription: FeedSubscription) -> None:
+        self._slots = slots
+        self._subscription = subscription
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        try:
+            self._subscription.close()
+        finally:
+            self._slots.release()
+
+
+def _frames(
+    state: WebState,
+    subscription: FeedSubscription,
+    opened: _OpenStream,
+    client_gone: Callable[[], bool],
+) -> Iterator[bytes]:
+    settings = state.settings
+    try:
+        yield f"retry: {RETRY_MS}\n: connected\n\n".encode()
+        try:
+            yield sse_frame("status", state.core.status())
+        except Exception as error:  # the live events still flow without the snapshot
+            _LOGGER.warning("no status snapshot for a new stream: %s", error)
+        last_write = time.monotonic()
+        while not state.shutdown.is_set() and not client_gone():
+            idle = time.monotonic() - last_write
+            if idle >= settings.heartbeat_s:
+                yield HEARTBEAT
+                last_write = time.monotonic()
+                continue
+            event = subscription.get(timeout=min(settings.poll_s, settings.heartbeat_s - idle))
+            if event is not None:
+                yield event_frame(event)
+                last_write = time.monotonic()
+    finally:
+        opened.close()
+
+
+def open_stream() -> Response:
+    state = web_state()
+    if state.shutdown.is_set():
+        return error_response(http.HTTPStatus.SERVICE_UNAVAILABLE, "shutting down")
+    if not state.streams.acquire():
+        return _too_many(state)
+    try:
+        subscription = state.core.subscribe_feed()
+    except SessionError as error:
+        state.streams.release()
+        _LOGGER.info("feed refused a new stream: %s", error)
+        return _too_many(state)
+    except BaseException:
+        state.streams.release()
+        raise
+    opened = _OpenStream(state.streams, subscription)
+    disconnected = request.environ.get(DISCONNECT_KEY)
+    client_gone: Callable[[], bool] = disconnected if callable(disconnected) else lambda: False
+    response = Response(
+        _frames(state, subscription, opened, client_gone),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+    # Also runs when the body is never iterated (client gone before the first byte).
+    response.call_on_close(opened.close)
+    return response
+
+
+def _too_many(state: WebState) -> Response:
+    response = error_response(
+        http.HTTPStatus.TOO_MANY_REQUESTS,
+        f"too many open live streams (limit {state.settings.max_streams}); close another tab",
+    )
+    response.headers["Retry-After"] = str(RETRY_MS // 1000)
+    return response
