@@ -32,7 +32,7 @@ from web import WebSettings, create_app
 
 BAND = "F0:F1:F2:F3:F4:F5"
 T0 = 1_750_000_000.0
-ROUTINES = [
+ROUTINES: list[dict[str, Any]] = [
     {
         "name": "bedtime",
         "title": "Bedtime unwind",

@@ -117,6 +117,7 @@ def test_pain_after_without_a_finished_session_is_409(browser_client: FlaskClien
 
 
 JSON = "application/json"
+BED = {"routine": "bedtime"}
 
 
 @pytest.mark.parametrize(
@@ -130,12 +131,12 @@ JSON = "application/json"
         ("post", "/api/session", {"data": "x" * 20_000, "content_type": JSON}, 413, "large"),
         ("post", "/api/session", {"json": {"pain_before": 2}}, 422, "routine"),
         ("post", "/api/session", {"json": {"routine": ""}}, 422, "routine"),
-        ("post", "/api/session", {"json": {"routine": "bedtime", "pain_before": 11}}, 422, "0"),
-        ("post", "/api/session", {"json": {"routine": "bedtime", "pain_before": -1}}, 422, "0"),
-        ("post", "/api/session", {"json": {"routine": "bedtime", "pain_before": 2.5}}, 422, "whole"),
-        ("post", "/api/session", {"json": {"routine": "bedtime", "pain_before": True}}, 422, "whole"),
-        ("post", "/api/session", {"json": {"routine": "bedtime", "pain_before": "5"}}, 422, "whole"),
-        ("post", "/api/session", {"json": {"routine": "bedtime", "x": 1}}, 422, "unknown field"),
+        ("post", "/api/session", {"json": {**BED, "pain_before": 11}}, 422, "0"),
+        ("post", "/api/session", {"json": {**BED, "pain_before": -1}}, 422, "0"),
+        ("post", "/api/session", {"json": {**BED, "pain_before": 2.5}}, 422, "whole"),
+        ("post", "/api/session", {"json": {**BED, "pain_before": True}}, 422, "whole"),
+        ("post", "/api/session", {"json": {**BED, "pain_before": "5"}}, 422, "whole"),
+        ("post", "/api/session", {"json": {**BED, "x": 1}}, 422, "unknown field"),
         ("post", "/api/session/pause", {"data": "a=b"}, 415, "application/json"),
         ("post", "/api/session/rating", {"json": {}}, 422, "pain_after"),
         ("post", "/api/session/rating", {"json": {"pain_after": 12}}, 422, "pain_after"),
@@ -334,7 +335,9 @@ def test_a_breath_too_fast_for_the_pacer_is_refused(browser_client: FlaskClient)
 # --- devices -----------------------------------------------------------------------------
 
 
-def test_devices_seen_by_the_recorder_are_listed(browser_client: FlaskClient, history: Engine) -> None:
+def test_devices_seen_by_the_recorder_are_listed(
+    browser_client: FlaskClient, history: Engine
+) -> None:
     devices = browser_client.get("/api/devices").get_json()["devices"]
 
     assert [d["address"] for d in devices] == [BAND]
