@@ -1,0 +1,208 @@
+"""The recorder against real failures: a file that turns read-only, a disk that fills, a
+process killed with SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.pool import NullPool
+
+from companion.events import SessionState
+from companion.store import queries
+from companion.store.database import create_engine_for_url, sqlite_url, upgrade_to_head
+from companion.store.recorder import Recorder, StoreHealth, mark_interrupted_sessions
+from companion.store.schema import Outcome, Sample
+from tests.store.conftest import T0, cue, ended, sample, started
+
+WAIT_S = 10.0
+CHILD_TIMEOUT_S = 60.0
+REPO = Path(__file__).resolve().parents[2]
+
+
+def sample_hrs(engine: Engine) -> list[int]:
+    with engine.connect() as connection:
+        return list(connection.execute(select(Sample.hr).order_by(Sample.t)).scalars())
+
+
+def test_a_file_turned_read_only_mid_run_loses_nothing_once_writable_again(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "companion.db"
+    upgrade_to_head(sqlite_url(path))
+    mode = {"value": "rw"}
+
+    def connect() -> sqlite3.Connection:
+        # Every write opens the file afresh, as it is now: read-write or read-only.
+        return sqlite3.connect(f"file:{path}?mode={mode['value']}", uri=True)
+
+    writer = create_engine_for_url("sqlite://", creator=connect, poolclass=NullPool)
+    reader = create_engine_for_url(sqlite_url(path))
+    changes: list[tuple[bool, str]] = []
+    recorder = Recorder(writer, on_health_change=lambda *change: changes.append(change))
+    recorder.start()
+    try:
+        recorder.submit(started("run1", T0))
+        for i in range(5):
+            recorder.submit(sample(T0 + i, 60 + i))
+        assert recorder.flush(WAIT_S)
+
+        mode["value"] = "ro"
+        for i in range(5, 10):
+            recorder.submit(sample(T0 + i, 60 + i))
+        recorder.submit(cue("run1", 0, T0 + 10, 10.0, 10.0))
+        recorder.submit(ended("run1", T0 + 11, SessionState.COMPLETED))
+        assert not recorder.flush(WAIT_S)
+        assert recorder.health() == StoreHealth(
+            False, "cannot write to the store: attempt to write a readonly database", 7, 0
+        )
+        assert sample_hrs(reader) == [60, 61, 62, 63, 64]
+
+        mode["value"] = "rw"
+        assert recorder.flush(WAIT_S)
+    finally:
+        recorder.stop()
+
+    assert changes == [
+        (False, "cannot write to the store: attempt to write a readonly database"),
+        (True, "store ready"),
+    ]
+    assert recorder.health() == StoreHealth(True, "store ready", 0, 0)
+    assert sample_hrs(reader) == list(range(60, 70))
+    detail = queries.get_session(reader, "run1")
+    assert detail is not None
+    assert (detail.summary.outcome, len(detail.cues)) == (Outcome.COMPLETED, 1)
+    reader.dispose()
+
+
+# The child limits its own file size to nothing (as a full disk would), records, lifts the
+# limit again and reports what the recorder saw.
+DISK_FULL_CHILD = textwrap.dedent(
+    """
+    import json, resource, signal, sys
+    from companion.events import SessionState
+    from companion.store.recorder import Recorder
+    from tests.store.conftest import T0, ended, sample, started
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write, do not kill us
+    changes = []
+    recorder = Recorder(sys.argv[1], on_health_change=lambda *c: changes.append(c))
+    recorder.start()
+    recorder.submit(started("run1", T0))
+    for i in range(5):
+        recorder.submit(sample(T0 + i, 60 + i))
+    first = recorder.flush(10)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, hard))
+    for i in range(5, 10):
+        recorder.submit(sample(T0 + i, 60 + i))
+    recorder.submit(ended("run1", T0 + 10, SessionState.COMPLETED))
+    while_full = recorder.flush(10)
+    health_full = recorder.health()
+    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    after = recorder.flush(10)
+    stopped = recorder.stop()
+    print(json.dumps({
+        "flushes": [first, while_full, after, stopped],
+        "health_full": [health_full.ok, health_full.buffered, health_full.dropped],
+        "health_changes": [ok for ok, _ in changes],
+        "health_end": list(recorder.health()),
+    }))
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_full_disk_mid_run_loses_nothing_once_space_returns(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "companion.db")
+    upgrade_to_head(url)
+
+    child = subprocess.run(
+        [sys.executable, "-c", DISK_FULL_CHILD, url],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        check=False,
+    )
+
+    assert child.returncode == 0, child.stderr
+    assert json.loads(child.stdout) == {
+        "flushes": [True, False, True, True],
+        "health_full": [False, 6, 0],
+        "health_changes": [False, True],
+        "health_end": [True, "store ready", 0, 0],
+    }
+    engine = create_engine_for_url(url)
+    assert sample_hrs(engine) == list(range(60, 70))
+    assert queries.recent_outcomes(engine, 1)[0].outcome is Outcome.COMPLETED
+    engine.dispose()
+
+
+# Records a sample every 20 ms, numbered in energy_kj, until killed.
+KILLED_CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from companion.store.recorder import Recorder
+    from tests.store.conftest import T0, sample, started
+
+    recorder = Recorder(sys.argv[1])
+    recorder.start()
+    recorder.submit(started("run1", time.time()))
+    print("recording", flush=True)
+    i = 0
+    while True:
+        recorder.submit(sample(time.time(), 60, energy_kj=i))
+        i += 1
+        time.sleep(0.02)
+    """
+)
+RUN_BEFORE_KILL_S = 2.0
+MAY_LOSE_S = 1.0
+
+
+@pytest.mark.slow
+def test_a_killed_process_loses_at_most_the_last_second_and_is_marked_interrupted(
+    tmp_path: Path,
+) -> None:
+    url = sqlite_url(tmp_path / "companion.db")
+    upgrade_to_head(url)
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_CHILD, url],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "recording\n"
+        time.sleep(RUN_BEFORE_KILL_S)
+        killed_at = time.time()
+        child.send_signal(signal.SIGKILL)
+        child.wait(CHILD_TIMEOUT_S)
+    finally:
+        child.kill()
+        child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+
+    engine = create_engine_for_url(url)
+    with engine.connect() as connection:
+        rows = connection.execute(select(Sample.energy_kj, Sample.t).order_by(Sample.t)).all()
+    numbers = [number for number, _ in rows]
+    last_t = rows[-1][1]
+    assert numbers == list(range(len(numbers)))  # nothing missing before the last one kept
+    assert last_t >= killed_at - MAY_LOSE_S
+
+    assert mark_interrupted_sessions(engine, now_wall=time.time()) == ["run1"]
+    (summary,) = queries.list_sessions(engine)
+    assert (summary.outcome, summary.ended_at) == (Outcome.INTERRUPTED, last_t)
+    engine.dispose()
