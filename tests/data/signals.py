@@ -81,7 +81,7 @@ def record(
     **wearer_options: float,
 ) -> Recording:
     """Drive a wearer the way the virtual band does: cues as they come, beats every poll."""
-    wearer = Wearer(seed, mode=mode, **wearer_options)  # type: ignore[arg-type]
+    wearer = Wearer(seed, mode=mode, **wearer_options)
     cues = paced_cues(duration_s, inhale_s, exhale_s)
     beats: list[Beat] = []
     pending = list(cues)
