@@ -618,7 +618,7 @@ def test_arbitrary_toml_documents_load_or_raise_profile_error(data: dict[str, ob
     except ProfileError as exc:
         assert exc.path == Path("fuzz.toml") and exc.field
     else:
-        assert profile.title == "Band"
+        assert (profile.name, profile.title) == ("fuzz", data["title"])
 
 
 @given(st.data())
