@@ -184,7 +184,9 @@ class TextWrite:
                 # A JSON string literal is a valid JavaScript one; ensure_ascii keeps it to
                 # plain ASCII, which the Espruino REPL passes through untouched.
                 return json.dumps(text, ensure_ascii=True)
-            return text
+            if found.group(1) == TEXT_PLACEHOLDER:
+                return text
+            return found.group(0)
 
         return _PLACEHOLDER_RE.sub(substitute, self.template).encode("utf-8", errors="replace")
 
