@@ -36,6 +36,8 @@ _LOGGER = logging.getLogger(__name__)
 
 SCAN_FOR_BAND_S = 5.0
 NOTIFICATION_QUEUE_SIZE = 256
+ATT_WRITE_HEADER = 3  # opcode and handle
+MIN_ATT_PAYLOAD = 20  # the default 23-byte MTU less the header
 
 
 @dataclass(frozen=True)
@@ -289,7 +291,10 @@ class BandLink:
             return
         self._bus.publish(
             BatteryLevel(
-                mono=time.monotonic(), wall=time.time(), device=self.address or "", percent=self.battery
+                mono=time.monotonic(),
+                wall=time.time(),
+                device=self.address or "",
+                percent=self.battery,
             )
         )
 
@@ -349,10 +354,14 @@ class BandLink:
                 return
             try:
                 async with self._write_lock:
-                    await client.write_gatt_char(
-                        write.characteristic, write.value, response=write.with_response
-                    )
+                    # Commands longer than one packet (Bangle.js text) go in MTU-sized pieces.
+                    size = max(MIN_ATT_PAYLOAD, client.mtu_size - ATT_WRITE_HEADER)
+                    for start in range(0, len(write.value), size):
+                        await client.write_gatt_char(
+                            write.characteristic,
+                            write.value[start : start + size],
+                            response=write.with_response,
+                        )
             except (BleakError, TimeoutError) as exc:
                 _LOGGER.info("vibration write failed: %s", exc)
                 return
-

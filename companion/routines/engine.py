@@ -156,12 +156,13 @@ class SessionRunner:
         """Move straight to the next step, pulling the rest of the routine forward."""
         if self.state not in (SessionState.RUNNING, SessionState.PAUSED):
             raise SessionError("there is no routine running to skip in")
-        next_start = next((t.at_s for t in self._pending if t.step is not None), None)
-        if next_start is None:
+        next_step = next((t.step for t in self._pending if t.step is not None), None)
+        if next_step is None:
             self._finish(SessionState.COMPLETED, "skipped past the last step")
             return
-        self._skipped_total += max(0.0, next_start - self.offset())
-        self._pending = [t for t in self._pending if t.at_s >= next_start]
+        self._skipped_total += max(0.0, next_step.start_s - self.offset())
+        # The skipped step's own cues (its hold-end) go with it.
+        self._pending = [t for t in self._pending if _tick_order(t)[1] >= next_step.index]
         if self.state == SessionState.RUNNING:
             self._schedule_next()
 

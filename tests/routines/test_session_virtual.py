@@ -1,0 +1,59 @@
+"""The taster routine end to end over the virtual radio: the band records every planned write."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from companion.config import Settings
+from companion.events import Event, SessionState, SessionStateChanged
+from companion.service import Catalogues, running_core
+
+pytestmark = pytest.mark.slow
+
+# Loose on purpose: this pins that each write arrives for its own cue and in order; the
+# timing figures themselves are measured in bench/cue_timing.py.
+TOLERANCE_S = 0.25
+
+
+@pytest.mark.timeout(180)
+async def test_taster_runs_through_and_the_band_feels_every_planned_write_on_time(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.build(data_dir=tmp_path, simulate=True)
+    catalogues = Catalogues.load(settings)
+    finished = asyncio.Event()
+    states: list[SessionState] = []
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, SessionStateChanged):
+            states.append(event.state)
+            if event.state.is_final:
+                finished.set()
+
+    async with running_core(settings, catalogues, store=None) as (core, stack):
+        core.bus.subscribe(on_event)
+        assert await stack.link.async_wait_connected(15)
+        assert stack.band is not None
+        await core.start_session("taster", pain_before=3)
+        plan = core.runner.plan if core.runner else None
+        assert plan is not None
+        await asyncio.wait_for(finished.wait(), plan.total_s + 20)
+        await asyncio.sleep(1.5)  # the routine-end pattern's last write
+        received = list(stack.band.vibrations)
+        profile = stack.link.profile
+
+    assert states == [SessionState.RUNNING, SessionState.COMPLETED]
+    assert profile is not None
+    # Stable sort: writes due at one instant keep the plan's cue order.
+    planned = sorted(
+        ((cue.at_s + write.after_s, write.value) for cue in plan.cues
+         for write in profile.cue_writes(cue.cue)),
+        key=lambda item: item[0],
+    )  # fmt: skip
+    assert [value for _, value in planned] == [v.value for v in received]
+    start = received[0].mono
+    errors = [abs((v.mono - start) - at) for (at, _), v in zip(planned, received, strict=True)]
+    assert max(errors) < TOLERANCE_S
