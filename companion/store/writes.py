@@ -172,15 +172,19 @@ class EventTranslator:
 
 
 def plan_steps(session_id: str, plan: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Step rows from a plan's ``steps`` list; a step that lacks its name, exercise or
-    times is left out (its StepStarted event fills it in when it runs)."""
+    """Step rows from a plan's ``steps`` list (as ``plan_to_json`` writes it: index, name,
+    exercise, side, start_s, end_s, breaths, reps, and mode when a plan carries it).
+
+    A step that lacks its name, exercise or times is left out; its StepStarted event
+    fills it in when it runs.
+    """
     rows = []
-    for idx, step in enumerate(plan.get("steps") or ()):
+    for position, step in enumerate(plan.get("steps") or ()):
         try:
             rows.append(
                 {
                     "session_id": session_id,
-                    "idx": idx,
+                    "idx": int(step.get("index", position)),
                     "name": str(step["name"]),
                     "exercise": str(step["exercise"]),
                     "side": step.get("side"),
@@ -194,7 +198,7 @@ def plan_steps(session_id: str, plan: Mapping[str, Any]) -> list[dict[str, Any]]
                 }
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            _LOGGER.warning("plan step %s of session %s not stored: %r", idx, session_id, exc)
+            _LOGGER.warning("plan step %s of session %s not stored: %r", position, session_id, exc)
     return rows
 
 

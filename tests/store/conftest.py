@@ -103,6 +103,7 @@ PLAN: dict[str, Any] = {
     "level_reason": "first week: start slow",
     "steps": [
         {
+            "index": 0,
             "name": "Knee to chest",
             "exercise": "knee-to-chest",
             "side": "left",
@@ -112,6 +113,7 @@ PLAN: dict[str, Any] = {
             "breaths": 3,
         },
         {
+            "index": 1,
             "name": "Pelvic tilt",
             "exercise": "pelvic-tilt",
             "side": None,

@@ -101,8 +101,9 @@ def test_plan_steps_become_rows_and_unreadable_steps_are_left_out() -> None:
     plan = {
         "steps": [
             PLAN["steps"][0],
-            {"name": "no times", "exercise": "x"},
-            PLAN["steps"][1],
+            {"index": 1, "name": "no times", "exercise": "x"},
+            PLAN["steps"][1] | {"index": 2},
+            {"name": "Rest", "exercise": "rest", "start_s": 60, "end_s": 70, "side": None},
         ]
     }
 
@@ -132,6 +133,20 @@ def test_plan_steps_become_rows_and_unreadable_steps_are_left_out() -> None:
             "planned_end_s": 60.0,
             "breaths": None,
             "reps": 5,
+            "started_at": None,
+            "ended_at": None,
+        },
+        {
+            "session_id": "run1",
+            "idx": 3,  # no index given: its position
+            "name": "Rest",
+            "exercise": "rest",
+            "side": None,
+            "mode": None,
+            "planned_start_s": 60.0,
+            "planned_end_s": 70.0,
+            "breaths": None,
+            "reps": None,
             "started_at": None,
             "ended_at": None,
         },
