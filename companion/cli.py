@@ -31,7 +31,6 @@ from companion.events import (
     Event,
     HeartRateSample,
     LinkChanged,
-    LinkState,
     Notice,
     PacingAdapted,
     PacketDropped,
@@ -172,7 +171,6 @@ def watch(
         hci=hci, simulate=simulate, device=device, profile=_pick_profile(settings, profile)
     )
     bus = EventBus()
-    state = {"connected": False, "lost_at": None}
 
     def on_event(event: Event) -> None:
         if isinstance(event, HeartRateSample):
@@ -199,10 +197,6 @@ def watch(
                 err=True,
             )
         elif isinstance(event, LinkChanged):
-            if event.state in (LinkState.CONNECTED, LinkState.RECONNECTED):
-                state["connected"], state["lost_at"] = True, None
-            elif event.state == LinkState.LOST:
-                state["connected"], state["lost_at"] = False, event.mono
             click.echo(f"link: {event.state.value} {event.detail}".rstrip(), err=True)
 
     bus.subscribe(on_event)

@@ -14,7 +14,7 @@ def reconnect_delay(error: BaseException, attempt: int) -> float:
     """Seconds to wait after the ``attempt``-th consecutive failure (1-based)."""
     if attempt < 1:
         raise ValueError("attempt counts from 1")
-    delay = min(MAX_DELAY_S, FIRST_DELAY_S * 2 ** (attempt - 1))
+    delay = min(MAX_DELAY_S, FIRST_DELAY_S * 2.0 ** (attempt - 1))
     if isinstance(error, DeviceNotFoundError):
         delay = max(delay, NOT_FOUND_MIN_DELAY_S)
     return delay

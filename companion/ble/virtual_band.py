@@ -119,7 +119,7 @@ class VirtualBand:
         self._tasks: set[asyncio.Task[None]] = set()
         self._advertising_paused_until = 0.0
         self._raw_packets: deque[bytes] = deque()
-        self._measurement = gatt.Characteristic(
+        self._measurement: gatt.Characteristic[bytes] = gatt.Characteristic(
             uuids.HEART_RATE_MEASUREMENT,
             gatt.Characteristic.Properties.NOTIFY,
             gatt.Characteristic.Permissions(0),
@@ -132,7 +132,7 @@ class VirtualBand:
             bytes([HeartRateService.BodySensorLocation.WRIST]),
         )
         self._battery = BatteryService(lambda _connection: self._wearer.battery_percent)
-        self._alert_level = gatt.Characteristic(
+        self._alert_level: gatt.Characteristic[bytes] = gatt.Characteristic(
             uuids.ALERT_LEVEL,
             gatt.Characteristic.Properties.WRITE_WITHOUT_RESPONSE,
             gatt.Characteristic.WRITEABLE,

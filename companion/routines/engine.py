@@ -247,9 +247,12 @@ class SessionRunner:
                 self._begin_step(tick.step)
             elif tick.cue is not None:
                 self._emit_cue(tick.cue.cue, tick.cue.step, now_offset, planned_s=tick.cue.at_s)
-            if self.state != SessionState.RUNNING:
-                return
+            if not self._is_running():
+                return  # a cue's listener paused or ended the routine
         self._schedule_next()
+
+    def _is_running(self) -> bool:
+        return self.state == SessionState.RUNNING
 
     def _begin_step(self, step: PlannedStep) -> None:
         if self._pending_pattern is not None and self._pending_pattern != self.plan.pattern:

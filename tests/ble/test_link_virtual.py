@@ -42,7 +42,11 @@ async def test_link_finds_the_virtual_band_by_its_profile_and_streams_heart_rate
 
     samples = [e for e in recorded.of(HeartRateSample) if isinstance(e, HeartRateSample)]
     assert stack.link.profile is not None and stack.link.profile.name == "immediate-alert"
-    assert recorded.link_states()[:3] == [LinkState.SCANNING, LinkState.CONNECTING, LinkState.CONNECTED]
+    assert recorded.link_states()[:3] == [
+        LinkState.SCANNING,
+        LinkState.CONNECTING,
+        LinkState.CONNECTED,
+    ]
     assert all(40 <= s.hr <= 100 and s.contact is True for s in samples)
     assert any(s.rr_ms for s in samples)
     assert all(300 <= rr <= 2000 for s in samples for rr in s.rr_ms)

@@ -85,7 +85,9 @@ def test_watch_and_buzz_reach_a_band_running_in_another_process(
     assert buzzed.returncode == 0, buzzed.stderr
 
     def band_record() -> list[str]:
-        return [json.loads(line)["vibration"]["value"] for line in band_out.read_text().splitlines()]
+        return [
+            json.loads(line)["vibration"]["value"] for line in band_out.read_text().splitlines()
+        ]
 
     wait_until(lambda: len(band_record()) >= 2, 10, "the band's record of the buzz")
     assert band_record() == ["02", "00"]
