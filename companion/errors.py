@@ -25,7 +25,9 @@ class MalformedPacketError(CompanionError, ValueError):
         self.characteristic = characteristic
         self.reason = reason
         self.data = bytes(data)
-        super().__init__(f"malformed {characteristic} value {self.data.hex() or '(empty)'}: {reason}")
+        super().__init__(
+            f"malformed {characteristic} value {self.data.hex() or '(empty)'}: {reason}"
+        )
 
 
 class DataFileError(CompanionError, ValueError):
@@ -59,11 +61,15 @@ class UnknownNameError(CompanionError, LookupError):
 
 
 class DeviceNotFoundError(CompanionError):
-    advice = "wake the band (tap it), keep it within a metre, and check it is not connected to a phone"
+    advice = (
+        "wake the band (tap it), keep it within a metre, and check it is not connected to a phone"
+    )
 
     def __init__(self, wanted: str | None) -> None:
         self.wanted = wanted
-        super().__init__(f"no band found matching {wanted!r}" if wanted else "no heart-rate band found")
+        super().__init__(
+            f"no band found matching {wanted!r}" if wanted else "no heart-rate band found"
+        )
 
 
 class LinkLostError(CompanionError):

@@ -272,7 +272,9 @@ class BumbleClient(BaseBleakClient):
     ) -> None:
         await self._proxy(characteristic).write_value(bytes(data), with_response=response)
 
-    async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: SizedBuffer) -> None:
+    async def write_gatt_descriptor(
+        self, descriptor: BleakGATTDescriptor, data: SizedBuffer
+    ) -> None:
         if self._peer is None:
             raise BleakError(f"not connected to {self.address}")
         await self._peer.write_value(descriptor.handle, bytes(data), with_response=True)

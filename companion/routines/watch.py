@@ -89,9 +89,7 @@ class SafetyWatch:
         rose = base is not None and hr > base + s.rise_above_baseline_bpm
         if self._rise.update(t, rose):
             self._rise.reset()
-            return SafetyAlarm(
-                f"heart rate {hr} bpm, well above this session's {base:.0f} bpm", hr
-            )
+            return SafetyAlarm(f"heart rate {hr} bpm, well above this session's {base:.0f} bpm", hr)
         return None
 
 
@@ -114,7 +112,9 @@ class PacingWatch:
         if self._high.update(t, hr > base + s.above_baseline_bpm):
             self._high.reset()
             if self.extra_exhale_s < s.max_extra_exhale_s:
-                self.extra_exhale_s = min(s.max_extra_exhale_s, self.extra_exhale_s + s.exhale_step_s)
+                self.extra_exhale_s = min(
+                    s.max_extra_exhale_s, self.extra_exhale_s + s.exhale_step_s
+                )
                 return self.extra_exhale_s, f"heart rate stayed above {base:.0f} bpm"
         if self._settled.update(t, hr <= base + s.settled_within_bpm):
             self._settled.reset()
@@ -122,4 +122,3 @@ class PacingWatch:
                 self.extra_exhale_s = max(0.0, self.extra_exhale_s - s.exhale_step_s)
                 return self.extra_exhale_s, "heart rate settled"
         return None
-
