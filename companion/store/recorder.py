@@ -80,10 +80,19 @@ def retry_delay_s(attempt: int) -> float:
     return float(min(MAX_RETRY_S, FIRST_RETRY_S * 2 ** max(0, attempt - 1)))
 
 
-@dataclasses.dataclass(frozen=True)
 class _Flush:
-    done: threading.Event
-    result: list[bool]
+    """A request to write everything now; the caller waits for the answer."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._ok = False
+
+    def answer(self, ok: bool) -> None:
+        self._ok = ok
+        self._done.set()
+
+    def wait(self, timeout: float) -> bool:
+        return self._done.wait(timeout) and self._ok
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,9 +164,9 @@ class Recorder:
         """Write everything submitted so far now; True when it is all in the database."""
         if self._thread is None or not self._thread.is_alive():
             return False
-        request = _Flush(threading.Event(), [])
+        request = _Flush()
         self._inbox.put(request)
-        return request.done.wait(timeout) and all(request.result)
+        return request.wait(timeout)
 
     def stop(self, timeout: float = DEFAULT_STOP_TIMEOUT_S) -> bool:
         """Write what is left (retrying until ``timeout``) and end the thread.
@@ -183,16 +192,24 @@ class Recorder:
     def _run(self) -> None:
         while True:
             item = self._next_item()
-            if isinstance(item, _Stop):
-                self._drain_inbox()
-                self._all_written = self._finish(item.deadline)
-                return
-            if isinstance(item, _Flush):
-                self._drain_inbox()
-                item.result.append(self._flush())
-                item.done.set()
-            elif item is not None:
+            if isinstance(item, Event):
                 self._accept(item)
+            elif item is not None:
+                # Take in everything queued behind the request so the write covers it.
+                flushes, stop = self._drain_inbox()
+                if isinstance(item, _Flush):
+                    flushes.insert(0, item)
+                else:
+                    stop = item
+                if stop is not None:
+                    self._all_written = self._finish(stop.deadline)
+                    for request in flushes:
+                        request.answer(self._all_written)
+                    return
+                ok = self._flush()
+                for request in flushes:
+                    request.answer(ok)
+                continue
             if self._flush_due():
                 self._flush()
 
@@ -218,18 +235,21 @@ class Recorder:
         full = len(self._writes) + len(self._samples) >= MAX_BATCH_ROWS
         return full or now >= self._oldest_pending + self._flush_interval_s
 
-    def _drain_inbox(self) -> None:
+    def _drain_inbox(self) -> tuple[list[_Flush], _Stop | None]:
+        """Accept every queued event; return the requests found among them."""
+        flushes: list[_Flush] = []
+        stop: _Stop | None = None
         while True:
             try:
                 item = self._inbox.get_nowait()
             except queue.Empty:
-                return
+                return flushes, stop
             if isinstance(item, Event):
                 self._accept(item)
             elif isinstance(item, _Flush):
-                # Answered by the flush the caller of this drain is about to do.
-                item.result.append(True)
-                item.done.set()
+                flushes.append(item)
+            elif stop is None:
+                stop = item
 
     def _accept(self, event: Event) -> None:
         try:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -194,6 +195,38 @@ def test_rows_the_database_rejects_are_dropped_alone(engine: Engine) -> None:
     assert recorder.health() == StoreHealth(True, "store ready", 0, 3)  # session + 2 steps
     assert count(engine, Sample.id) == 1
     assert queries.recent_outcomes(engine, 1)[0].outcome is Outcome.STOPPED
+
+
+def test_a_stop_and_a_flush_queued_while_a_write_is_slow_are_both_answered(
+    engine: Engine,
+) -> None:
+    writing, release = threading.Event(), threading.Event()
+
+    def slow_first_write(*_: object) -> None:
+        writing.set()
+        release.wait(WAIT_S)
+
+    event.listen(engine, "before_cursor_execute", slow_first_write)
+    recorder = Recorder(engine, flush_interval_s=0.0)
+    recorder.start()
+    recorder.submit(sample(T0, 60))
+    assert writing.wait(WAIT_S)
+    results: dict[str, bool] = {}
+    requests = [
+        threading.Thread(target=lambda: results.update(flush=recorder.flush(WAIT_S))),
+        threading.Thread(target=lambda: results.update(stop=recorder.stop(WAIT_S))),
+    ]
+    for thread in requests:
+        thread.start()
+    deadline = time.monotonic() + WAIT_S
+    while recorder._inbox.qsize() < 2 and time.monotonic() < deadline:  # both queued
+        time.sleep(0.01)
+    release.set()
+    for thread in requests:
+        thread.join(WAIT_S * 2)
+
+    assert results == {"flush": True, "stop": True}
+    assert count(engine, Sample.id) == 1
 
 
 def test_submit_after_stop_is_ignored_without_raising(engine: Engine) -> None:

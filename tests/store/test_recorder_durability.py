@@ -10,10 +10,11 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.pool import NullPool
 
 from companion.events import SessionState
@@ -206,3 +207,38 @@ def test_a_killed_process_loses_at_most_the_last_second_and_is_marked_interrupte
     (summary,) = queries.list_sessions(engine)
     assert (summary.outcome, summary.ended_at) == (Outcome.INTERRUPTED, last_t)
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_postgres_connection_cut_mid_run_loses_nothing(postgres_url: str) -> None:
+    upgrade_to_head(postgres_url)
+    name = f"recorder-{uuid.uuid4().hex[:8]}"
+    writer = create_engine_for_url(postgres_url, connect_args={"application_name": name})
+    admin = create_engine_for_url(postgres_url)
+    recorder = Recorder(writer)
+    recorder.start()
+    try:
+        recorder.submit(started("run1", T0))
+        recorder.submit(sample(T0, 60))
+        assert recorder.flush(WAIT_S)
+        with admin.begin() as connection:
+            cut = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE application_name = :name"
+                ),
+                {"name": name},
+            ).scalar_one()
+        assert cut == 1
+
+        recorder.submit(sample(T0 + 1, 61))
+        recorder.submit(ended("run1", T0 + 2, SessionState.COMPLETED))
+        assert recorder.flush(WAIT_S)
+    finally:
+        recorder.stop()
+        writer.dispose()
+
+    assert sample_hrs(admin) == [60, 61]
+    assert queries.recent_outcomes(admin, 1)[0].outcome is Outcome.COMPLETED
+    assert recorder.health().dropped == 0
+    admin.dispose()
