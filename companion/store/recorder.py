@@ -190,6 +190,14 @@ class Recorder:
     # --- the recorder thread -------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception:
+            # Not expected; said out loud so the service can show it rather than go quiet.
+            _LOGGER.exception("recorder thread failed")
+            self._set_health(False, "the recorder stopped after an internal error")
+
+    def _loop(self) -> None:
         while True:
             item = self._next_item()
             if isinstance(item, Event):
@@ -216,13 +224,16 @@ class Recorder:
     def _next_item(self) -> Event | _Flush | _Stop | None:
         wait = self._seconds_to_next_flush()
         try:
+            if wait is None:
+                return self._inbox.get()
             return self._inbox.get(timeout=wait) if wait > 0 else self._inbox.get_nowait()
         except queue.Empty:
             return None
 
-    def _seconds_to_next_flush(self) -> float:
+    def _seconds_to_next_flush(self) -> float | None:
+        """How long to wait for events before a flush is due; None: nothing to flush."""
         if self._oldest_pending is None:
-            return self._flush_interval_s
+            return None
         due = max(self._oldest_pending + self._flush_interval_s, self._retry_at)
         return max(0.0, due - time.monotonic())
 

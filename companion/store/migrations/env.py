@@ -2,6 +2,10 @@
 
 There is no alembic.ini: :func:`companion.store.database.alembic_config` builds the
 configuration in code and passes the engine in ``config.attributes``.
+
+A new migration is a file ``versions/r000N_what.py`` with ``revision = "000N"`` and
+``down_revision`` naming the one before (see ``script.py.mako``); change the models in
+``schema.py`` to match, and ``tests/store/test_database.py`` checks that the two agree.
 """
 
 from __future__ import annotations
