@@ -17,11 +17,12 @@ bp = Blueprint("pages", __name__)
 HISTORY_PAGE_SIZE = 30
 
 
-def wall_time(value: object) -> str:
+def wall_time(value: object, short: bool = False) -> str:
     """A stored Unix time as local date and time for display; '—' when absent."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return "—"
-    return datetime.datetime.fromtimestamp(value).strftime("%a %d %b %Y, %H:%M")
+    shape = "%d %b %Y %H:%M" if short else "%a %d %b %Y, %H:%M"
+    return datetime.datetime.fromtimestamp(value).strftime(shape)
 
 
 def clock_time(value: object) -> str:
@@ -44,18 +45,34 @@ def session_duration(row: dict[str, Any]) -> str:
     return "—"
 
 
-def hr_summary(row: dict[str, Any]) -> str:
+def hr_summary(row: dict[str, Any], unit: bool = True) -> str:
     """'mean bpm (low to high)' over the samples taken with skin contact."""
     low, mean, high = row.get("hr_min"), row.get("hr_mean"), row.get("hr_max")
     if mean is None:
         return "—"
     parts = [f"{round(v)}" if isinstance(v, int | float) else "?" for v in (low, mean, high)]
-    return f"{parts[1]} bpm ({parts[0]}\N{EN DASH}{parts[2]})"
+    return f"{parts[1]}{' bpm' if unit else ''} ({parts[0]}\N{EN DASH}{parts[2]})"
+
+
+OUTCOME_WORDS = {
+    "completed": "completed",
+    "stopped": "stopped",
+    "pain": "stopped for pain",
+    "interrupted": "interrupted",
+    "running": "running",
+}
+
+
+@bp.app_template_filter("outcome")
+def outcome_filter(value: object) -> str:
+    return OUTCOME_WORDS.get(str(value), str(value))
 
 
 @bp.app_template_filter("pain")
-def pain_filter(value: object) -> str:
-    return "—" if value is None else f"{value}/10"
+def pain_filter(value: object, short: bool = False) -> str:
+    if value is None:
+        return "—"
+    return str(value) if short else f"{value}/10"
 
 
 @bp.get("/")

@@ -60,7 +60,7 @@ class RunningServer:
         socket_map = getattr(self._server, "_map", None) or self._server.map
         for dispatcher in list(socket_map.values()):
             try:
-                dispatcher.handle_close()
+                dispatcher.close()
             except OSError as error:
                 _LOGGER.debug("closing %r: %s", dispatcher, error)
         self._thread.join(STOP_TIMEOUT_S)

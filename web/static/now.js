@@ -81,11 +81,14 @@
   }
 
   function setView(view) {
+    // A new view starts at the top: heart rate, step and circle first.
+    if (view !== model.view) window.scrollTo(0, 0);
     model.view = view;
     $("idle").hidden = view !== "idle";
     $("running").hidden = view !== "running";
     $("pain").hidden = view !== "running";
     $("after").hidden = view !== "after";
+    document.body.classList.toggle("in-session", view === "running");
     keepAwake(view === "running");
   }
 
@@ -252,7 +255,7 @@
   function renderStep() {
     const s = model.step;
     $("step-title").textContent = s ? (field(s, "name", "exercise") || "Exercise") : "Getting ready";
-    $("step-side").textContent = s && field(s, "side") ? "Side: " + field(s, "side") : "";
+    $("step-side").textContent = s && field(s, "side") ? "(" + field(s, "side") + " side)" : "";
     $("instructions").textContent = s ? (field(s, "instructions") || "") : "Lie comfortably and let your breathing settle.";
     renderCountdown();
   }

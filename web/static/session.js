@@ -25,7 +25,7 @@
   }
   function holdEnds(detail) {
     return (detail.cues || [])
-      .filter((c) => RELEASE_CUES.has(String(c.cue).toLowerCase()))
+      .filter((c) => RELEASE_CUES.has(String(c.cue).toLowerCase().replace(/[-\s]/g, "_")))
       .map((c) => num(c.actual_s))
       .filter((t) => t !== null);
   }
@@ -44,6 +44,7 @@
     const text = css("--text");
     const line = css("--line");
     const accent = css("--accent");
+    const warn = css("--warn");
     const shade = (u) => {
       const { ctx, bbox } = u;
       ctx.save();
@@ -60,9 +61,15 @@
           ctx.fillText(span.name, x0 + 4 * devicePixelRatio, bbox.top + 14 * devicePixelRatio, x1 - x0 - 8);
         }
       });
-      ctx.globalAlpha = 0.9;
-      ctx.strokeStyle = text;
-      ctx.setLineDash([4 * devicePixelRatio, 4 * devicePixelRatio]);
+      ctx.restore();
+    };
+    // Hold ends are drawn over the line, so they stay visible on any shading.
+    const markHoldEnds = (u) => {
+      const { ctx, bbox } = u;
+      ctx.save();
+      ctx.strokeStyle = warn;
+      ctx.lineWidth = 2 * devicePixelRatio;
+      ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
       for (const t of ends) {
         const x = u.valToPos(t, "x", true);
         ctx.beginPath();
@@ -72,7 +79,8 @@
       }
       ctx.restore();
     };
-    const axis = { stroke: text, grid: { stroke: line }, ticks: { stroke: line } };
+    const font = "14px system-ui, sans-serif";
+    const axis = { stroke: text, grid: { stroke: line }, ticks: { stroke: line }, font, labelFont: font };
     const opts = {
       width: container.clientWidth,
       height: HEIGHT,
@@ -84,7 +92,7 @@
         { ...axis, values: (u, ticks) => ticks.map(mmss) },
         { ...axis, label: "bpm" },
       ],
-      hooks: { drawClear: [shade] },
+      hooks: { drawClear: [shade], draw: [markHoldEnds] },
     };
     container.replaceChildren();
     return new uPlot(opts, [xs, ys], container);

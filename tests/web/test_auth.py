@@ -1,0 +1,225 @@
+"""Who may call what: bearer tokens, page login with a cookie, CSRF, and the Host check."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+
+from tests.web.conftest import FakeCore, csrf_of
+from web import WebSettings, create_app
+
+TOKEN = "a-long-shared-secret-for-tests"
+START = {"routine": "bedtime", "pain_before": 2}
+
+
+@pytest.fixture
+def token_app(core: FakeCore, engine: Engine) -> Flask:
+    settings = WebSettings(host="0.0.0.0", token=TOKEN)
+    return create_app(core, store_engine=engine, settings=settings)
+
+
+@pytest.fixture
+def remote(token_app: Flask) -> FlaskClient:
+    return token_app.test_client()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def login_form_csrf(client: FlaskClient) -> str:
+    page = client.get("/login").get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found is not None
+    return found.group(1)
+
+
+def log_in(client: FlaskClient, token: str = TOKEN, next_page: str = "/history") -> str:
+    csrf = login_form_csrf(client)
+    response = client.post("/login", data={"token": token, "csrf_token": csrf, "next": next_page})
+    return response.headers.get("Location", str(response.status_code))
+
+
+# --- with a token ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        (bearer("wrong"), 401),
+        (bearer(TOKEN[:-1]), 401),
+        ({"Authorization": f"Basic {TOKEN}"}, 401),
+        (bearer(TOKEN), 200),
+        ({"Authorization": f"bearer   {TOKEN}"}, 200),
+    ],
+)
+def test_api_calls_need_the_bearer_token(
+    remote: FlaskClient, headers: dict[str, str], status: int
+) -> None:
+    response = remote.get("/api/status", headers=headers)
+
+    assert response.status_code == status
+    if status == 401:
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="companion"'
+        assert "error" in response.get_json()
+
+
+def test_bearer_clients_change_state_without_csrf(remote: FlaskClient, core: FakeCore) -> None:
+    response = remote.post("/api/session", json=START, headers=bearer(TOKEN))
+
+    assert response.status_code == 201
+    assert core.started == [("bedtime", 2)]
+
+
+def test_a_page_without_login_redirects_to_the_login_form(remote: FlaskClient) -> None:
+    response = remote.get("/history?page=2")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/history?page%3D2"
+
+
+def test_login_with_the_token_sets_a_strict_httponly_cookie(remote: FlaskClient) -> None:
+    csrf = login_form_csrf(remote)
+
+    response = remote.post("/login", data={"token": TOKEN, "csrf_token": csrf, "next": "/history"})
+
+    assert (response.status_code, response.headers["Location"]) == (302, "/history")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert remote.get("/history").status_code == 200
+    assert remote.get("/api/status").status_code == 200
+
+
+def test_login_with_a_wrong_token_is_refused(remote: FlaskClient) -> None:
+    csrf = login_form_csrf(remote)
+
+    response = remote.post("/login", data={"token": "guess", "csrf_token": csrf})
+
+    assert response.status_code == 401
+    assert "not right" in response.get_data(as_text=True)
+    assert remote.get("/api/status").status_code == 401
+
+
+def test_login_without_the_form_csrf_token_is_refused(remote: FlaskClient) -> None:
+    remote.get("/login")
+
+    response = remote.post("/login", data={"token": TOKEN})
+
+    assert response.status_code == 403
+    assert remote.get("/api/status").status_code == 401
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "\\\\evil", ""])
+def test_login_never_redirects_off_site(remote: FlaskClient, target: str) -> None:
+    assert log_in(remote, next_page=target) == "/"
+
+
+def test_a_logged_in_browser_needs_csrf_to_change_state(remote: FlaskClient) -> None:
+    log_in(remote)
+
+    without = remote.post("/api/session", json=START)
+    wrong = remote.post("/api/session", json=START, headers={"X-CSRF-Token": "forged"})
+    right = remote.post("/api/session", json=START, headers={"X-CSRF-Token": csrf_of(remote)})
+
+    assert (without.status_code, wrong.status_code, right.status_code) == (403, 403, 201)
+    assert "X-CSRF-Token" in without.get_json()["error"]
+
+
+def test_logout_ends_the_login(remote: FlaskClient) -> None:
+    log_in(remote)
+
+    remote.post("/logout", data={"csrf_token": csrf_of(remote)})
+
+    assert remote.get("/api/status").status_code == 401
+
+
+def test_a_cookie_from_another_token_is_not_a_login(
+    core: FakeCore, engine: Engine, remote: FlaskClient
+) -> None:
+    log_in(remote)
+    cookie = remote.get_cookie("companion_session")
+    assert cookie is not None
+    changed = create_app(
+        core, store_engine=engine, settings=WebSettings(host="0.0.0.0", token="another-token-xyz")
+    ).test_client()
+    changed.set_cookie("companion_session", cookie.value)
+
+    assert changed.get("/api/status").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "path", ["/static/app.css", "/api/openapi.json", "/login", "/static/vendor/uPlot.min.css"]
+)
+def test_static_files_the_login_form_and_the_api_description_are_public(
+    remote: FlaskClient, path: str
+) -> None:
+    with remote.get(path) as response:
+        assert response.status_code == 200
+
+
+# --- loopback without a token ------------------------------------------------------------
+
+
+def test_on_loopback_reads_need_no_token(client: FlaskClient) -> None:
+    assert client.get("/api/status").status_code == 200
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({}, 403), ({"X-CSRF-Token": "forged"}, 403), (None, 201)],
+)
+def test_on_loopback_state_changes_still_need_the_csrf_token(
+    client: FlaskClient, core: FakeCore, headers: dict[str, str] | None, status: int
+) -> None:
+    sent = {"X-CSRF-Token": csrf_of(client)} if headers is None else headers
+
+    response = client.post("/api/session", json=START, headers=sent)
+
+    assert response.status_code == status
+    assert len(core.started) == (1 if status == 201 else 0)
+
+
+def test_a_csrf_token_from_another_browser_session_does_not_work(app: Flask) -> None:
+    stolen = csrf_of(app.test_client())
+
+    response = app.test_client().post("/api/session", json=START, headers={"X-CSRF-Token": stolen})
+
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("localhost", 200),
+        ("localhost:8765", 200),
+        ("127.0.0.1:8765", 200),
+        ("[::1]:8765", 200),
+        ("evil.example", 403),
+        ("evil.example:8765", 403),
+        ("192.168.1.20:8765", 403),
+    ],
+)
+def test_on_loopback_only_loopback_host_names_are_served(
+    client: FlaskClient, host: str, status: int
+) -> None:
+    response = client.get("/api/status", headers={"Host": host})
+
+    assert response.status_code == status
+
+
+def test_with_a_token_any_host_name_is_served(remote: FlaskClient) -> None:
+    response = remote.get("/api/status", headers={"Host": "bedside.lan:8765", **bearer(TOKEN)})
+
+    assert response.status_code == 200
+
+
+def test_login_page_on_loopback_without_a_token_goes_straight_in(client: FlaskClient) -> None:
+    response = client.get("/login?next=/settings")
+
+    assert (response.status_code, response.headers["Location"]) == (302, "/settings")
