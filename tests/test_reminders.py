@@ -55,7 +55,7 @@ def test_days_are_read_in_week_order(text: str | None, expected: tuple[str, ...]
 
 
 def test_an_unknown_day_is_named_with_the_allowed_ones() -> None:
-    with pytest.raises(ValueError, match="unknown day.*xyz.*mon,tue,wed"):
+    with pytest.raises(ValueError, match=r"unknown day.*xyz.*mon,tue,wed"):
         parse_days("mon,xyz")
 
 
