@@ -363,14 +363,9 @@ def upsert(
 ) -> None:
     """Insert ``values``, or apply ``changes`` to the row with the same primary key."""
     keys = [column.name for column in table.primary_key]
-    dialect = connection.dialect.name
-    if dialect in _UPSERT_INSERTS:
-        statement = _UPSERT_INSERTS[dialect](table).values(dict(values))
-        connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes))
-        return
-    match = [table.c[key] == values[key] for key in keys]
-    if connection.execute(update(table).where(*match).values(dict(changes))).rowcount == 0:
-        connection.execute(insert(table).values(dict(values)))
+    # Both backends we support spell it INSERT ... ON CONFLICT DO UPDATE.
+    statement = _UPSERT_INSERTS[connection.dialect.name](table).values(dict(values))
+    connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes))
 
 
 _UPSERT_INSERTS: dict[str, Callable[[Table], Any]] = {
