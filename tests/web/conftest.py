@@ -49,7 +49,7 @@ ROUTINES: list[dict[str, Any]] = [
     },
 ]
 PATTERN = {"inhale_s": 4.0, "hold_in_s": 0.0, "exhale_s": 6.0, "hold_out_s": 0.0}
-FIRST_STEP = {
+FIRST_STEP: dict[str, Any] = {
     "index": 0,
     "name": "Knee to chest",
     "exercise": "knee-to-chest",

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy import Engine
 
 from companion.events import SessionStarted, SessionState, StepStarted
@@ -40,8 +41,6 @@ ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 WAIT_MS = 5000
 
-sync_api = pytest.importorskip("playwright.sync_api")
-
 
 @pytest.fixture
 def server(core: FakeCore, engine: Engine) -> Iterator[RunningServer]:
@@ -54,11 +53,11 @@ def server(core: FakeCore, engine: Engine) -> Iterator[RunningServer]:
 
 
 @pytest.fixture
-def page(server: RunningServer) -> Iterator[sync_api.Page]:
+def page(server: RunningServer) -> Iterator[Page]:
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"{CHROMIUM} is missing; `make browser-deps` installs Debian's chromium")
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         context = browser.new_context(viewport={"width": 1024, "height": 900})
         page = context.new_page()
@@ -70,11 +69,18 @@ def page(server: RunningServer) -> Iterator[sync_api.Page]:
         assert errors == []
 
 
-def circle_width(page: sync_api.Page) -> float:
+def circle_width(page: Page) -> float:
     return float(page.evaluate("document.getElementById('circle').getBoundingClientRect().width"))
 
 
-def wait_for_circle(page: sync_api.Page, grown: bool, than: float) -> None:
+def first_step(run_id: str) -> StepStarted:
+    fields = ("name", "exercise", "side", "start_s", "end_s", "instructions", "breaths")
+    return StepStarted(
+        mono=0.0, wall=T0, run_id=run_id, step=0, **{k: FIRST_STEP[k] for k in fields}
+    )
+
+
+def wait_for_circle(page: Page, grown: bool, than: float) -> None:
     """Poll from Python: the page's CSP (rightly) forbids the eval that wait_for_function uses."""
     for _ in range(WAIT_MS // 50):
         width = circle_width(page)
@@ -84,14 +90,13 @@ def wait_for_circle(page: sync_api.Page, grown: bool, than: float) -> None:
     raise AssertionError(f"the circle stayed at {circle_width(page)} px (wanted past {than})")
 
 
-def shoot(page: sync_api.Page, name: str, *, full_page: bool = True) -> None:
+def shoot(page: Page, name: str, *, full_page: bool = True) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
 def test_a_session_from_start_to_pain_and_after_rating(
-    page: sync_api.Page, server: RunningServer, core: FakeCore
+    page: Page, server: RunningServer, core: FakeCore
 ) -> None:
-    expect = sync_api.expect
     page.goto(server.url + "/")
     expect(page.locator("#routines [role=radio]")).to_have_count(2)
     shoot(page, "now-idle-day")
@@ -108,9 +113,7 @@ def test_a_session_from_start_to_pain_and_after_rating(
             pain_before=4, plan=PLAN,
         )
     )  # fmt: skip
-    core.publish(StepStarted(mono=0.0, wall=T0, run_id=run_id, step=0, **{
-        k: FIRST_STEP[k] for k in ("name", "exercise", "side", "start_s", "end_s", "instructions", "breaths")
-    }))  # fmt: skip
+    core.publish(first_step(run_id))
     core.publish(hr_event(72))
     expect(page.locator("#hr-value")).to_have_text("72")
     expect(page.locator("#step-title")).to_have_text("Knee to chest")
@@ -149,7 +152,7 @@ def test_a_session_from_start_to_pain_and_after_rating(
     ],
 )
 def test_pages_render_in_day_and_night(
-    page: sync_api.Page, server: RunningServer, path: str, name: str, ready: str
+    page: Page, server: RunningServer, path: str, name: str, ready: str
 ) -> None:
     page.goto(server.url + path)
     page.wait_for_selector(ready)
@@ -163,10 +166,7 @@ def test_pages_render_in_day_and_night(
     shoot(page, f"{name}-night")
 
 
-def test_settings_are_saved_and_a_bad_value_is_explained(
-    page: sync_api.Page, server: RunningServer
-) -> None:
-    expect = sync_api.expect
+def test_settings_are_saved_and_a_bad_value_is_explained(page: Page, server: RunningServer) -> None:
     page.goto(server.url + "/settings")
     expect(page.locator("input[name=hr_ceiling]")).to_have_value("120")
     page.fill("input[name=hr_ceiling]", "300")
@@ -182,11 +182,11 @@ def test_settings_are_saved_and_a_bad_value_is_explained(
 
 
 def test_a_phone_sized_screen_keeps_the_pain_button_in_view(
-    page: sync_api.Page, server: RunningServer, core: FakeCore
+    page: Page, server: RunningServer, core: FakeCore
 ) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(server.url + "/")
     page.click("#pain-before [data-value='3']")
     page.click("#start")
-    sync_api.expect(page.locator("#pain")).to_be_in_viewport()
+    expect(page.locator("#pain")).to_be_in_viewport()
     shoot(page, "now-running-phone", full_page=False)

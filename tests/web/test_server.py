@@ -31,7 +31,7 @@ def connect(server: RunningServer) -> http.client.HTTPConnection:
 
 def read_frame(response: http.client.HTTPResponse) -> bytes:
     """One SSE block (up to the blank line)."""
-    lines = []
+    lines: list[bytes] = []
     while True:
         line = response.readline()
         if line in (b"\n", b""):

@@ -18,10 +18,14 @@ from web import shutdown
 from web.stream import HEARTBEAT, sse_frame
 
 
+def _as_bytes(chunk: str | bytes) -> bytes:
+    return chunk if isinstance(chunk, bytes) else chunk.encode()
+
+
 def open_stream(client: FlaskClient, **environ: Any) -> tuple[TestResponse, Iterator[bytes]]:
     response = client.get("/api/stream", buffered=False, environ_overrides=environ)
     assert response.status_code == 200
-    return response, iter(response.response)
+    return response, (_as_bytes(chunk) for chunk in response.response)
 
 
 def parse(frame: bytes) -> tuple[str, dict[str, Any]]:
