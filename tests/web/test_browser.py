@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 from sqlalchemy import Engine
 
 from companion.events import SessionStarted, SessionState, StepStarted
@@ -42,6 +42,11 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 WAIT_MS = 5000
 
 
+def unexpected(message: ConsoleMessage) -> bool:
+    """A console error other than the 422 a refused settings value is meant to get."""
+    return message.type == "error" and "status of 422" not in message.text
+
+
 @pytest.fixture
 def server(core: FakeCore, engine: Engine) -> Iterator[RunningServer]:
     record(engine, session_events("older", T0, SessionState.COMPLETED))
@@ -63,6 +68,8 @@ def page(server: RunningServer) -> Iterator[Page]:
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
+        # CSP violations and failed loads show up as console errors.
+        page.on("console", lambda m: errors.append(m.text) if unexpected(m) else None)
         page.set_default_timeout(WAIT_MS)
         yield page
         browser.close()
