@@ -167,8 +167,16 @@ class FakeCore:
     def choose_device(self, address: str | None) -> None:
         self.chosen.append(address)
 
-    def buzz(self, cue: str) -> None:
+    def buzz(self, cue: str) -> bool:
         self.commands.append(f"buzz:{cue}")
+        return True
+
+    def reminders_changed(self) -> None:
+        self.commands.append("reminders_changed")
+
+    def snooze_reminder(self, reminder_id: int) -> float:
+        self.commands.append(f"snooze:{reminder_id}")
+        return T0 + 600.0
 
     # --- driving it from tests -----------------------------------------------------------
     def publish(self, event: Event) -> None:
