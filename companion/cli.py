@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import logging
 import signal
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy import Engine
 
 from companion.ble.profiles import DeviceProfile, load_profiles, select_profile
 from companion.ble.virtual_band import Vibration, VirtualBand
@@ -518,3 +520,115 @@ def run(
         host=host, port=port,
     )  # fmt: skip
     raise SystemExit(_guard(lambda: run_service(settings, announce=lambda line: click.echo(line))))
+
+
+# --- reminders and the morning summary --------------------------------------------------------
+
+
+def _store_engine(settings: Settings) -> Engine:
+    """The store, migrated to the current schema (reads and small edits from the CLI)."""
+    from companion.store.database import create_engine_for_url, upgrade_to_head
+
+    settings.ensure_data_dir()
+    upgrade_to_head(settings.db_url)
+    return create_engine_for_url(settings.db_url)
+
+
+db_option = click.option("--db", "db_url", metavar="URL", help="Database URL.")
+
+
+@main.group()
+def remind() -> None:
+    """Bedtime and morning reminders (the running service picks up changes within 30 s)."""
+
+
+@remind.command("list")
+@db_option
+@data_dir_option
+def remind_list(db_url: str | None, data_dir: Path | None) -> None:
+    """Show every reminder."""
+    from companion.store.reminders import list_reminders
+
+    engine = _store_engine(_settings(data_dir, db_url=db_url))
+    reminders = list_reminders(engine)
+    engine.dispose()
+    if not reminders:
+        click.echo("No reminders yet. Add one: companion remind add --at 21:30 --routine bedtime")
+    for r in reminders:
+        state = "" if r.enabled else "  (off)"
+        click.echo(f"{r.id:>3}  {r.at:%H:%M}  {','.join(r.days):<27}  {r.routine}{state}")
+
+
+@remind.command("add")
+@click.option("--at", "at_text", required=True, metavar="HH:MM", help="Time on a 24-hour clock.")
+@click.option("--days", metavar="mon,tue,...", help="Weekdays (default: every day).")
+@click.option("--routine", required=True, help="The routine the reminder names.")
+@db_option
+@data_dir_option
+def remind_add(
+    at_text: str, days: str | None, routine: str, db_url: str | None, data_dir: Path | None
+) -> None:
+    """Add a reminder."""
+    from companion.reminders import parse_days, parse_time
+    from companion.store.reminders import add_reminder
+
+    def go() -> None:
+        settings = _settings(data_dir, db_url=db_url)
+        at, weekdays = parse_time(at_text), parse_days(days)
+        _routine(settings, routine)  # must exist
+        engine = _store_engine(settings)
+        try:
+            added = add_reminder(
+                engine, at=at, days=weekdays, routine=routine, now_wall=time.time()
+            )
+        finally:
+            engine.dispose()
+        click.echo(f"Added reminder {added.id}: {at:%H:%M} on {','.join(weekdays)} for {routine}.")
+
+    _guard(go)
+
+
+@remind.command("remove")
+@click.argument("reminder_id", type=int)
+@db_option
+@data_dir_option
+def remind_remove(reminder_id: int, db_url: str | None, data_dir: Path | None) -> None:
+    """Remove a reminder by its number."""
+    from companion.store.reminders import remove_reminder
+
+    engine = _store_engine(_settings(data_dir, db_url=db_url))
+    removed = remove_reminder(engine, reminder_id)
+    engine.dispose()
+    if not removed:
+        click.echo(f"error: no reminder {reminder_id}", err=True)
+        raise SystemExit(EXIT_USAGE)
+    click.echo(f"Removed reminder {reminder_id}.")
+
+
+@main.command()
+@click.option(
+    "--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Which morning (default: today)."
+)
+@click.option("--json", "as_json", is_flag=True, help="The summary as JSON.")
+@db_option
+@data_dir_option
+def summary(
+    day: dt.datetime | None, as_json: bool, db_url: str | None, data_dir: Path | None
+) -> None:
+    """The morning summary: last evening's and this morning's sessions, heart rate, trends."""
+    import tzlocal
+
+    from companion.store.summary_facts import summary_for
+    from companion.summary import format_summary_text
+
+    tz = tzlocal.get_localzone()
+    now = dt.datetime.now(tz)
+    engine = _store_engine(_settings(data_dir, db_url=db_url))
+    try:
+        result = summary_for(engine, day.date() if day else now.date(), tz, now)
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        click.echo(format_summary_text(result))

@@ -30,6 +30,7 @@ from companion.events import (
     SessionState,
 )
 from companion.feed import FeedHub, FeedSubscriber
+from companion.reminder_service import ReminderHost
 from companion.routines.catalog import Routine
 from companion.routines.engine import SessionRunner
 from companion.routines.pacer import BreathPattern
@@ -288,6 +289,7 @@ class CoreHandle:
     def __init__(self, core: Core, loop: asyncio.AbstractEventLoop) -> None:
         self._core = core
         self._loop = loop
+        self.reminders: ReminderHost | None = None
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
@@ -340,8 +342,21 @@ class CoreHandle:
         if link is not None:
             self._run(lambda: link.choose(address))
 
-    def buzz(self, cue: str) -> None:
-        self._run(lambda: self._core.buzz(cue))
+    def buzz(self, cue: str) -> bool:
+        return self._run(lambda: self._core.buzz(cue))
+
+    def show_text(self, text: str) -> bool:
+        link = self._core.link
+        return self._run(lambda: link.show_text(text)) if link is not None else False
+
+    def reminders_changed(self) -> None:
+        if self.reminders is not None:
+            self.reminders.resync()
+
+    def snooze_reminder(self, reminder_id: int) -> float:
+        if self.reminders is None:
+            raise SessionError("reminders are not running in this process")
+        return self.reminders.snooze(reminder_id).timestamp()
 
     def publish(self, event: Event) -> None:
         """Put an event on the bus from another thread (the scheduler's reminders)."""

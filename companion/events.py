@@ -158,3 +158,14 @@ class Notice(Event):
     level: str  # "info", "warning", "error"
     topic: str
     message: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReminderDue(Event):
+    """A reminder fired: the dashboard shows a banner (start now, snooze, dismiss)."""
+
+    kind: ClassVar[str] = "reminder"
+    reminder_id: int
+    routine: str
+    message: str
+    on_wrist: bool

@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -128,7 +129,11 @@ class ReminderScheduler:
         self._tz = tz
         self._runtime = runtime
         self._scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)},
+            jobstores={
+                "default": SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE),
+                # Housekeeping that lives and dies with this process, never persisted.
+                "process": MemoryJobStore(),
+            },
             job_defaults={
                 "coalesce": True,
                 "misfire_grace_time": MISFIRE_GRACE_S,
@@ -180,7 +185,7 @@ class ReminderScheduler:
                 CronTrigger(hour=wake_time.hour, minute=wake_time.minute, timezone=self._tz),
                 [],
             )
-        for job in self._scheduler.get_jobs():
+        for job in self._scheduler.get_jobs(jobstore="default"):
             if job.id.startswith(SNOOZE_JOB_PREFIX):
                 continue
             if job.id not in wanted:
@@ -201,5 +206,11 @@ class ReminderScheduler:
         )
         return when
 
+    def add_interval_job(self, func: Callable[[], None], every_s: float, job_id: str) -> None:
+        self._scheduler.add_job(
+            func, "interval", seconds=every_s, id=job_id, jobstore="process", replace_existing=True
+        )
+
     def next_runs(self) -> dict[str, dt.datetime | None]:
-        return {job.id: job.next_run_time for job in self._scheduler.get_jobs()}
+        """Next run of each stored (persistent) job."""
+        return {job.id: job.next_run_time for job in self._scheduler.get_jobs(jobstore="default")}

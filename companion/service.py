@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 import secrets
@@ -17,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
+import tzlocal
 from sqlalchemy import Engine
 
 from companion.ble.profiles import DeviceProfile, load_profiles, select_profile
@@ -25,6 +27,7 @@ from companion.config import Settings
 from companion.core import Core, CoreHandle, CoreSettings
 from companion.events import Notice, SessionState
 from companion.links import BandChoice, LinkStack, band_link
+from companion.reminder_service import ReminderHost
 from companion.routines.catalog import Routine, load_routines
 from companion.routines.pacer import BreathPattern
 from companion.routines.progression import (
@@ -204,6 +207,30 @@ def store_notice(handle_holder: list[CoreHandle]) -> Callable[[bool, str], None]
     return on_change
 
 
+def reminder_host(engine: Engine, handle: CoreHandle, catalogues: Catalogues) -> ReminderHost:
+    tz = tzlocal.get_localzone()
+
+    def summary_line(day: dt.date) -> str:
+        from companion.store.summary_facts import summary_for
+        from companion.summary import one_line
+
+        return one_line(summary_for(engine, day, tz, dt.datetime.now(tz)))
+
+    def title(name: str) -> str:
+        routine = catalogues.routines.get(name)
+        return routine.title.lower() if routine else name
+
+    return ReminderHost(
+        engine=engine,
+        tz=tz,
+        buzz=handle.buzz,
+        show_text=handle.show_text,
+        publish=handle.publish,
+        summary_line=summary_line,
+        routine_title=title,
+    )
+
+
 def run_service(settings: Settings, *, announce: Callable[[str], None]) -> int:
     """``companion run``: everything in one process until SIGINT/SIGTERM."""
     from web import create_app
@@ -231,6 +258,9 @@ def run_service(settings: Settings, *, announce: Callable[[str], None]) -> int:
             ) as (core, _stack):
                 handle = CoreHandle(core, loop)
                 handles.append(handle)
+                reminders = reminder_host(store.engine, handle, catalogues)
+                await asyncio.to_thread(reminders.start)
+                handle.reminders = reminders
                 app = create_app(handle, store_engine=store.engine, settings=web_settings)
                 server = await asyncio.to_thread(serve, app, settings.host, settings.port)
                 try:
@@ -239,6 +269,7 @@ def run_service(settings: Settings, *, announce: Callable[[str], None]) -> int:
                     announce("Stopping…")
                 finally:
                     await asyncio.to_thread(server.close)
+                    await asyncio.to_thread(reminders.stop)
 
         asyncio.run(main())
     return 0

@@ -13,7 +13,7 @@ import contextlib
 import fnmatch
 import logging
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,7 @@ from companion.ble import uuids
 from companion.ble.backoff import reconnect_delay
 from companion.ble.gatt_values import decode_battery_level
 from companion.ble.heart_rate import HeartRateMeasurement
-from companion.ble.profiles import DeviceProfile, match_advertisement
+from companion.ble.profiles import DeviceProfile, HapticWrite, match_advertisement
 from companion.bus import EventBus
 from companion.errors import DeviceNotFoundError, MalformedPacketError
 from companion.events import BatteryLevel, HeartRateSample, LinkChanged, LinkState, PacketDropped
@@ -170,6 +170,21 @@ class BandLink:
         if not writes:
             return False
         self._spawn(self._send_writes(writes, time.monotonic()))
+        return True
+
+    def show_text(self, text: str) -> bool:
+        """Put one line on the band's screen where its profile knows how; False otherwise."""
+        profile = self.profile
+        if profile is None or not self.is_connected or profile.offers.text_write is None:
+            return False
+        how = profile.offers.text_write
+        write = HapticWrite(
+            after_s=0.0,
+            characteristic=how.characteristic,
+            value=how.render(text),
+            with_response=how.with_response,
+        )
+        self._spawn(self._send_writes((write,), time.monotonic()))
         return True
 
     # --- connection supervision -----------------------------------------------------------
@@ -343,7 +358,7 @@ class BandLink:
 
     # --- haptics --------------------------------------------------------------------------
 
-    async def _send_writes(self, writes: Any, started: float) -> None:
+    async def _send_writes(self, writes: Sequence[HapticWrite], started: float) -> None:
         for write in writes:
             # Offsets count from the cue's start, so a slow write never delays the next one.
             delay = started + write.after_s - time.monotonic()

@@ -181,6 +181,19 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(Text)  # JSON text
 
 
+class ReminderRow(Base):
+    """A bedtime or morning reminder; the scheduler's jobs are kept in step with these."""
+
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at_time: Mapped[str] = mapped_column(String(5))  # HH:MM, local wall clock
+    days: Mapped[str] = mapped_column(String(27))  # mon,tue,... in week order
+    routine: Mapped[str] = mapped_column(String())
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[float] = mapped_column(Double)
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core table behind a model, typed for insert and update statements."""
     return cast(Table, model.__table__)

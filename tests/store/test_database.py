@@ -28,6 +28,7 @@ STORE_TABLES = {
     "link_events",
     "pacing_events",
     "settings",
+    "reminders",
 }
 
 
