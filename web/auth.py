@@ -111,7 +111,8 @@ def guard() -> Response | BaseResponse | None:
     settings = web_state().settings
     if not _host_ok(settings):
         return _deny(http.HTTPStatus.FORBIDDEN, "unexpected Host header for a loopback server")
-    if request.endpoint in PUBLIC_ENDPOINTS:
+    # No view runs for an unknown route or method, so let it answer its honest 404/405.
+    if request.endpoint in PUBLIC_ENDPOINTS or request.routing_exception is not None:
         return None
     bearer = _bearer()
     if settings.token is not None and bearer is not None:

@@ -22,6 +22,7 @@ SPARE_THREADS = 4
 # client has hung up (environ["waitress.client_disconnected"]).
 REQUEST_LOOKAHEAD = 5
 STOP_TIMEOUT_S = 5.0
+FLUSH_POLL_S = 0.01
 
 
 class RunningServer:
@@ -55,9 +56,15 @@ class RunningServer:
         while state.streams.open and time.monotonic() < deadline:
             time.sleep(state.settings.poll_s / 2)
         self._server.task_dispatcher.shutdown(timeout=max(0.0, deadline - time.monotonic()))
+        socket_map = getattr(self._server, "_map", None) or self._server.map
+        # Let the loop thread send what the last responses wrote (a stream's final bytes),
+        # so clients see a finished body rather than a cut connection.
+        while time.monotonic() < deadline and any(
+            getattr(d, "total_outbufs_len", 0) for d in list(socket_map.values())
+        ):
+            time.sleep(FLUSH_POLL_S)
         # Closing every dispatcher in the map (listener, trigger, open channels) empties it,
         # which is what ends waitress's loop.
-        socket_map = getattr(self._server, "_map", None) or self._server.map
         for dispatcher in list(socket_map.values()):
             try:
                 dispatcher.close()

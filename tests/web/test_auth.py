@@ -213,6 +213,15 @@ def test_on_loopback_only_loopback_host_names_are_served(
     assert response.status_code == status
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "status"), [("post", "/api/sessions", 405), ("get", "/api/x", 404)]
+)
+def test_unknown_routes_and_methods_answer_404_and_405_before_auth(
+    remote: FlaskClient, method: str, path: str, status: int
+) -> None:
+    assert getattr(remote, method)(path).status_code == status
+
+
 def test_with_a_token_any_host_name_is_served(remote: FlaskClient) -> None:
     response = remote.get("/api/status", headers={"Host": "bedside.lan:8765", **bearer(TOKEN)})
 
