@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -108,3 +109,21 @@ def test_threads_must_exceed_the_stream_cap(core: FakeCore) -> None:
 
     with pytest.raises(ValueError, match="must exceed max_streams"):
         serve(app, "127.0.0.1", 0, threads=8)
+
+
+def test_a_client_that_hangs_up_frees_its_stream(running: RunningServer, core: FakeCore) -> None:
+    conn = connect(running)
+    conn.request("GET", "/api/stream")
+    response = conn.getresponse()
+    read_frame(response)
+    assert len(core.feed) == 1
+
+    response.close()
+    conn.close()
+
+    # Waitress notices on its next read or the next heartbeat write; wait for either.
+    for _ in range(500):
+        if len(core.feed) == 0:
+            break
+        threading.Event().wait(0.01)
+    assert len(core.feed) == 0
