@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from companion.ble.link import BandLink
 from companion.ble.profiles import DeviceProfile
 from companion.bus import EventBus
+from companion.clock import WallClock
 from companion.errors import SessionError, UnknownNameError
 from companion.events import (
     BatteryLevel,
@@ -28,6 +29,7 @@ from companion.events import (
     Notice,
     PainRated,
     SessionState,
+    SessionStateChanged,
 )
 from companion.feed import FeedHub, FeedSubscriber
 from companion.reminder_service import ReminderHost
@@ -83,7 +85,9 @@ class Core:
         settings: CoreSettings,
         progression: Callable[[str], Awaitable[ProgressionLevel]],
         max_streams: int = 8,
+        clock: WallClock | None = None,
     ) -> None:
+        self.clock = clock or WallClock()
         self.bus = bus
         self.link = link
         self.routines = dict(routines)
@@ -109,6 +113,8 @@ class Core:
             self._last_cue = event
         elif isinstance(event, Notice):
             self._notices = [*self._notices[-(MAX_NOTICES - 1) :], event]
+        elif isinstance(event, SessionStateChanged) and event.state.is_final:
+            self.clock.release()
         self.feed.publish(event)
 
     # --- commands (on the loop) -----------------------------------------------------------
@@ -140,7 +146,7 @@ class Core:
             plan,
             run_id=run_id,
             timer=LoopTimer(loop),
-            wall=time.time,
+            wall=self.clock.now,
             bus=self.bus,
             wrist=self._wrist,
             replan=retime_from,
@@ -150,11 +156,12 @@ class Core:
         )
         self.runner = runner
         self.last_run_id = run_id
+        self.clock.hold()
         if pain_before is not None:
             self.bus.publish(
                 PainRated(
                     mono=time.monotonic(),
-                    wall=time.time(),
+                    wall=self.clock.now(),
                     run_id=run_id,
                     moment="before",
                     pain=pain_before,
@@ -188,7 +195,7 @@ class Core:
         self.bus.publish(
             PainRated(
                 mono=time.monotonic(),
-                wall=time.time(),
+                wall=self.clock.now(),
                 run_id=self.last_run_id,
                 moment="after",
                 pain=pain,

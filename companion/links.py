@@ -16,6 +16,7 @@ from companion.ble.radio import VIRTUAL_TRANSPORT, VirtualRadio, powered_device
 from companion.ble.virtual_band import BAND_ADDRESS, Vibration, VirtualBand
 from companion.ble.wearer import Wearer, WearerMode
 from companion.bus import EventBus
+from companion.clock import WallClock
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -75,7 +76,12 @@ async def bleak_transport(
 
 @contextlib.asynccontextmanager
 async def band_link(
-    choice: BandChoice, bus: EventBus, profiles: Mapping[str, DeviceProfile], *, start: bool = True
+    choice: BandChoice,
+    bus: EventBus,
+    profiles: Mapping[str, DeviceProfile],
+    *,
+    start: bool = True,
+    clock: WallClock | None = None,
 ) -> AsyncIterator[LinkStack]:
     """A BandLink on the chosen transport; with ``simulate``, the virtual band beside it."""
     async with contextlib.AsyncExitStack() as stack:
@@ -95,6 +101,7 @@ async def band_link(
             transport=transport,
             wanted=choice.device,
             profile=choice.profile,
+            clock=clock,
         )
         if start:
             await link.async_start()

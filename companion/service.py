@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from companion.ble.profiles import DeviceProfile, load_profiles, select_profile
 from companion.bus import EventBus
+from companion.clock import WallClock
 from companion.config import Settings
 from companion.core import Core, CoreHandle, CoreSettings
 from companion.events import Notice, SessionState
@@ -158,10 +159,11 @@ async def running_core(
     """The core on the running loop, wired to the recorder; a routine left running is
     recorded as interrupted when this closes."""
     bus = EventBus()
+    clock = WallClock()
     if store is not None:
         bus.subscribe(store.recorder.submit)
     choice = catalogues.band_choice(settings)
-    async with band_link(choice, bus, catalogues.profiles) as stack:
+    async with band_link(choice, bus, catalogues.profiles, clock=clock) as stack:
         core = Core(
             bus=bus,
             link=stack.link,
@@ -170,6 +172,7 @@ async def running_core(
             settings=core_settings(store.engine if store else None),
             progression=progression_loader(store.engine) if store else _first_level,
             max_streams=max_streams,
+            clock=clock,
         )
         try:
             yield core, stack

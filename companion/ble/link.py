@@ -29,6 +29,7 @@ from companion.ble.gatt_values import decode_battery_level
 from companion.ble.heart_rate import HeartRateMeasurement
 from companion.ble.profiles import DeviceProfile, HapticWrite, match_advertisement
 from companion.bus import EventBus
+from companion.clock import WallClock
 from companion.errors import DeviceNotFoundError, MalformedPacketError
 from companion.events import BatteryLevel, HeartRateSample, LinkChanged, LinkState, PacketDropped
 
@@ -92,7 +93,9 @@ class BandLink:
         transport: BleakTransport,
         wanted: str | None = None,
         profile: DeviceProfile | None = None,
+        clock: WallClock | None = None,
     ) -> None:
+        self._clock = clock or WallClock()
         self._bus = bus
         self._profiles = profiles
         self._transport = transport
@@ -202,7 +205,7 @@ class BandLink:
         self._bus.publish(
             LinkChanged(
                 mono=time.monotonic(),
-                wall=time.time(),
+                wall=self._clock.now(),
                 device=self.address or "",
                 state=state,
                 detail=detail,
@@ -307,7 +310,7 @@ class BandLink:
         self._bus.publish(
             BatteryLevel(
                 mono=time.monotonic(),
-                wall=time.time(),
+                wall=self._clock.now(),
                 device=self.address or "",
                 percent=self.battery,
             )
@@ -318,7 +321,8 @@ class BandLink:
     def _on_notification(self, _characteristic: Any, data: bytearray) -> None:
         # Runs inside the Bluetooth stack's callback: only enqueue.
         try:
-            self._notifications.put_nowait((time.monotonic(), time.time(), bytes(data)))
+            mono = time.monotonic()
+            self._notifications.put_nowait((mono, self._clock.wall_at(mono), bytes(data)))
         except asyncio.QueueFull:
             self._count_dropped("notification queue full", b"")
 
@@ -348,7 +352,7 @@ class BandLink:
         self._bus.publish(
             PacketDropped(
                 mono=time.monotonic(),
-                wall=time.time(),
+                wall=self._clock.now(),
                 device=self.address or "",
                 characteristic="heart rate measurement",
                 reason=reason,
