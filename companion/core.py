@@ -21,11 +21,9 @@ from companion.bus import EventBus
 from companion.clock import WallClock
 from companion.errors import SessionError, UnknownNameError
 from companion.events import (
-    BatteryLevel,
     CueFired,
     Event,
     HeartRateSample,
-    LinkChanged,
     Notice,
     PainRated,
     SessionState,
@@ -71,9 +69,6 @@ class CoreSettings:
     safety: SafetySettings
 
 
-HistoryLoader = Callable[[], Awaitable[ProgressionLevel]]
-
-
 class Core:
     def __init__(
         self,
@@ -86,7 +81,9 @@ class Core:
         progression: Callable[[str], Awaitable[ProgressionLevel]],
         max_streams: int = 8,
         clock: WallClock | None = None,
+        preferences: Callable[[], Awaitable[CoreSettings]] | None = None,
     ) -> None:
+        self._preferences = preferences
         self.clock = clock or WallClock()
         self.bus = bus
         self.link = link
@@ -137,6 +134,9 @@ class Core:
         routine = self.routines.get(routine_name)
         if routine is None:
             raise UnknownNameError("routine", routine_name, list(self.routines))
+        if self._preferences is not None:
+            # Settings saved on the dashboard apply from the next routine on.
+            self.settings = await self._preferences()
         level = await self._progression(routine_name)
         plan_settings = PlanSettings(pattern=self.settings.pattern)
         plan = compile_plan(routine, plan_settings, level)
@@ -368,6 +368,3 @@ class CoreHandle:
     def publish(self, event: Event) -> None:
         """Put an event on the bus from another thread (the scheduler's reminders)."""
         self._loop.call_soon_threadsafe(self._core.bus.publish, event)
-
-
-__all__ = ["BatteryLevel", "Core", "CoreHandle", "CoreSettings", "LinkChanged", "LoopTimer"]

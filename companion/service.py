@@ -15,7 +15,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import tzlocal
@@ -110,9 +110,14 @@ def progression_loader(engine: Engine) -> Callable[[str], asyncio.Future[Progres
 def core_settings(engine: Engine | None) -> CoreSettings:
     """The person's saved breathing pattern and heart-rate ceiling, or the defaults."""
     saved = get_setting(engine, SETTINGS_KEY, {}) if engine is not None else {}
-    pattern = BreathPattern(**saved["pattern"]) if "pattern" in saved else None
-    ceiling = saved.get("hr_ceiling")
-    safety = SafetySettings(ceiling_bpm=int(ceiling)) if ceiling else SafetySettings()
+    try:
+        pattern = BreathPattern(**saved["pattern"]) if saved.get("pattern") else None
+        ceiling = saved.get("hr_ceiling")
+        safety = SafetySettings(ceiling_bpm=int(ceiling)) if ceiling else SafetySettings()
+    except (TypeError, ValueError) as exc:
+        # The web layer validates what it saves; anything else falls back to the defaults.
+        _LOGGER.warning("ignored saved preferences %r: %s", saved, exc)
+        return CoreSettings(pattern=None, safety=SafetySettings())
     return CoreSettings(pattern=pattern, safety=safety)
 
 
@@ -170,6 +175,7 @@ async def running_core(
             routines=catalogues.routines,
             profile_for_plans=choice.profile,
             settings=core_settings(store.engine if store else None),
+            preferences=_preferences_loader(store.engine) if store else None,
             progression=progression_loader(store.engine) if store else _first_level,
             max_streams=max_streams,
             clock=clock,
@@ -178,6 +184,13 @@ async def running_core(
             yield core, stack
         finally:
             core.interrupt("the companion was shut down")
+
+
+def _preferences_loader(engine: Engine) -> Callable[[], Awaitable[CoreSettings]]:
+    async def load() -> CoreSettings:
+        return await asyncio.to_thread(core_settings, engine)
+
+    return load
 
 
 async def _first_level(_routine: str) -> ProgressionLevel:

@@ -1,0 +1,59 @@
+"""The composition root's small decisions: saved preferences and the dashboard token."""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from companion.config import Settings
+from companion.core import CoreSettings
+from companion.routines.pacer import BreathPattern
+from companion.routines.watch import SafetySettings
+from companion.service import SETTINGS_KEY, core_settings, load_token
+from companion.store.database import create_engine_for_url, upgrade_to_head
+from companion.store.queries import put_setting
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    upgrade_to_head(url)
+    engine = create_engine_for_url(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("saved", "expected"),
+    [
+        ({}, CoreSettings(pattern=None, safety=SafetySettings())),
+        ({"pattern": None, "hr_ceiling": 110},
+         CoreSettings(pattern=None, safety=SafetySettings(ceiling_bpm=110))),
+        ({"pattern": {"inhale_s": 4, "hold_in_s": 0, "exhale_s": 8, "hold_out_s": 0}},
+         CoreSettings(pattern=BreathPattern(exhale_s=8.0), safety=SafetySettings())),
+        # Whatever else may be in the store falls back to the conservative defaults.
+        ({"pattern": {"inhale_s": 99}}, CoreSettings(pattern=None, safety=SafetySettings())),
+        ({"hr_ceiling": "lots"}, CoreSettings(pattern=None, safety=SafetySettings())),
+    ],
+)  # fmt: skip
+def test_saved_preferences_become_core_settings(
+    engine: Engine, saved: dict[str, Any], expected: CoreSettings
+) -> None:
+    put_setting(engine, SETTINGS_KEY, saved)
+
+    assert core_settings(engine) == expected
+
+
+def test_the_token_is_made_once_and_kept_owner_only(tmp_path: Path) -> None:
+    settings = Settings.build(data_dir=tmp_path / "data")
+
+    token, fresh = load_token(settings)
+    again, fresh_again = load_token(settings)
+
+    assert fresh and not fresh_again and token == again and len(token) >= 24
+    assert stat.S_IMODE(settings.token_file.stat().st_mode) == 0o600
