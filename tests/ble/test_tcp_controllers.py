@@ -111,3 +111,24 @@ def test_watch_exits_3_when_no_band_is_there(tmp_path: Path) -> None:
         radio.wait()
     assert result.returncode == 3
     assert "no heart-rate band found" in result.stderr
+
+
+def test_watch_exits_4_when_the_band_is_lost_and_not_back_before_the_duration_ends(
+    controllers: tuple[str, str, subprocess.Popen[str], Path],
+) -> None:
+    hci, data_dir, band, _ = controllers
+    env = {**os.environ, "COMPANION_DATA_DIR": data_dir}
+    watch = subprocess.Popen(
+        [*COMPANION, "watch", "--hci", hci, "--duration", "8", "--jsonl"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    assert watch.stdout is not None and band.stdin is not None
+    first = watch.stdout.readline()  # the band is streaming
+    assert json.loads(first)["hr"] > 0
+    band.stdin.write("drop\n")  # out of range for good
+    band.stdin.flush()
+
+    _, err = watch.communicate(timeout=90)
+
+    assert watch.returncode == 4, err
+    assert "link: lost" in err
