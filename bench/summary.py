@@ -1,0 +1,445 @@
+"""The morning summary read from the store, against the length of the history behind it.
+
+A daily user's history is generated straight into SQLite (bulk inserts, no recorder):
+two routines a day (bedtime at 21:30 and morning at 07:30, Europe/Berlin, both compiled
+from the built-in catalog, about 7 minutes each), one heart-rate sample a second with its
+RR intervals, every cue and step of the plan as a real session records them. About one
+day in 25 is missed (the same days, counted back from the end, in every size), and about
+one session in 30 is stopped part-way. ``--unbroken`` adds a history of the same length
+as the longest without a missed day: the worst case for the streak, which must then be
+read back to the first day.
+
+``summary_for`` is then timed for the last day of each history (at 09:00, after that
+morning's routine), warm, ``--runs`` times: median and 90th percentile, split into the
+store read (``summary_input``) and the pure summary (``build_summary``).
+
+Generated databases are kept in the temporary directory, keyed by size and generator
+version, so a rerun only measures (``--regenerate`` builds them again).
+
+    .venv/bin/python -m bench.summary [--runs 30] [--sizes 1m,1y,5y] [--unbroken]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import json
+import math
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as clock
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bench.common import MS_PER_S, conditions, ms, percentile, quiet_logging, reproduce, table
+from companion.routines.catalog import built_in_routines, load_catalog
+from companion.routines.plan import Plan, PlanSettings, compile_plan, plan_to_json
+from companion.routines.progression import ProgressionLevel
+from companion.store.database import create_engine_for_url, sqlite_url, upgrade_to_head
+from companion.store.summary_facts import summary_for, summary_input
+from companion.store.writes import plan_steps
+from companion.summary import build_summary
+
+MODULE = "bench.summary"
+# Bump when the generated rows change, so cached databases are not reused.
+GENERATOR_VERSION = 1
+TZ = ZoneInfo("Europe/Berlin")
+LAST_DAY = date(2026, 3, 31)  # two days after the spring clock change
+NOW_TIME = clock(9, 0)
+SIZES = {"1m": 30, "1y": 365, "5y": 1826}
+DEFAULT_RUNS = 30
+BATCH_ROWS = 50_000
+SEED = 20260331
+# The index this benchmark argues for (not in the schema yet): step-done counts from the
+# index alone, instead of reading every cue row of every session the streak walks over.
+PROPOSED_INDEX = "ix_cues_session_id_cue_step_idx"
+CREATE_PROPOSED_INDEX = (
+    f"CREATE INDEX IF NOT EXISTS {PROPOSED_INDEX} ON cues (session_id, cue, step_idx)"
+)
+DROP_PROPOSED_INDEX = f"DROP INDEX IF EXISTS {PROPOSED_INDEX}"
+
+BAND = "F0:F1:F2:F3:F4:F5"
+MISSED_DAY_CHANCE = 1 / 25
+STOPPED_CHANCE = 1 / 30
+LEVEL = 2
+LEVELS = 4
+BASELINE_BPM = 62.0
+RSA_BPM = 5.0
+BREATH_PERIOD_S = 10.0
+RR_NOISE_MS = 8.0
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One routine of the day: when it starts and what it runs."""
+
+    routine: str
+    start: clock
+    plan: Plan
+    plan_json: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class History:
+    label: str
+    days: int
+    unbroken: bool
+    path: Path
+    sessions: int
+    samples: int
+    indexed: bool = False
+
+    @property
+    def name(self) -> str:
+        return " ".join(
+            [
+                self.label,
+                *(["unbroken"] if self.unbroken else []),
+                *(["+index"] if self.indexed else []),
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class Timing:
+    history: History
+    total_ms: list[float]
+    store_ms: list[float]
+    pure_ms: list[float]
+    streak_days: int
+
+
+def slots() -> tuple[Slot, ...]:
+    catalog = load_catalog()
+    routines = built_in_routines(catalog)
+    level = ProgressionLevel(LEVEL, LEVELS, "benchmark")
+    made = []
+    for name, start in (("morning", clock(7, 30)), ("bedtime", clock(21, 30))):
+        plan = compile_plan(routines[name], PlanSettings(), level)
+        made.append(Slot(name, start, plan, plan_to_json(plan, lambda _cue: [])))
+    return tuple(made)
+
+
+# --- generating a history ---------------------------------------------------------------
+
+
+class Rows:
+    """Rows per table, written in large executemany batches."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+        self._pending: dict[str, list[tuple[Any, ...]]] = {}
+        self.sessions = 0
+        self.samples = 0
+
+    def add(self, statement: str, row: tuple[Any, ...]) -> None:
+        batch = self._pending.setdefault(statement, [])
+        batch.append(row)
+        if len(batch) >= BATCH_ROWS:
+            self._flush(statement)
+
+    def _flush(self, statement: str) -> None:
+        self._connection.executemany(statement, self._pending.pop(statement, []))
+
+    def flush_all(self) -> None:
+        for statement in list(self._pending):
+            self._flush(statement)
+
+
+INSERT_SESSION = (
+    "INSERT INTO sessions (id, routine, title, level, level_reason, started_at, ended_at, "
+    "outcome, pain_before, pain_after, device, total_planned_s, plan_json, pain_step, pain_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_STEP = (
+    "INSERT INTO steps (session_id, idx, name, exercise, side, mode, planned_start_s, "
+    "planned_end_s, breaths, reps, started_at, ended_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_CUE = (
+    "INSERT INTO cues (session_id, step_idx, cue, planned_s, actual_s, duration_s, on_wrist, at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_SAMPLE = (
+    "INSERT INTO samples (session_id, device, t, hr, contact, energy_kj, rr_ms) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def history_days(days: int, unbroken: bool) -> Iterator[tuple[date, bool]]:
+    """Each day, oldest first, and whether the user did their routines that day.
+
+    Drawn from the last day backwards, so every size shares its most recent days.
+    """
+    rng = random.Random(f"{SEED}:missed")
+    drawn = [
+        (LAST_DAY - timedelta(days=k), unbroken or rng.random() >= MISSED_DAY_CHANCE)
+        for k in range(days)
+    ]
+    # The last two days always happen: the summary being timed is about them.
+    for k in range(min(2, days)):
+        drawn[k] = (drawn[k][0], True)
+    return reversed(drawn)
+
+
+def write_session(rows: Rows, rng: random.Random, number: int, slot: Slot, start: float) -> None:
+    session_id = f"bench-{number:06d}"
+    total = slot.plan.total_s
+    stopped = rng.random() < STOPPED_CHANCE
+    # A stopped session ends somewhere in its middle half.
+    end_offset = total * rng.uniform(0.25, 0.75) if stopped else total + 0.05
+    pain_before = rng.randint(1, 6)
+    rows.add(
+        INSERT_SESSION,
+        (
+            session_id,
+            slot.routine,
+            slot.plan.title,
+            LEVEL,
+            slot.plan.level_reason,
+            start,
+            start + end_offset,
+            "stopped" if stopped else "completed",
+            pain_before,
+            None if stopped else max(0, pain_before - rng.randint(0, 2)),
+            BAND,
+            total,
+            json.dumps(slot.plan_json, sort_keys=True),
+            None,
+            None,
+        ),
+    )
+    for step in plan_steps(session_id, slot.plan_json):
+        began = step["planned_start_s"] if step["planned_start_s"] < end_offset else None
+        finished = None if began is None else min(step["planned_end_s"], end_offset)
+        rows.add(
+            INSERT_STEP,
+            (
+                session_id,
+                step["idx"],
+                step["name"],
+                step["exercise"],
+                step["side"],
+                step["mode"],
+                step["planned_start_s"],
+                step["planned_end_s"],
+                step["breaths"],
+                step["reps"],
+                None if began is None else start + began,
+                None if finished is None else start + finished,
+            ),
+        )
+    for cue in slot.plan.cues:
+        if cue.at_s > end_offset:
+            break
+        actual = cue.at_s + rng.uniform(0.0005, 0.004)
+        rows.add(
+            INSERT_CUE,
+            (session_id, cue.step, cue.cue.value, cue.at_s, actual, 0.0, 1, start + actual),
+        )
+    write_samples(rows, rng, session_id, start, end_offset)
+    rows.sessions += 1
+
+
+def write_samples(
+    rows: Rows, rng: random.Random, session_id: str, start: float, length_s: float
+) -> None:
+    """One sample a second, each carrying the beats that ended in that second."""
+    baseline = BASELINE_BPM + rng.uniform(-4.0, 4.0)
+    beat_s = rng.uniform(0.0, 1.0)
+    second = 1
+    packet: list[float] = []
+    bpm = baseline
+    while second <= length_s:
+        bpm = baseline + RSA_BPM * math.sin(2 * math.pi * beat_s / BREATH_PERIOD_S)
+        rr_ms = MS_PER_S * 60.0 / bpm + rng.gauss(0.0, RR_NOISE_MS)
+        beat_s += rr_ms / MS_PER_S
+        while beat_s > second and second <= length_s:
+            rows.add(
+                INSERT_SAMPLE,
+                (
+                    session_id,
+                    BAND,
+                    start + second,
+                    round(bpm),
+                    1,
+                    None,
+                    json.dumps(packet) if packet else None,
+                ),
+            )
+            rows.samples += 1
+            packet = []
+            second += 1
+        packet.append(round(rr_ms, 1))
+
+
+def generate(path: Path, days: int, unbroken: bool) -> tuple[int, int]:
+    """Write a history of ``days`` days ending on LAST_DAY into a new database at ``path``."""
+    building = path.with_suffix(".building")
+    building.unlink(missing_ok=True)
+    upgrade_to_head(sqlite_url(building))
+    rng = random.Random(f"{SEED}:{days}:{unbroken}")
+    connection = sqlite3.connect(building)
+    try:
+        connection.execute("PRAGMA synchronous = OFF")
+        rows = Rows(connection)
+        number = 0
+        routines = slots()
+        for day, happened in history_days(days, unbroken):
+            if not happened:
+                continue
+            for slot in routines:
+                start = datetime.combine(day, slot.start, tzinfo=TZ).timestamp()
+                write_session(rows, rng, number, slot, start + rng.uniform(-900.0, 900.0))
+                number += 1
+        rows.flush_all()
+        connection.commit()
+        connection.execute("ANALYZE")
+        connection.commit()
+    finally:
+        connection.close()
+    building.rename(path)
+    return rows.sessions, rows.samples
+
+
+def prepared(label: str, days: int, unbroken: bool, regenerate: bool) -> History:
+    folder = Path(tempfile.gettempdir()) / "companion-bench-summary"
+    folder.mkdir(exist_ok=True)
+    kind = "unbroken" if unbroken else "daily"
+    path = folder / f"v{GENERATOR_VERSION}-{days}d-{kind}.db"
+    if regenerate:
+        path.unlink(missing_ok=True)
+    if not path.exists():
+        began = time.perf_counter()
+        sessions, samples = generate(path, days, unbroken)
+        print(
+            f"generated {label} ({kind}): {sessions} sessions, {samples} samples "
+            f"in {time.perf_counter() - began:.1f} s -> {path}"
+        )
+    with sqlite3.connect(path) as connection:
+        # An interrupted --index run may have left it behind.
+        connection.execute(DROP_PROPOSED_INDEX)
+        sessions = connection.execute("SELECT count(*) FROM sessions").fetchone()[0]
+        samples = connection.execute("SELECT count(*) FROM samples").fetchone()[0]
+    return History(label, days, unbroken, path, sessions, samples)
+
+
+def measure_indexed(history: History, runs: int) -> Timing:
+    """The same measurement with the proposed index created for it, and dropped after."""
+    with sqlite3.connect(history.path) as connection:
+        connection.execute(CREATE_PROPOSED_INDEX)
+        connection.execute("ANALYZE")
+    try:
+        return measure(dataclasses.replace(history, indexed=True), runs)
+    finally:
+        with sqlite3.connect(history.path) as connection:
+            connection.execute(DROP_PROPOSED_INDEX)
+            connection.execute("ANALYZE")
+
+
+# --- timing -------------------------------------------------------------------------------
+
+
+def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    began = time.perf_counter()
+    result = action()
+    return (time.perf_counter() - began) * MS_PER_S, result
+
+
+def measure(history: History, runs: int) -> Timing:
+    engine = create_engine_for_url(sqlite_url(history.path))
+    now = datetime.combine(LAST_DAY, NOW_TIME, tzinfo=TZ)
+    try:
+        summary = summary_for(engine, LAST_DAY, TZ, now)  # warm the pool and the page cache
+        totals, stores, pures = [], [], []
+        for _ in range(runs):
+            total, _summary = timed(lambda: summary_for(engine, LAST_DAY, TZ, now))
+            store, facts = timed(lambda: summary_input(engine, LAST_DAY, TZ, now))
+            pure, _built = timed(functools.partial(build_summary, LAST_DAY, TZ, facts, now))
+            totals.append(total)
+            stores.append(store)
+            pures.append(pure)
+    finally:
+        engine.dispose()
+    return Timing(history, totals, stores, pures, summary.streak_days)
+
+
+def report(timings: Sequence[Timing]) -> str:
+    header = (
+        "history",
+        "sessions",
+        "samples",
+        "streak",
+        "p50 ms",
+        "p90 ms",
+        "store p50",
+        "pure p50",
+    )
+    rows = [
+        (
+            t.history.name,
+            str(t.history.sessions),
+            str(t.history.samples),
+            str(t.streak_days),
+            ms(statistics.median(t.total_ms)),
+            ms(percentile(t.total_ms, 90)),
+            ms(statistics.median(t.store_ms)),
+            ms(statistics.median(t.pure_ms)),
+        )
+        for t in timings
+    ]
+    lines = [table(header, rows)]
+    base = timings[0]
+    for t in timings[1:]:
+        ratio = statistics.median(t.total_ms) / statistics.median(base.total_ms)
+        growth = t.history.sessions / base.history.sessions
+        lines.append(
+            f"{t.history.name} / {base.history.name}: "
+            f"{ratio:.2f}x the time for {growth:.0f}x the history"
+        )
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__)
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
+    parser.add_argument("--sizes", default=",".join(SIZES), help="of " + ", ".join(SIZES))
+    parser.add_argument(
+        "--unbroken", action="store_true", help="add each size again without a missed day"
+    )
+    parser.add_argument(
+        "--index", action="store_true", help=f"time each again with {PROPOSED_INDEX}"
+    )
+    parser.add_argument("--regenerate", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    quiet_logging()
+    labels = [label.strip() for label in args.sizes.split(",") if label.strip()]
+    histories = [prepared(label, SIZES[label], False, args.regenerate) for label in labels]
+    if args.unbroken:
+        histories += [prepared(label, SIZES[label], True, args.regenerate) for label in labels]
+    timings = [measure(history, args.runs) for history in histories]
+    if args.index:
+        timings += [measure_indexed(history, args.runs) for history in histories]
+    command = ["--runs", str(args.runs), "--sizes", ",".join(labels)]
+    command += [flag for flag, on in (("--unbroken", args.unbroken), ("--index", args.index)) if on]
+    print(f"Morning summary for {LAST_DAY} at {NOW_TIME:%H:%M} ({TZ.key}), warm, {args.runs} runs")
+    print(report(timings))
+    print(f"Conditions: {conditions(False)}")
+    print(f"Reproduce: {reproduce(MODULE, command)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

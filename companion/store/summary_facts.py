@@ -1,0 +1,401 @@
+"""What the morning summary needs from the store, and no more.
+
+``build_summary(day, ...)`` (``companion.summary``) looks at three things, so three reads:
+
+* **The trend week** (local dates ``day - 6`` .. ``day``, which hold the 18:00-to-18:00
+  window): full facts per session, i.e. heart-rate samples, RR intervals for RMSSD, and
+  step, hold and rep counts. About 14 sessions for a daily user, whatever the history.
+* **The streak**: only which days had a session with a step done. When every day from the
+  streak's start back to the start of the week counts, earlier days are read as light
+  facts (times, outcome, pain, step counts; no samples) in chunks that double in length
+  (8, 16, 32... days) until a chunk holds a day without one; the walk ends at the oldest
+  session at the latest. When no day of the week counts, one query finds the last
+  session that did (for "days since the last session").
+* **The latest pain rating** up to ``now`` (for the advice): one query.
+
+So ``build_summary`` over what this returns equals ``build_summary`` over the whole history.
+
+A step is *done* when its ``hold-end`` cue was recorded: the engine fires it at the step's
+planned end (after any pause), and drops it when the step is skipped or the session ends
+first, so a stop, a pain stop or a skip mid-step leaves the step not done. Transitions
+(``rest``) are not steps for the summary: ``planned_steps`` counts exercise steps only.
+A hold is a step whose mode is ``hold``; plans do not store the mode yet, so where it is
+missing the exercise's mode in the built-in catalog decides. A reps step adds its
+``reps`` to ``reps_planned``, and to ``reps_done`` when done (a stopped set counts none).
+
+Heart rate leaves out samples taken without skin contact (and zero readings). A session
+still running is included as it stands (outcome ``running``, no end).
+
+The breath-following score is ``None`` unless asked for (``breathing=True``): it is the
+phase score of ``companion.physiology`` over the window's sessions (RR against the
+recorded breath-in/out cues), and costs about 40 ms of pure Python per 7-minute session,
+most of the time budget of a dashboard read. The once-a-day summary job can afford it.
+
+Times in the store are UTC Unix seconds; the time zone only turns local dates into
+instants (a day may last 23 or 25 hours) and instants into local dates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Connection, Engine, distinct, exists, func, select
+
+from companion import physiology
+from companion.events import SessionState
+from companion.routines.catalog import REST, Mode, load_catalog
+from companion.routines.plan import Cue as PlanCue
+from companion.store.schema import Cue, Sample, Session, Step
+from companion.summary import TREND_DAYS, MorningSummary, SessionFacts, build_summary
+
+_LOGGER = logging.getLogger(__name__)
+
+Bind = Connection | Engine
+
+STEP_DONE_CUE = PlanCue.HOLD_END.value
+BREATH_IN_CUE = PlanCue.BREATH_IN.value
+BREATH_OUT_CUE = PlanCue.BREATH_OUT.value
+# The first chunk of the streak walk before the trend week; each next one is twice as long.
+FIRST_STREAK_CHUNK_DAYS = 8
+MS_PER_S = 1000.0
+
+
+@functools.cache
+def built_in_hold_exercises() -> frozenset[str]:
+    """Ids of the catalog's hold exercises (the catalog is read once per process)."""
+    return frozenset(e.id for e in load_catalog().exercises if e.mode is Mode.HOLD)
+
+
+def summary_for(
+    bind: Bind, day: date, tz: tzinfo, now: datetime, *, breathing: bool = False
+) -> MorningSummary:
+    """The morning summary for ``day`` as known at ``now``, read from the store."""
+    return build_summary(day, tz, summary_input(bind, day, tz, now, breathing=breathing), now)
+
+
+def summary_input(
+    bind: Bind,
+    day: date,
+    tz: tzinfo,
+    now: datetime,
+    *,
+    breathing: bool = False,
+    hold_exercises: Collection[str] | None = None,
+) -> dict[date, list[SessionFacts]]:
+    """Sessions by the local date they started on, as ``build_summary`` needs them.
+
+    Full facts for the trend week up to ``now``; light facts (no samples) for the days
+    that decide the streak and for the latest pain rating. ``breathing`` adds the
+    breath-following score to the sessions of the summary window. ``hold_exercises``
+    replaces the built-in catalog's hold exercises when a step's mode was not stored.
+    """
+    holds = built_in_hold_exercises() if hold_exercises is None else frozenset(hold_exercises)
+    now_wall = now.timestamp()
+    week_first = day - timedelta(days=TREND_DAYS - 1)
+    week_start = _day_start(week_first, tz)
+    week_end = _day_start(day + timedelta(days=1), tz)
+    window_start = datetime.combine(day - timedelta(days=1), _EVENING, tzinfo=tz).timestamp()
+    window_end = datetime.combine(day, _EVENING, tzinfo=tz).timestamp()
+    with _reading(bind) as connection:
+        rows = _session_rows(
+            connection,
+            [Session.started_at >= week_start, Session.started_at < week_end],
+            now_wall,
+        )
+        scored = (
+            {r.id for r in rows if window_start <= r.started_at < window_end}
+            if breathing
+            else set()
+        )
+        found = {s.id: s for s in _full_facts(connection, rows, tz, holds, scored)}
+        by_date = _group(found.values(), tz)
+        active = {d for d, group in by_date.items() if any(s.counts_for_streak for s in group)}
+        if _streak_reaches(active, day, week_first):
+            for s in _walk_streak(connection, tz, week_first, now_wall):
+                found.setdefault(s.id, s)
+        elif not active:
+            for s in _light_facts(
+                connection,
+                [Session.started_at < week_start, _has_done_step()],
+                now_wall,
+                tz,
+                newest_only=True,
+            ):
+                found.setdefault(s.id, s)
+        rated = (Session.pain_before.is_not(None)) | (Session.pain_after.is_not(None))
+        for s in _light_facts(connection, [rated], now_wall, tz, newest_only=True):
+            found.setdefault(s.id, s)
+    return _group(found.values(), tz)
+
+
+# --- the streak -------------------------------------------------------------------------
+
+_EVENING = time(18, 0)
+
+
+def _streak_reaches(active: set[date], day: date, first: date) -> bool:
+    """Whether the streak, as ``build_summary`` counts it, runs back to ``first`` unbroken."""
+    current = day if day in active else day - timedelta(days=1)
+    while current in active:
+        if current == first:
+            return True
+        current -= timedelta(days=1)
+    return False
+
+
+def _walk_streak(
+    connection: Connection, tz: tzinfo, before: date, now_wall: float
+) -> list[SessionFacts]:
+    """Light facts for the days before ``before``, back to the first day without a done step."""
+    collected: list[SessionFacts] = []
+    end = before
+    length = FIRST_STREAK_CHUNK_DAYS
+    chunks = 0
+    while True:
+        start = end - timedelta(days=length)
+        chunk = _light_facts(
+            connection,
+            [Session.started_at >= _day_start(start, tz), Session.started_at < _day_start(end, tz)],
+            now_wall,
+            tz,
+        )
+        chunks += 1
+        collected.extend(chunk)
+        chunk_active = {s.started_at.astimezone(tz).date() for s in chunk if s.counts_for_streak}
+        days = (end - timedelta(days=k) for k in range(1, length + 1))
+        if not all(d in chunk_active for d in days):
+            break
+        end, length = start, length * 2
+    _LOGGER.debug("streak walk read %s chunk(s) back to %s", chunks, start)
+    return collected
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _SessionRow:
+    id: str
+    routine: str
+    title: str
+    started_at: float
+    ended_at: float | None
+    outcome: str
+    pain_before: int | None
+    pain_after: int | None
+
+
+_SESSION_COLUMNS = (
+    Session.id,
+    Session.routine,
+    Session.title,
+    Session.started_at,
+    Session.ended_at,
+    Session.outcome,
+    Session.pain_before,
+    Session.pain_after,
+)
+
+
+@contextmanager
+def _reading(bind: Bind) -> Iterator[Connection]:
+    if isinstance(bind, Engine):
+        with bind.connect() as connection:
+            yield connection
+    else:
+        yield bind
+
+
+def _day_start(day: date, tz: tzinfo) -> float:
+    return datetime.combine(day, time(0), tzinfo=tz).timestamp()
+
+
+def _session_rows(
+    connection: Connection, where: Sequence[ColumnElement[bool]], now_wall: float
+) -> list[_SessionRow]:
+    query = (
+        select(*_SESSION_COLUMNS)
+        .where(*where, Session.started_at <= now_wall)
+        .order_by(Session.started_at, Session.id)
+    )
+    return [_SessionRow(*row) for row in connection.execute(query)]
+
+
+def _has_done_step() -> ColumnElement[bool]:
+    return exists().where(Cue.session_id == Session.id, Cue.cue == STEP_DONE_CUE)
+
+
+def _light_facts(
+    connection: Connection,
+    where: Sequence[ColumnElement[bool]],
+    now_wall: float,
+    tz: tzinfo,
+    *,
+    newest_only: bool = False,
+) -> list[SessionFacts]:
+    """Sessions with their step counts and nothing from samples or cues beyond them."""
+    done = (
+        select(func.count(distinct(Cue.step_idx)))
+        .where(Cue.session_id == Session.id, Cue.cue == STEP_DONE_CUE)
+        .scalar_subquery()
+    )
+    planned = (
+        select(func.count())
+        .where(Step.session_id == Session.id, Step.exercise != REST)
+        .scalar_subquery()
+    )
+    query = select(*_SESSION_COLUMNS, planned, done).where(*where, Session.started_at <= now_wall)
+    if newest_only:
+        query = query.order_by(Session.started_at.desc(), Session.id).limit(1)
+    facts = []
+    for *columns, planned_steps, completed_steps in connection.execute(query):
+        row = _SessionRow(*columns)
+        facts.append(_facts(row, tz, planned_steps=planned_steps, completed_steps=completed_steps))
+    return facts
+
+
+@dataclasses.dataclass
+class _Gathered:
+    """What the full read collects for one session before it becomes ``SessionFacts``."""
+
+    steps: list[tuple[int, str, str | None, int | None]]
+    done: set[int]
+    hr: list[tuple[float, float]]
+    rr_texts: list[str]  # each sample's RR intervals as stored: a JSON array
+    rr_received: list[float]  # when each of those samples arrived, from the session start
+    inhale_cues: list[float]
+    exhale_cues: list[float]
+
+
+def _full_facts(
+    connection: Connection,
+    rows: Sequence[_SessionRow],
+    tz: tzinfo,
+    holds: frozenset[str],
+    scored: set[str],
+) -> list[SessionFacts]:
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    starts = {r.id: r.started_at for r in rows}
+    gathered = {r.id: _Gathered([], set(), [], [], [], [], []) for r in rows}
+    steps = select(Step.session_id, Step.idx, Step.exercise, Step.mode, Step.reps).where(
+        Step.session_id.in_(ids)
+    )
+    for session_id, idx, exercise, mode, reps in connection.execute(steps):
+        gathered[session_id].steps.append((idx, exercise, mode, reps))
+    wanted_cues = [STEP_DONE_CUE, BREATH_IN_CUE, BREATH_OUT_CUE] if scored else [STEP_DONE_CUE]
+    cues = select(Cue.session_id, Cue.step_idx, Cue.cue, Cue.at).where(
+        Cue.session_id.in_(ids), Cue.cue.in_(wanted_cues)
+    )
+    for session_id, step_idx, name, at in connection.execute(cues):
+        into = gathered[session_id]
+        if name == STEP_DONE_CUE:
+            into.done.add(step_idx)
+        elif name == BREATH_IN_CUE:
+            into.inhale_cues.append(at - starts[session_id])
+        else:
+            into.exhale_cues.append(at - starts[session_id])
+    # A sample the band flagged as off the skin says nothing about the heart.
+    samples = (
+        select(Sample.session_id, Sample.t, Sample.hr, Sample.rr_ms)
+        .where(Sample.session_id.in_(ids), Sample.hr > 0, Sample.contact.is_not(False))
+        .order_by(Sample.session_id, Sample.t, Sample.id)
+    )
+    for owner, t, hr, rr_text in connection.execute(samples).all():
+        session_id = cast(str, owner)  # never NULL: the query asks for these sessions
+        into = gathered[session_id]
+        offset = t - starts[session_id]
+        into.hr.append((offset, float(hr)))
+        if rr_text:
+            into.rr_texts.append(rr_text)
+            into.rr_received.append(offset)
+    return [_full(row, gathered[row.id], tz, holds, row.id in scored) for row in rows]
+
+
+def _joined_rr(texts: Sequence[str]) -> list[float]:
+    """All intervals of many stored JSON arrays, parsed at once (one parse per sample
+    would cost more than the rest of the read)."""
+    inner = [body for body in (text.strip()[1:-1].strip() for text in texts) if body]
+    return [float(v) for v in json.loads(f"[{','.join(inner)}]")]
+
+
+def _beat_times(got: _Gathered) -> tuple[list[float], list[float]]:
+    """Intervals with the time each ended: a packet's last at about its arrival."""
+    times: list[float] = []
+    intervals: list[float] = []
+    for received, text in zip(got.rr_received, got.rr_texts, strict=True):
+        packet = [float(v) for v in json.loads(text)]
+        ends = []
+        end = received
+        for rr in reversed(packet):
+            ends.append(end)
+            end -= rr / MS_PER_S
+        times.extend(reversed(ends))
+        intervals.extend(packet)
+    return times, intervals
+
+
+def _full(
+    row: _SessionRow, got: _Gathered, tz: tzinfo, holds: frozenset[str], scored: bool
+) -> SessionFacts:
+    exercise_steps = [step for step in got.steps if step[1] != REST]
+    hold_steps = [step for step in exercise_steps if _is_hold(step[1], step[2], holds)]
+    rep_steps = [step for step in exercise_steps if step[3] is not None]
+    rr = _joined_rr(got.rr_texts)
+    score = None
+    if scored and rr:
+        times, intervals = _beat_times(got)
+        score = physiology.phase_following_score(times, intervals, got.inhale_cues, got.exhale_cues)
+    facts = _facts(
+        row,
+        tz,
+        planned_steps=len(exercise_steps),
+        completed_steps=_count_done(exercise_steps, got.done),
+        holds_planned=len(hold_steps),
+        holds_done=_count_done(hold_steps, got.done),
+        reps_planned=sum(step[3] or 0 for step in rep_steps),
+        reps_done=sum(step[3] or 0 for step in rep_steps if step[0] in got.done),
+        hr_samples=tuple(got.hr),
+        rr_ms=tuple(rr),
+        breathing_score=score,
+    )
+    # Computed once here: build_summary asks a window session for it twice.
+    return dataclasses.replace(facts, rmssd_ms=facts.rmssd())
+
+
+def _is_hold(exercise: str, mode: str | None, holds: frozenset[str]) -> bool:
+    return mode == Mode.HOLD.value if mode is not None else exercise in holds
+
+
+def _count_done(steps: Iterable[tuple[int, str, str | None, int | None]], done: set[int]) -> int:
+    return sum(1 for step in steps if step[0] in done)
+
+
+def _facts(row: _SessionRow, tz: tzinfo, **fields: Any) -> SessionFacts:
+    return SessionFacts(
+        id=row.id,
+        routine=row.routine,
+        title=row.title,
+        started_at=datetime.fromtimestamp(row.started_at, tz),
+        ended_at=None if row.ended_at is None else datetime.fromtimestamp(row.ended_at, tz),
+        outcome=SessionState(row.outcome),
+        pain_before=row.pain_before,
+        pain_after=row.pain_after,
+        **fields,
+    )
+
+
+def _group(sessions: Iterable[SessionFacts], tz: tzinfo) -> dict[date, list[SessionFacts]]:
+    grouped: dict[date, list[SessionFacts]] = defaultdict(list)
+    for s in sorted(sessions, key=lambda s: s.started_at):
+        grouped[s.started_at.astimezone(tz).date()].append(s)
+    return dict(grouped)

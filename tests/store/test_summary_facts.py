@@ -1,0 +1,576 @@
+"""The morning summary's facts read from a store written the way the recorder writes it."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine
+
+from companion.advice import ADVICE, ROTATION, AdviceKey
+from companion.events import (
+    CueFired,
+    Event,
+    HeartRateSample,
+    PainRated,
+    SessionStarted,
+    SessionState,
+    SessionStateChanged,
+    StepStarted,
+)
+from companion.routines.catalog import built_in_routines, load_catalog
+from companion.routines.plan import Cue, Plan, PlanSettings, compile_plan, plan_to_json
+from companion.routines.progression import ProgressionLevel
+from companion.store.summary_facts import (
+    FIRST_STREAK_CHUNK_DAYS,
+    summary_for,
+    summary_input,
+)
+from companion.summary import TREND_DAYS, DayPart, SessionFacts
+from tests.store.conftest import BAND, record
+
+BERLIN = ZoneInfo("Europe/Berlin")
+DAY = date(2026, 5, 12)  # a Tuesday, far from any clock change
+YESTERDAY = DAY - timedelta(days=1)
+NOW = datetime(2026, 5, 12, 9, 0, tzinfo=BERLIN)
+RR_EVEN, RR_ODD = 1000.0, 1010.0  # successive differences of exactly 10 ms
+BREATH_IN_RR, BREATH_OUT_RR = 900.0, 1100.0
+FINISH_LAG_S = 0.2  # the final state comes a moment after the last tick
+
+
+def _taster(rest_breaths: int) -> Plan:
+    catalog = load_catalog()
+    routine = built_in_routines(catalog)["taster"]
+    return compile_plan(
+        routine, PlanSettings(rest_breaths=rest_breaths), ProgressionLevel(1, 4, "")
+    )
+
+
+# Get ready 0-50 s, hold (left) 50-70 s, rest 70-120 s, hold (right) 120-140 s.
+TASTER = _taster(rest_breaths=5)
+SHORT_TASTER = _taster(rest_breaths=1)  # 60 s
+BEDTIME = compile_plan(
+    built_in_routines(load_catalog())["bedtime"], PlanSettings(), ProgressionLevel(1, 4, "")
+)  # 360 s
+
+
+def at(day: date, hour: int, minute: int = 0, *, fold: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BERLIN, fold=fold)
+
+
+HeartRate = Callable[[int], tuple[int, bool | None]]
+
+
+def steady(bpm: int) -> HeartRate:
+    return lambda _second: (bpm, True)
+
+
+RESTING_66 = steady(66)
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One routine as the engine and the band would report it."""
+
+    run_id: str
+    start: datetime
+    plan: Plan = TASTER
+    stop_at_s: float | None = None  # None: runs to the end
+    outcome: SessionState = SessionState.COMPLETED
+    pain_before: int | None = None
+    pain_after: int | None = None
+    heart: HeartRate = RESTING_66
+    breathing_rr: bool = False  # RR short after breath-in cues, long after breath-out ones
+    modes: bool = False  # whether the plan's steps carry their mode
+    with_samples: bool = True
+
+    @property
+    def wall(self) -> float:
+        return self.start.timestamp()
+
+    @property
+    def end_s(self) -> float:
+        return self.plan.total_s if self.stop_at_s is None else self.stop_at_s
+
+    def events(self) -> list[Event]:
+        plan_json = plan_to_json(self.plan, lambda _cue: [])
+        if self.modes:
+            for step, planned in zip(plan_json["steps"], self.plan.steps, strict=True):
+                step["mode"] = planned.mode.value
+        timed: list[tuple[float, int, Event]] = [
+            (0.0, 0, self._started(plan_json)),
+        ]
+        for step in self.plan.steps:
+            if step.start_s < self.end_s:
+                timed.append((step.start_s, 2, self._step(step.index, step.start_s, step.end_s)))
+        for cue in self.plan.cues:
+            if cue.at_s < self.end_s or (self.stop_at_s is None and cue.at_s <= self.end_s):
+                rank = 1 if cue.cue is Cue.HOLD_END else 3
+                timed.append((cue.at_s, rank, self._cue(cue.cue.value, cue.step, cue.at_s)))
+        if self.with_samples:
+            timed += [(float(s), 4, e) for s, e in self._samples()]
+        if self.outcome is not SessionState.RUNNING:
+            timed.append((self.end_s + FINISH_LAG_S, 5, self._finished()))
+            if self.pain_after is not None:
+                rating = PainRated(
+                    mono=0.0,
+                    wall=self.wall + self.end_s + 5,
+                    run_id=self.run_id,
+                    moment="after",
+                    pain=self.pain_after,
+                )
+                timed.append((self.end_s + 5, 6, rating))
+        return [event for _, _, event in sorted(timed, key=lambda item: (item[0], item[1]))]
+
+    def _started(self, plan_json: dict[str, Any]) -> SessionStarted:
+        return SessionStarted(
+            mono=0.0,
+            wall=self.wall,
+            run_id=self.run_id,
+            routine=self.plan.routine,
+            level=1,
+            total_s=self.plan.total_s,
+            pain_before=self.pain_before,
+            plan=plan_json,
+        )
+
+    def _step(self, index: int, start_s: float, end_s: float) -> StepStarted:
+        step = self.plan.steps[index]
+        return StepStarted(
+            mono=0.0,
+            wall=self.wall + start_s,
+            run_id=self.run_id,
+            step=index,
+            name=step.name,
+            exercise=step.exercise,
+            side=step.side,
+            start_s=start_s,
+            end_s=end_s,
+            instructions="",
+            breaths=step.breaths,
+        )
+
+    def _cue(self, name: str, step: int, at_s: float) -> CueFired:
+        return CueFired(
+            mono=0.0,
+            wall=self.wall + at_s,
+            run_id=self.run_id,
+            step=step,
+            cue=name,
+            planned_s=at_s,
+            actual_s=at_s,
+            on_wrist=True,
+        )
+
+    def _samples(self) -> list[tuple[int, HeartRateSample]]:
+        made = []
+        parity = itertools.cycle((RR_EVEN, RR_ODD))
+        for second in range(1, math.ceil(self.end_s)):
+            bpm, contact = self.heart(second)
+            rr: tuple[float, ...] = ()
+            if contact is not False and bpm > 0:
+                rr = (self._breathing_rr(second),) if self.breathing_rr else (next(parity),)
+            sample = HeartRateSample(
+                mono=0.0,
+                wall=self.wall + second,
+                device=BAND,
+                hr=bpm,
+                contact=contact,
+                energy_kj=None,
+                rr_ms=rr,
+            )
+            made.append((second, sample))
+        return made
+
+    def _breathing_rr(self, second: int) -> float:
+        phase_cues = [c for c in self.plan.cues if c.cue in (Cue.BREATH_IN, Cue.BREATH_OUT)]
+        latest = [c for c in phase_cues if c.at_s <= second]
+        return BREATH_IN_RR if latest and latest[-1].cue is Cue.BREATH_IN else BREATH_OUT_RR
+
+    def _finished(self) -> SessionStateChanged:
+        return SessionStateChanged(
+            mono=0.0,
+            wall=self.wall + self.end_s + FINISH_LAG_S,
+            run_id=self.run_id,
+            state=self.outcome,
+            step=None,
+        )
+
+
+def store(engine: Engine, runs: Sequence[Run]) -> None:
+    record(engine, [event for run in runs for event in run.events()])
+
+
+def local(wall: float) -> datetime:
+    return datetime.fromtimestamp(wall, BERLIN)
+
+
+def light(run: Run, *, planned: int, done: int) -> SessionFacts:
+    """What the store gives for a session outside the trend week: no samples."""
+    return SessionFacts(
+        id=run.run_id,
+        routine=run.plan.routine,
+        title=run.plan.title,
+        started_at=run.start,
+        ended_at=local(run.wall + run.end_s + FINISH_LAG_S),
+        outcome=run.outcome,
+        pain_before=run.pain_before,
+        pain_after=run.pain_after,
+        planned_steps=planned,
+        completed_steps=done,
+    )
+
+
+# --- the window -------------------------------------------------------------------------------
+
+
+def morning_heart(second: int) -> tuple[int, bool | None]:
+    if second == 10:
+        return 90, True
+    if second == 20:
+        return 150, False  # off the skin: not a heartbeat
+    if second == 30:
+        return 0, True
+    return 58, True
+
+
+EVENING = Run("evening", at(YESTERDAY, 21, 30), pain_before=5, pain_after=3)
+# Stopped during the second hold: the first hold was done, the second was not.
+MORNING = Run(
+    "morning",
+    at(DAY, 7, 45),
+    stop_at_s=130.0,
+    outcome=SessionState.STOPPED,
+    pain_before=4,
+    heart=morning_heart,
+)
+
+
+def alternating_rr(count: int) -> tuple[float, ...]:
+    return tuple(itertools.islice(itertools.cycle((RR_EVEN, RR_ODD)), count))
+
+
+def test_two_taster_sessions_give_their_steps_holds_and_worn_heart_rate(engine: Engine) -> None:
+    store(engine, [EVENING, MORNING])
+
+    facts = summary_input(engine, DAY, BERLIN, NOW)
+
+    morning_worn = [s for s in range(1, 130) if s not in (20, 30)]
+    assert facts == {
+        YESTERDAY: [
+            SessionFacts(
+                id="evening", routine="taster", title="Taster", started_at=EVENING.start,
+                ended_at=local(EVENING.wall + 140.2), outcome=SessionState.COMPLETED,
+                pain_before=5, pain_after=3, planned_steps=2, completed_steps=2,
+                holds_planned=2, holds_done=2,
+                hr_samples=tuple((float(s), 66.0) for s in range(1, 140)),
+                rr_ms=alternating_rr(139), rmssd_ms=10.0,
+            )
+        ],
+        DAY: [
+            SessionFacts(
+                id="morning", routine="taster", title="Taster", started_at=MORNING.start,
+                ended_at=local(MORNING.wall + 130.2), outcome=SessionState.STOPPED,
+                pain_before=4, pain_after=None, planned_steps=2, completed_steps=1,
+                holds_planned=2, holds_done=1,
+                hr_samples=tuple((float(s), float(morning_heart(s)[0])) for s in morning_worn),
+                rr_ms=alternating_rr(len(morning_worn)), rmssd_ms=10.0,
+            )
+        ],
+    }  # fmt: skip
+
+
+def test_summary_for_two_taster_sessions(engine: Engine) -> None:
+    store(engine, [EVENING, MORNING])
+
+    summary = summary_for(engine, DAY, BERLIN, NOW)
+
+    # Worn samples: 139 at 66 bpm; 126 at 58 and one at 90 (the off-skin and zero ones left
+    # out). Minutes with 20+ samples: three of the evening's at 66, the morning's first
+    # (56 x 58 and one 90) and second (58); the 10th percentile of those five.
+    mean = (139 * 66 + 126 * 58 + 90) / (139 + 127)
+    first_morning_minute = (56 * 58 + 90) / 57
+    resting = 58 + 0.4 * (first_morning_minute - 58)
+    tip = ADVICE[ROTATION[DAY.toordinal() % len(ROTATION)]]
+    assert summary.to_json() == {
+        "day": "2026-05-12",
+        "generated_at": "2026-05-12T09:00:00+02:00",
+        "window": {"start": "2026-05-11T18:00:00+02:00", "end": "2026-05-12T09:00:00+02:00"},
+        "sessions": [
+            {
+                "id": "evening", "routine": "taster", "title": "Taster", "part": "evening",
+                "started_at": "2026-05-11T21:30:00+02:00",
+                "ended_at": "2026-05-11T21:32:20.200000+02:00", "duration_s": 140.2,
+                "outcome": "completed", "steps": {"planned": 2, "done": 2},
+                "pain_before": 5, "pain_after": 3,
+            },
+            {
+                "id": "morning", "routine": "taster", "title": "Taster", "part": "morning",
+                "started_at": "2026-05-12T07:45:00+02:00",
+                "ended_at": "2026-05-12T07:47:10.200000+02:00", "duration_s": 130.2,
+                "outcome": "stopped", "steps": {"planned": 2, "done": 1},
+                "pain_before": 4, "pain_after": None,
+            },
+        ],
+        "exercises": {
+            "sessions": 2,
+            "steps": {"planned": 4, "done": 3},
+            "holds": {"planned": 4, "done": 3},
+            "reps": {"planned": 0, "done": 0},
+        },
+        "heart_rate": {
+            "min": 58.0, "mean": round(mean, 1), "max": 90.0, "resting": round(resting, 1),
+        },
+        "rmssd_ms": 10.0,
+        "rmssd_trend": {
+            "direction": "unknown", "change": None,
+            "days": [{"day": "2026-05-11", "value": 10.0}, {"day": "2026-05-12", "value": 10.0}],
+        },
+        "breathing_score": None,
+        "pain": {
+            "before": 5, "after": 3,
+            "trend": {
+                "direction": "unknown", "change": None,
+                "days": [{"day": "2026-05-11", "value": 5.0}, {"day": "2026-05-12", "value": 4.0}],
+            },
+        },
+        "streak_days": 2,
+        "advice": tip.to_json(),
+    }  # fmt: skip
+
+
+def test_steps_with_a_stored_mode_count_reps_only_when_the_set_was_done(engine: Engine) -> None:
+    routine = built_in_routines(load_catalog())["morning"]
+    plan = compile_plan(routine, PlanSettings(rest_breaths=0), ProgressionLevel(1, 4, ""))
+    # warm-up (flow), cat-cow (flow), pelvic tilt (reps), bridging (reps), rotation left and
+    # right (holds), cool-down (hold); stopped during bridging.
+    bridging = next(s for s in plan.steps if s.exercise == "bridging")
+    run = Run("m", at(DAY, 7, 0), plan=plan, stop_at_s=bridging.start_s + 5, modes=True,
+              outcome=SessionState.STOPPED)  # fmt: skip
+    store(engine, [run])
+
+    # No exercise is a hold by the catalog here: the stored modes alone must say so.
+    [facts] = summary_input(engine, DAY, BERLIN, NOW, hold_exercises=frozenset())[DAY]
+
+    tilts = next(s for s in plan.steps if s.exercise == "pelvic-tilt")
+    assert tilts.reps is not None and bridging.reps is not None
+    counts = (facts.planned_steps, facts.completed_steps, facts.holds_planned, facts.holds_done)
+    assert counts == (7, 3, 3, 0)
+    assert (facts.reps_planned, facts.reps_done) == (tilts.reps + bridging.reps, tilts.reps)
+
+
+def test_a_session_still_running_is_included_as_running(engine: Engine) -> None:
+    run = Run("now", at(DAY, 8, 59), outcome=SessionState.RUNNING, stop_at_s=45.0)
+    store(engine, [run])
+
+    [facts] = summary_input(engine, DAY, BERLIN, NOW)[DAY]
+
+    assert (facts.outcome, facts.ended_at, facts.completed_steps) == (
+        SessionState.RUNNING,
+        None,
+        0,
+    )
+    assert len(facts.hr_samples) == 44
+
+
+def test_sessions_after_now_are_not_read(engine: Engine) -> None:
+    store(engine, [Run("later", at(DAY, 9, 30))])
+
+    assert summary_input(engine, DAY, BERLIN, NOW) == {}
+
+
+# --- empty days, midnight, clock changes -----------------------------------------------------
+
+
+def test_an_empty_store_gives_no_facts_and_an_empty_summary(engine: Engine) -> None:
+    assert summary_input(engine, DAY, BERLIN, NOW) == {}
+    summary = summary_for(engine, DAY, BERLIN, NOW)
+    assert (summary.sessions, summary.streak_days, summary.advice) == (
+        (),
+        0,
+        ADVICE[AdviceKey.START_SLOW],
+    )
+
+
+def test_a_quiet_week_reads_only_the_last_session_that_counted(engine: Engine) -> None:
+    old = [
+        Run("older", at(DAY - timedelta(days=11), 21, 0), pain_before=3, pain_after=2),
+        Run("last", at(DAY - timedelta(days=10), 21, 0), pain_before=4, pain_after=3),
+        # Started but stopped before any step was done: does not count as a day with a routine.
+        Run("tried", at(DAY - timedelta(days=9), 21, 0), stop_at_s=20.0,
+            outcome=SessionState.STOPPED),
+    ]  # fmt: skip
+    store(engine, old)
+
+    facts = summary_input(engine, DAY, BERLIN, NOW)
+    summary = summary_for(engine, DAY, BERLIN, NOW)
+
+    assert facts == {DAY - timedelta(days=10): [light(old[1], planned=2, done=2)]}
+    assert (summary.sessions, summary.streak_days, summary.advice) == (
+        (),
+        0,
+        ADVICE[AdviceKey.STAY_ACTIVE],
+    )
+
+
+def test_the_latest_pain_rating_is_read_however_old(engine: Engine) -> None:
+    rated = Run("rated", at(DAY - timedelta(days=30), 21, 0), pain_before=8)
+    unrated = Run("unrated", at(YESTERDAY, 21, 0))
+    store(engine, [rated, unrated])
+
+    facts = summary_input(engine, DAY, BERLIN, NOW)
+    summary = summary_for(engine, DAY, BERLIN, NOW)
+
+    assert facts[rated.start.date()] == [light(rated, planned=2, done=2)]
+    assert summary.advice == ADVICE[AdviceKey.CONSULT_PROFESSIONAL]
+
+
+def test_a_session_across_midnight_stays_with_the_evening_it_began_in(engine: Engine) -> None:
+    # Six minutes of samples, one of them after midnight.
+    run = Run("late", at(YESTERDAY, 23, 55), plan=BEDTIME)
+    store(engine, [run])
+
+    facts = summary_input(engine, DAY, BERLIN, NOW)
+    summary = summary_for(engine, DAY, BERLIN, NOW)
+
+    assert list(facts) == [YESTERDAY]
+    [late] = facts[YESTERDAY]
+    assert (late.hr_samples[0][0], late.hr_samples[-1][0], len(late.hr_samples)) == (
+        1.0,
+        359.0,
+        359,
+    )
+    assert [(line.id, line.part) for line in summary.sessions] == [("late", DayPart.EVENING)]
+    assert summary.streak_days == 1  # yesterday counts; today has no routine yet
+
+
+@pytest.mark.parametrize(
+    ("day", "starts", "expected_dates", "window"),
+    [
+        # Spring forward (02:00 -> 03:00): a 23-hour window.
+        (
+            date(2026, 3, 29),
+            {
+                "before-window": at(date(2026, 3, 28), 17, 30),
+                "evening": at(date(2026, 3, 28), 23, 30),
+                "after-the-jump": at(date(2026, 3, 29), 3, 30),
+                "morning": at(date(2026, 3, 29), 7, 30),
+            },
+            {
+                date(2026, 3, 28): ["before-window", "evening"],
+                date(2026, 3, 29): ["after-the-jump", "morning"],
+            },
+            [
+                ("evening", DayPart.EVENING),
+                ("after-the-jump", DayPart.EVENING),
+                ("morning", DayPart.MORNING),
+            ],
+        ),
+        # Fall back (03:00 -> 02:00): 02:30 happens twice; a 25-hour window.
+        (
+            date(2026, 10, 25),
+            {
+                "first-0230": at(date(2026, 10, 25), 2, 30, fold=0),
+                "second-0230": at(date(2026, 10, 25), 2, 30, fold=1),
+                "morning": at(date(2026, 10, 25), 4, 0),
+                "window-closed": at(date(2026, 10, 25), 18, 0),
+            },
+            {date(2026, 10, 25): ["first-0230", "second-0230", "morning", "window-closed"]},
+            [
+                ("first-0230", DayPart.EVENING),
+                ("second-0230", DayPart.EVENING),
+                ("morning", DayPart.MORNING),
+            ],
+        ),
+    ],
+)
+def test_clock_changes_in_berlin_place_sessions_by_local_date_and_window(
+    engine: Engine,
+    day: date,
+    starts: dict[str, datetime],
+    expected_dates: dict[date, list[str]],
+    window: list[tuple[str, DayPart]],
+) -> None:
+    store(engine, [Run(name, start, plan=SHORT_TASTER) for name, start in starts.items()])
+    now = at(day, 20, 0)
+
+    facts = summary_input(engine, day, BERLIN, now)
+    summary = summary_for(engine, day, BERLIN, now)
+
+    assert {d: [s.id for s in group] for d, group in facts.items()} == expected_dates
+    assert [(line.id, line.part) for line in summary.sessions] == window
+    assert summary.streak_days == len(expected_dates)
+
+
+# --- the streak -----------------------------------------------------------------------------
+
+
+def daily(day: date, hour: int) -> Run:
+    return Run(f"s{day.isoformat()}", at(day, hour, 30), plan=SHORT_TASTER, with_samples=False)
+
+
+def test_the_streak_is_walked_back_to_its_first_gap_and_no_further(engine: Engine) -> None:
+    gap = DAY - timedelta(days=12)
+    days = [DAY - timedelta(days=k) for k in range(40) if DAY - timedelta(days=k) != gap]
+    store(engine, [daily(d, 7) for d in days])
+
+    facts = summary_input(engine, DAY, BERLIN, NOW)
+    summary = summary_for(engine, DAY, BERLIN, NOW)
+
+    assert summary.streak_days == 12
+    # The week, then one chunk before it (which holds the gap); nothing older.
+    oldest_read = DAY - timedelta(days=TREND_DAYS - 1 + FIRST_STREAK_CHUNK_DAYS)
+    assert sorted(facts) == [d for d in sorted(days) if d >= oldest_read]
+    week_start = DAY - timedelta(days=TREND_DAYS - 1)
+    assert all(s.hr_samples == () for d, g in facts.items() if d < week_start for s in g)
+
+
+@pytest.mark.parametrize(("unbroken_days", "streak"), [(6, 6), (7, 7), (30, 30), (100, 100)])
+def test_a_streak_of_any_length_is_counted_whole(
+    engine: Engine, unbroken_days: int, streak: int
+) -> None:
+    # Yesterday and back; today has no routine yet, so the streak runs up to yesterday.
+    days = [DAY - timedelta(days=k) for k in range(1, unbroken_days + 1)]
+    store(engine, [daily(d, 21) for d in days])
+
+    assert summary_for(engine, DAY, BERLIN, NOW).streak_days == streak
+
+
+def test_a_day_whose_only_session_had_no_step_done_breaks_the_streak(engine: Engine) -> None:
+    runs = [
+        Run("today", at(DAY, 7, 0), plan=SHORT_TASTER),
+        Run("yesterday", at(YESTERDAY, 7, 0), plan=SHORT_TASTER),
+        Run("too-short", at(DAY - timedelta(days=2), 7, 0), plan=SHORT_TASTER, stop_at_s=5.0,
+            outcome=SessionState.PAIN),
+        Run("before", at(DAY - timedelta(days=3), 7, 0), plan=SHORT_TASTER),
+    ]  # fmt: skip
+    store(engine, runs)
+
+    assert summary_for(engine, DAY, BERLIN, NOW).streak_days == 2
+
+
+# --- breathing --------------------------------------------------------------------------------
+
+
+def test_breath_following_is_scored_only_when_asked_and_only_in_the_window(
+    engine: Engine,
+) -> None:
+    following = Run("following", at(DAY, 7, 0), breathing_rr=True)
+    earlier = Run("earlier", at(DAY - timedelta(days=2), 7, 0), breathing_rr=True)
+    store(engine, [following, earlier])
+
+    plain = summary_input(engine, DAY, BERLIN, NOW)
+    scored = summary_input(engine, DAY, BERLIN, NOW, breathing=True)
+
+    assert [s.breathing_score for group in plain.values() for s in group] == [None, None]
+    assert scored[DAY - timedelta(days=2)][0].breathing_score is None
+    assert scored[DAY][0].breathing_score == pytest.approx(1.0)
+    assert summary_for(engine, DAY, BERLIN, NOW, breathing=True).breathing_score == (
+        pytest.approx(1.0)
+    )
