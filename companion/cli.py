@@ -27,7 +27,7 @@ from companion.ble.virtual_band import Vibration, VirtualBand
 from companion.ble.wearer import WearerMode
 from companion.bus import EventBus
 from companion.config import DEFAULT_HOST, DEFAULT_PORT, Settings
-from companion.errors import CompanionError, DeviceNotFoundError, UnknownNameError
+from companion.errors import CompanionError, DataFileError, DeviceNotFoundError, UnknownNameError
 from companion.events import (
     CueFired,
     Event,
@@ -78,8 +78,17 @@ def _profiles(settings: Settings) -> dict[str, DeviceProfile]:
     return load_profiles(settings.profiles_dir)
 
 
-def _pick_profile(settings: Settings, name: str | None) -> DeviceProfile | None:
-    return select_profile(_profiles(settings), name) if name else None
+def _band_choice(
+    data_dir: Path | None,
+    hci: str | None,
+    simulate: bool,
+    device: str | None,
+    profile: str | None,
+) -> tuple[dict[str, DeviceProfile], BandChoice]:
+    """The profiles and the band the options ask for (an unknown profile is a usage error)."""
+    profiles = _profiles(_settings(data_dir))
+    chosen = select_profile(profiles, profile) if profile else None
+    return profiles, BandChoice(hci=hci, simulate=simulate, device=device, profile=chosen)
 
 
 def _run(main: Callable[[], Awaitable[T]]) -> T:
@@ -104,7 +113,18 @@ def _echo_json(payload: dict[str, Any]) -> None:
     click.echo(json.dumps(payload, separators=(",", ":")))
 
 
-@click.group()
+class CompanionGroup(click.Group):
+    """Our own errors end a command with a clear message and the documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CompanionError as exc:
+            click.echo(f"error: {exc}", err=True)
+            raise SystemExit(exit_code_for(exc)) from None
+
+
+@click.group(cls=CompanionGroup)
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.version_option(package_name="bedside-companion")
 def main(verbose: int) -> None:
@@ -167,11 +187,7 @@ def watch(
     data_dir: Path | None,
 ) -> None:
     """Show live heart rate (and RR intervals) from the band."""
-    settings = _settings(data_dir)
-    profiles = _profiles(settings)
-    choice = BandChoice(
-        hci=hci, simulate=simulate, device=device, profile=_pick_profile(settings, profile)
-    )
+    profiles, choice = _band_choice(data_dir, hci, simulate, device, profile)
     bus = EventBus()
 
     def on_event(event: Event) -> None:
@@ -212,7 +228,7 @@ def watch(
             await asyncio.sleep(duration or 0)
             return 0 if stack.link.is_connected else EXIT_LINK_LOST
 
-    raise SystemExit(_guard(lambda: _run(go)))
+    raise SystemExit(_run(go))
 
 
 @main.command()
@@ -233,11 +249,7 @@ def buzz(
     data_dir: Path | None,
 ) -> None:
     """Run one haptic cue on the band."""
-    settings = _settings(data_dir)
-    profiles = _profiles(settings)
-    choice = BandChoice(
-        hci=hci, simulate=simulate, device=device, profile=_pick_profile(settings, profile)
-    )
+    profiles, choice = _band_choice(data_dir, hci, simulate, device, profile)
 
     async def go() -> int:
         async with band_link(choice, EventBus(), profiles) as stack:
@@ -256,7 +268,7 @@ def buzz(
             )
             return 0
 
-    raise SystemExit(_guard(lambda: _run(go)))
+    raise SystemExit(_run(go))
 
 
 @main.command()
@@ -289,7 +301,7 @@ def band(hci: str, wearer: str, seed: int) -> None:
                 if not await _band_command(vband, line.split()):
                     return
 
-    _guard(lambda: _run(go))
+    _run(go)
 
 
 async def _stdin_lines() -> AsyncIterator[str]:
@@ -332,20 +344,13 @@ async def _band_command(vband: VirtualBand, words: list[str]) -> bool:
     return True
 
 
-def _guard(action: Callable[[], T]) -> T:
-    """Turn our own errors into a clear message and the documented exit code."""
-    try:
-        return action()
-    except DeviceNotFoundError as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(EXIT_NO_DEVICE) from None
-    except (UnknownNameError, ValueError) as exc:
-        # Bad names and bad data files are usage errors: say what is wrong and what is allowed.
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(EXIT_USAGE) from None
-    except CompanionError as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(1) from None
+def exit_code_for(error: CompanionError) -> int:
+    if isinstance(error, DeviceNotFoundError):
+        return EXIT_NO_DEVICE
+    if isinstance(error, (UnknownNameError, DataFileError)):
+        # Bad names and bad data files are usage errors: the message says what is allowed.
+        return EXIT_USAGE
+    return 1
 
 
 # --- routines ---------------------------------------------------------------------------------
@@ -370,22 +375,18 @@ def _routine(settings: Settings, name_or_file: str) -> Routine:
 @data_dir_option
 def plan(routine: str, as_json: bool, profile: str | None, data_dir: Path | None) -> None:
     """Show the timeline of a routine (a built-in name, a user routine, or a .toml file)."""
+    settings = _settings(data_dir)
+    chosen = select_profile(_profiles(settings), profile) if profile else None
+    level = _progression_now(settings)
+    compiled = compile_plan(_routine(settings, routine), PlanSettings(), level)
+    if as_json:
 
-    def go() -> None:
-        settings = _settings(data_dir)
-        chosen = select_profile(_profiles(settings), profile) if profile else None
-        level = _progression_now(settings)
-        compiled = compile_plan(_routine(settings, routine), PlanSettings(), level)
-        if as_json:
+        def writes(cue: str) -> list[dict[str, Any]]:
+            return chosen.writes_json(cue) if chosen else []
 
-            def writes(cue: str) -> list[dict[str, Any]]:
-                return chosen.writes_json(cue) if chosen else []
-
-            click.echo(json.dumps(plan_to_json(compiled, writes), indent=2))
-        else:
-            click.echo(format_plan_text(compiled))
-
-    _guard(go)
+        click.echo(json.dumps(plan_to_json(compiled, writes), indent=2))
+    else:
+        click.echo(format_plan_text(compiled))
 
 
 def _progression_now(settings: Settings) -> ProgressionLevel:
@@ -466,7 +467,7 @@ def session(
             click.echo("Stopped by Ctrl-C; the session is saved as stopped.", err=True)
         return 0
 
-    raise SystemExit(_guard(go))
+    raise SystemExit(go())
 
 
 def _print_event(event: Event, jsonl: bool) -> None:
@@ -519,7 +520,7 @@ def run(
         data_dir, db_url=db_url, hci=hci, simulate=simulate, device=device, profile=profile,
         host=host, port=port,
     )  # fmt: skip
-    raise SystemExit(_guard(lambda: run_service(settings, announce=lambda line: click.echo(line))))
+    raise SystemExit(run_service(settings, announce=click.echo))
 
 
 # --- reminders and the morning summary --------------------------------------------------------
@@ -572,20 +573,18 @@ def remind_add(
     from companion.reminders import parse_days, parse_time
     from companion.store.reminders import add_reminder
 
-    def go() -> None:
-        settings = _settings(data_dir, db_url=db_url)
+    settings = _settings(data_dir, db_url=db_url)
+    try:
         at, weekdays = parse_time(at_text), parse_days(days)
-        _routine(settings, routine)  # must exist
-        engine = _store_engine(settings)
-        try:
-            added = add_reminder(
-                engine, at=at, days=weekdays, routine=routine, now_wall=time.time()
-            )
-        finally:
-            engine.dispose()
-        click.echo(f"Added reminder {added.id}: {at:%H:%M} on {','.join(weekdays)} for {routine}.")
-
-    _guard(go)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    _routine(settings, routine)  # must exist
+    engine = _store_engine(settings)
+    try:
+        added = add_reminder(engine, at=at, days=weekdays, routine=routine, now_wall=time.time())
+    finally:
+        engine.dispose()
+    click.echo(f"Added reminder {added.id}: {at:%H:%M} on {','.join(weekdays)} for {routine}.")
 
 
 @remind.command("remove")
