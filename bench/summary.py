@@ -11,12 +11,14 @@ read back to the first day.
 
 ``summary_for`` is then timed for the last day of each history (at 09:00, after that
 morning's routine), warm, ``--runs`` times: median and 90th percentile, split into the
-store read (``summary_input``) and the pure summary (``build_summary``).
+store read (``summary_input``, which also cleans each session's RR for its RMSSD) and the
+pure summary (``build_summary``). ``--index`` times each history again with the index
+proposed for the streak walk created for the run (and dropped after).
 
 Generated databases are kept in the temporary directory, keyed by size and generator
 version, so a rerun only measures (``--regenerate`` builds them again).
 
-    .venv/bin/python -m bench.summary [--runs 30] [--sizes 1m,1y,5y] [--unbroken]
+    .venv/bin/python -m bench.summary [--runs 30] [--sizes 1m,1y,5y] [--unbroken] [--index]
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@
   step, hold and rep counts. About 14 sessions for a daily user, whatever the history.
 * **The streak**: only which days had a session with a step done. When every day from the
   streak's start back to the start of the week counts, earlier days are read as light
-  facts (times, outcome, pain, step counts; no samples) in chunks that double in length
+  facts (times, outcome, pain, planned and done steps; no samples, holds or reps, so
+  they are fit for the streak, not for display) in chunks that double in length
   (8, 16, 32... days) until a chunk holds a day without one; the walk ends at the oldest
   session at the latest. When no day of the week counts, one query finds the last
   session that did (for "days since the last session").
@@ -45,7 +46,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import ColumnElement, Connection, Engine, distinct, exists, func, select
 
@@ -54,7 +55,13 @@ from companion.events import SessionState
 from companion.routines.catalog import REST, Mode, load_catalog
 from companion.routines.plan import Cue as PlanCue
 from companion.store.schema import Cue, Sample, Session, Step
-from companion.summary import TREND_DAYS, MorningSummary, SessionFacts, build_summary
+from companion.summary import (
+    EVENING_STARTS,
+    TREND_DAYS,
+    MorningSummary,
+    SessionFacts,
+    build_summary,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -102,13 +109,16 @@ def summary_input(
     week_first = day - timedelta(days=TREND_DAYS - 1)
     week_start = _day_start(week_first, tz)
     week_end = _day_start(day + timedelta(days=1), tz)
-    window_start = datetime.combine(day - timedelta(days=1), _EVENING, tzinfo=tz).timestamp()
-    window_end = datetime.combine(day, _EVENING, tzinfo=tz).timestamp()
+    window_start = datetime.combine(day - timedelta(days=1), EVENING_STARTS, tzinfo=tz).timestamp()
+    window_end = datetime.combine(day, EVENING_STARTS, tzinfo=tz).timestamp()
     with _reading(bind) as connection:
         rows = _session_rows(
             connection,
-            [Session.started_at >= week_start, Session.started_at < week_end],
-            now_wall,
+            [
+                Session.started_at >= week_start,
+                Session.started_at < week_end,
+                Session.started_at <= now_wall,
+            ],
         )
         scored = (
             {r.id for r in rows if window_start <= r.started_at < window_end}
@@ -136,9 +146,25 @@ def summary_input(
     return _group(found.values(), tz)
 
 
-# --- the streak -------------------------------------------------------------------------
+def session_facts(
+    bind: Bind,
+    tz: tzinfo,
+    start_wall: float,
+    end_wall: float,
+    *,
+    hold_exercises: Collection[str] | None = None,
+) -> list[SessionFacts]:
+    """Full facts (as for the trend week) of every session that started at or after
+    ``start_wall`` and before ``end_wall``, oldest first."""
+    holds = built_in_hold_exercises() if hold_exercises is None else frozenset(hold_exercises)
+    with _reading(bind) as connection:
+        rows = _session_rows(
+            connection, [Session.started_at >= start_wall, Session.started_at < end_wall]
+        )
+        return _full_facts(connection, rows, tz, holds, set())
 
-_EVENING = time(18, 0)
+
+# --- the streak -------------------------------------------------------------------------
 
 
 def _streak_reaches(active: set[date], day: date, first: date) -> bool:
@@ -219,13 +245,9 @@ def _day_start(day: date, tz: tzinfo) -> float:
 
 
 def _session_rows(
-    connection: Connection, where: Sequence[ColumnElement[bool]], now_wall: float
+    connection: Connection, where: Sequence[ColumnElement[bool]]
 ) -> list[_SessionRow]:
-    query = (
-        select(*_SESSION_COLUMNS)
-        .where(*where, Session.started_at <= now_wall)
-        .order_by(Session.started_at, Session.id)
-    )
+    query = select(*_SESSION_COLUMNS).where(*where).order_by(Session.started_at, Session.id)
     return [_SessionRow(*row) for row in connection.execute(query)]
 
 
@@ -262,17 +284,26 @@ def _light_facts(
     return facts
 
 
+class _StepRow(NamedTuple):
+    idx: int
+    exercise: str
+    mode: str | None
+    reps: int | None
+
+
 @dataclasses.dataclass
 class _Gathered:
-    """What the full read collects for one session before it becomes ``SessionFacts``."""
+    """What the full read collects for one session before it becomes ``SessionFacts``.
 
-    steps: list[tuple[int, str, str | None, int | None]]
-    done: set[int]
-    hr: list[tuple[float, float]]
-    rr_texts: list[str]  # each sample's RR intervals as stored: a JSON array
-    rr_received: list[float]  # when each of those samples arrived, from the session start
-    inhale_cues: list[float]
-    exhale_cues: list[float]
+    Offsets are seconds from the session's start."""
+
+    steps: list[_StepRow] = dataclasses.field(default_factory=list)
+    done: set[int] = dataclasses.field(default_factory=set)  # steps whose hold-end fired
+    hr: list[tuple[float, float]] = dataclasses.field(default_factory=list)
+    rr_texts: list[str] = dataclasses.field(default_factory=list)  # JSON arrays, as stored
+    rr_received: list[float] = dataclasses.field(default_factory=list)  # offset of each
+    inhale_cues: list[float] = dataclasses.field(default_factory=list)
+    exhale_cues: list[float] = dataclasses.field(default_factory=list)
 
 
 def _full_facts(
@@ -286,12 +317,12 @@ def _full_facts(
         return []
     ids = [r.id for r in rows]
     starts = {r.id: r.started_at for r in rows}
-    gathered = {r.id: _Gathered([], set(), [], [], [], [], []) for r in rows}
+    gathered = {r.id: _Gathered() for r in rows}
     steps = select(Step.session_id, Step.idx, Step.exercise, Step.mode, Step.reps).where(
         Step.session_id.in_(ids)
     )
     for session_id, idx, exercise, mode, reps in connection.execute(steps):
-        gathered[session_id].steps.append((idx, exercise, mode, reps))
+        gathered[session_id].steps.append(_StepRow(idx, exercise, mode, reps))
     wanted_cues = [STEP_DONE_CUE, BREATH_IN_CUE, BREATH_OUT_CUE] if scored else [STEP_DONE_CUE]
     cues = select(Cue.session_id, Cue.step_idx, Cue.cue, Cue.at).where(
         Cue.session_id.in_(ids), Cue.cue.in_(wanted_cues)
@@ -347,9 +378,9 @@ def _beat_times(got: _Gathered) -> tuple[list[float], list[float]]:
 def _full(
     row: _SessionRow, got: _Gathered, tz: tzinfo, holds: frozenset[str], scored: bool
 ) -> SessionFacts:
-    exercise_steps = [step for step in got.steps if step[1] != REST]
-    hold_steps = [step for step in exercise_steps if _is_hold(step[1], step[2], holds)]
-    rep_steps = [step for step in exercise_steps if step[3] is not None]
+    exercise_steps = [step for step in got.steps if step.exercise != REST]
+    hold_steps = [step for step in exercise_steps if _is_hold(step, holds)]
+    rep_steps = [step for step in exercise_steps if step.reps is not None]
     rr = _joined_rr(got.rr_texts)
     score = None
     if scored and rr:
@@ -362,8 +393,8 @@ def _full(
         completed_steps=_count_done(exercise_steps, got.done),
         holds_planned=len(hold_steps),
         holds_done=_count_done(hold_steps, got.done),
-        reps_planned=sum(step[3] or 0 for step in rep_steps),
-        reps_done=sum(step[3] or 0 for step in rep_steps if step[0] in got.done),
+        reps_planned=sum(step.reps or 0 for step in rep_steps),
+        reps_done=sum(step.reps or 0 for step in rep_steps if step.idx in got.done),
         hr_samples=tuple(got.hr),
         rr_ms=tuple(rr),
         breathing_score=score,
@@ -372,12 +403,12 @@ def _full(
     return dataclasses.replace(facts, rmssd_ms=facts.rmssd())
 
 
-def _is_hold(exercise: str, mode: str | None, holds: frozenset[str]) -> bool:
-    return mode == Mode.HOLD.value if mode is not None else exercise in holds
+def _is_hold(step: _StepRow, holds: frozenset[str]) -> bool:
+    return step.mode == Mode.HOLD.value if step.mode is not None else step.exercise in holds
 
 
-def _count_done(steps: Iterable[tuple[int, str, str | None, int | None]], done: set[int]) -> int:
-    return sum(1 for step in steps if step[0] in done)
+def _count_done(steps: Iterable[_StepRow], done: set[int]) -> int:
+    return sum(1 for step in steps if step.idx in done)
 
 
 def _facts(row: _SessionRow, tz: tzinfo, **fields: Any) -> SessionFacts:

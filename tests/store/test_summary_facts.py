@@ -29,10 +29,11 @@ from companion.routines.plan import Cue, Plan, PlanSettings, compile_plan, plan_
 from companion.routines.progression import ProgressionLevel
 from companion.store.summary_facts import (
     FIRST_STREAK_CHUNK_DAYS,
+    session_facts,
     summary_for,
     summary_input,
 )
-from companion.summary import TREND_DAYS, DayPart, SessionFacts
+from companion.summary import TREND_DAYS, DayPart, SessionFacts, build_summary
 from tests.store.conftest import BAND, record
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -398,10 +399,13 @@ def test_an_empty_store_gives_no_facts_and_an_empty_summary(engine: Engine) -> N
     )
 
 
-def test_a_quiet_week_reads_only_the_last_session_that_counted(engine: Engine) -> None:
+def test_a_quiet_week_reads_only_the_last_session_that_counted_and_the_last_rating(
+    engine: Engine,
+) -> None:
     old = [
-        Run("older", at(DAY - timedelta(days=11), 21, 0), pain_before=3, pain_after=2),
-        Run("last", at(DAY - timedelta(days=10), 21, 0), pain_before=4, pain_after=3),
+        Run("rated", at(DAY - timedelta(days=12), 21, 0), pain_before=3, pain_after=2),
+        Run("between", at(DAY - timedelta(days=11), 21, 0)),
+        Run("last", at(DAY - timedelta(days=10), 21, 0)),
         # Started but stopped before any step was done: does not count as a day with a routine.
         Run("tried", at(DAY - timedelta(days=9), 21, 0), stop_at_s=20.0,
             outcome=SessionState.STOPPED),
@@ -411,7 +415,10 @@ def test_a_quiet_week_reads_only_the_last_session_that_counted(engine: Engine) -
     facts = summary_input(engine, DAY, BERLIN, NOW)
     summary = summary_for(engine, DAY, BERLIN, NOW)
 
-    assert facts == {DAY - timedelta(days=10): [light(old[1], planned=2, done=2)]}
+    assert facts == {
+        DAY - timedelta(days=12): [light(old[0], planned=2, done=2)],
+        DAY - timedelta(days=10): [light(old[2], planned=2, done=2)],
+    }
     assert (summary.sessions, summary.streak_days, summary.advice) == (
         (),
         0,
@@ -553,6 +560,74 @@ def test_a_day_whose_only_session_had_no_step_done_breaks_the_streak(engine: Eng
     store(engine, runs)
 
     assert summary_for(engine, DAY, BERLIN, NOW).streak_days == 2
+
+
+# --- the whole history ----------------------------------------------------------------------
+
+
+FIRST_DAY = DAY - timedelta(days=48)
+DAYS_OFF = {10, 25, *range(30, 38)}  # then eleven days in a row up to DAY
+
+
+def varied_history() -> list[Run]:
+    """Seven weeks of someone who has days off, stops early, rates their pain now and then."""
+    runs = []
+    for k in range(49):
+        day = FIRST_DAY + timedelta(days=k)
+        if k in DAYS_OFF:
+            continue
+        for hour in (7, 21):
+            outcome = SessionState.COMPLETED
+            if (k + hour) % 9 == 0:
+                outcome = SessionState.STOPPED  # before the first hold ended
+            if (k, hour) == (46, 21):
+                outcome = SessionState.PAIN
+            runs.append(
+                Run(
+                    f"{day.isoformat()}-{hour}",
+                    at(day, hour, 10),
+                    plan=SHORT_TASTER,
+                    stop_at_s=None if outcome is SessionState.COMPLETED else 25.0,
+                    outcome=outcome,
+                    pain_before=8 if k == 5 else (None if k % 3 == 0 or k > 45 else 1 + k % 5),
+                    pain_after=None if k % 2 or k > 45 else 1 + k % 4,
+                    heart=steady(60 + k % 9),
+                    # Samples only where a summary below looks at them, to keep this quick.
+                    with_samples=k >= 36 or 20 <= k <= 30,
+                )
+            )
+    return runs
+
+
+def test_the_summary_equals_the_summary_over_the_whole_history(engine: Engine) -> None:
+    store(engine, varied_history())
+    cases = [
+        (DAY, NOW),
+        (DAY, at(DAY, 20, 0)),
+        (DAY + timedelta(days=1), at(DAY + timedelta(days=1), 9, 0)),
+        (FIRST_DAY + timedelta(days=37), at(FIRST_DAY + timedelta(days=37), 9, 0)),  # days off
+        (FIRST_DAY + timedelta(days=28), NOW),  # a past day, asked about later
+        (FIRST_DAY + timedelta(days=6), at(FIRST_DAY + timedelta(days=6), 7, 0)),  # severe
+        (FIRST_DAY, at(FIRST_DAY, 8, 0)),
+    ]
+
+    read = [summary_for(engine, day, BERLIN, now) for day, now in cases]
+
+    everything = session_facts(engine, BERLIN, 0.0, at(DAY + timedelta(days=2), 0).timestamp())
+    expected = []
+    for day, now in cases:
+        by_date: dict[date, list[SessionFacts]] = {}
+        for s in everything:
+            by_date.setdefault(s.started_at.date(), []).append(s)
+        expected.append(build_summary(day, BERLIN, by_date, now))
+    assert read == expected
+    # The cases reach what they are meant to: a streak that runs back past the week, a
+    # quiet week, pain from long ago.
+    assert [r.streak_days for r in read] == [11, 11, 11, 0, 3, 6, 1]
+    assert (read[3].advice.key, read[5].advice.key) == (
+        AdviceKey.STAY_ACTIVE,
+        AdviceKey.CONSULT_PROFESSIONAL,
+    )
 
 
 # --- breathing --------------------------------------------------------------------------------
