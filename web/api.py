@@ -6,8 +6,7 @@ import http
 import re
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, url_for
-from sqlalchemy import Engine
+from flask import Blueprint, Response, url_for
 from werkzeug.routing import BaseConverter
 
 from companion.errors import UnknownNameError
@@ -16,6 +15,7 @@ from web.auth import csrf_token
 from web.body import json_object, pain_rating, query_int, reject_unknown, text_field
 from web.openapi import openapi_document
 from web.problems import ApiError, UnprocessableError
+from web.replies import json_reply, notify_reminders_changed, store_engine
 from web.state import web_state
 from web.stream import open_stream
 
@@ -40,37 +40,24 @@ class AddressConverter(BaseConverter):
     regex = f"(?:{ADDRESS_PATTERN})"
 
 
-def _engine() -> Engine:
-    engine = web_state().store_engine
-    if engine is None:
-        raise ApiError(http.HTTPStatus.SERVICE_UNAVAILABLE, "no session store is configured")
-    return engine
-
-
-def _json(value: Any, status: int = http.HTTPStatus.OK) -> Response:
-    response = jsonify(value)
-    response.status_code = status
-    return response
-
-
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    return _json(openapi_document())
+    return json_reply(openapi_document())
 
 
 @bp.get("/csrf")
 def csrf() -> Response:
-    return _json({"csrf_token": csrf_token()})
+    return json_reply({"csrf_token": csrf_token()})
 
 
 @bp.get("/status")
 def status() -> Response:
-    return _json(web_state().core.status())
+    return json_reply(web_state().core.status())
 
 
 @bp.get("/routines")
 def routines() -> Response:
-    return _json(web_state().core.routines())
+    return json_reply(web_state().core.routines())
 
 
 @bp.post("/session")
@@ -83,7 +70,7 @@ def start_session() -> Response:
         session_id = web_state().core.start_session(routine, pain_before)
     except UnknownNameError as error:
         raise UnprocessableError("routine", str(error)) from None
-    response = _json({"id": session_id}, http.HTTPStatus.CREATED)
+    response = json_reply({"id": session_id}, http.HTTPStatus.CREATED)
     if re.fullmatch(SESSION_ID_PATTERN, session_id):
         response.headers["Location"] = url_for("api.session_detail", session_id=session_id)
     return response
@@ -91,7 +78,7 @@ def start_session() -> Response:
 
 def session_command(name: str) -> Response:
     json_object(required=False)  # a body is optional, but if sent it must be JSON
-    return _json(web_state().core.command(name))
+    return json_reply(web_state().core.command(name))
 
 
 for _name in COMMANDS:
@@ -111,19 +98,19 @@ def rate_after() -> Response:
     pain = pain_rating(body, "pain_after", required=True)
     assert pain is not None
     web_state().core.rate_pain_after(pain)
-    return _json({"pain_after": pain})
+    return json_reply({"pain_after": pain})
 
 
 @bp.get("/sessions")
 def sessions() -> Response:
     limit = query_int("limit", 50, 1, MAX_PAGE)
     offset = query_int("offset", 0, 0, 10**9)
-    rows = history.list_sessions(_engine(), limit, offset)
-    return _json({"sessions": rows, "limit": limit, "offset": offset})
+    rows = history.list_sessions(store_engine(), limit, offset)
+    return json_reply({"sessions": rows, "limit": limit, "offset": offset})
 
 
 def _known_session(session_id: str) -> dict[str, Any]:
-    found = history.get_session(_engine(), session_id)
+    found = history.get_session(store_engine(), session_id)
     if found is None:
         raise ApiError(http.HTTPStatus.NOT_FOUND, f"no session {session_id}")
     return found
@@ -131,29 +118,42 @@ def _known_session(session_id: str) -> dict[str, Any]:
 
 @bp.get("/sessions/<sid:session_id>")
 def session_detail(session_id: str) -> Response:
-    return _json(_known_session(session_id))
+    return json_reply(_known_session(session_id))
 
 
 @bp.get("/sessions/<sid:session_id>/samples")
 def session_samples(session_id: str) -> Response:
     _known_session(session_id)
-    samples = history.session_samples(_engine(), session_id)
-    return _json({"session_id": session_id, "samples": samples})
+    samples = history.session_samples(store_engine(), session_id)
+    return json_reply({"session_id": session_id, "samples": samples})
 
 
 @bp.get("/sessions/<sid:session_id>.csv")
 def session_csv(session_id: str) -> Response:
     _known_session(session_id)
-    text = history.session_csv(_engine(), session_id)
+    text = history.session_csv(store_engine(), session_id)
     response = Response(text, mimetype="text/csv")
     # The id matched SESSION_ID_PATTERN, so the name needs no quoting tricks.
     response.headers["Content-Disposition"] = f'attachment; filename="session-{session_id}.csv"'
     return response
 
 
+def _settings_view(preferences: object, wake_time: object) -> dict[str, Any]:
+    return {
+        **prefs.with_defaults(preferences),
+        prefs.WAKE_TIME: prefs.wake_time_or_default(wake_time),
+    }
+
+
 @bp.get("/settings")
 def get_settings() -> Response:
-    return _json(prefs.with_defaults(history.load_setting(_engine(), prefs.STORE_KEY)))
+    engine = store_engine()
+    return json_reply(
+        _settings_view(
+            history.load_setting(engine, prefs.STORE_KEY),
+            history.load_setting(engine, prefs.WAKE_TIME),
+        )
+    )
 
 
 @bp.put("/settings")
@@ -163,17 +163,25 @@ def put_settings() -> Response:
         checked = prefs.check_update(body)
     except prefs.PrefsError as error:
         raise UnprocessableError(error.field, error.problem) from None
-    engine = _engine()
+    engine = store_engine()
+    wake_time = checked.pop(prefs.WAKE_TIME, None)
     # Read-modify-write of one small record; concurrent edits from two screens are rare
     # and the last one wins, as a person would expect.
     record = prefs.merged(history.load_setting(engine, prefs.STORE_KEY), checked)
-    history.save_setting(engine, prefs.STORE_KEY, record)
-    return _json(prefs.with_defaults(record))
+    changes: dict[str, Any] = {}
+    if checked:
+        changes[prefs.STORE_KEY] = record
+    if wake_time is not None:
+        changes[prefs.WAKE_TIME] = wake_time
+    history.save_settings(engine, changes)
+    if wake_time is not None:
+        notify_reminders_changed()
+    return json_reply(_settings_view(record, history.load_setting(engine, prefs.WAKE_TIME)))
 
 
 @bp.get("/devices")
 def devices() -> Response:
-    return _json({"devices": history.list_devices(_engine())})
+    return json_reply({"devices": history.list_devices(store_engine())})
 
 
 @bp.post("/devices/scan")
@@ -188,7 +196,7 @@ def scan() -> Response:
         raise UnprocessableError(
             "timeout_s", f"must be from 1 to {settings.max_scan_timeout_s:g} seconds"
         )
-    return _json({"devices": web_state().core.scan(float(timeout))})
+    return json_reply({"devices": web_state().core.scan(float(timeout))})
 
 
 @bp.post("/devices/choose")
@@ -203,14 +211,14 @@ def choose() -> Response:
     ):
         raise UnprocessableError("address", "must be a Bluetooth address like AA:BB:CC:DD:EE:FF")
     web_state().core.choose_device(address)
-    return _json({"address": address})
+    return json_reply({"address": address})
 
 
 @bp.delete("/devices/<addr:address>")
 def forget(address: str) -> Response:
-    if not history.forget_device(_engine(), address):
+    if not history.forget_device(store_engine(), address):
         raise ApiError(http.HTTPStatus.NOT_FOUND, f"no known device {address}")
-    return _json({"forgotten": address})
+    return json_reply({"forgotten": address})
 
 
 @bp.get("/stream")

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Response
 from sqlalchemy import Engine
 
 from companion.core_api import CoreControl
-from web import api, pages, vendor
+from web import api, pages, reminders_api, summary_api, vendor
 from web.auth import init_auth, secret_key_for
 from web.problems import register_error_handlers
-from web.settings import WebSettings
+from web.settings import WebSettings, zone_for
 from web.state import EXTENSION_KEY, StreamSlots, WebState
 
 LOGIN_LIFETIME = datetime.timedelta(days=30)
@@ -41,9 +42,11 @@ def create_app(
     store_engine: Engine | None,
     settings: WebSettings,
     test_config: Mapping[str, Any] | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> Flask:
     """The dashboard and API for ``core``; ``store_engine`` is read through the app's own
-    connections (None: history and settings answer 503)."""
+    connections (None: history and settings answer 503). ``clock`` gives the Unix time that
+    decides which day is today (tests pass a fixed one)."""
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=secret_key_for(settings.token),
@@ -62,12 +65,17 @@ def create_app(
         store_engine=store_engine,
         settings=settings,
         streams=StreamSlots(settings.max_streams),
+        tz=zone_for(settings.timezone),
+        clock=clock,
     )
     app.url_map.converters["sid"] = api.SessionIdConverter
     app.url_map.converters["addr"] = api.AddressConverter
+    app.url_map.converters["rid"] = reminders_api.ReminderIdConverter
     register_error_handlers(app)
     init_auth(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(reminders_api.bp)
+    app.register_blueprint(summary_api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(vendor.bp)
     pages.register_template_helpers(app.jinja_env)

@@ -4,13 +4,18 @@ results turned into plain JSON-ready values."""
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Engine
 
+from companion.reminders import Reminder
 from companion.store import queries
+from companion.store import reminders as store_reminders
+from companion.store.summary_facts import summary_for
+from companion.summary import MorningSummary
 
 
 def plain(value: Any) -> Any:
@@ -60,8 +65,14 @@ def load_setting(engine: Engine, key: str) -> Any:
 
 
 def save_setting(engine: Engine, key: str, value: Any) -> None:
+    save_settings(engine, {key: value})
+
+
+def save_settings(engine: Engine, values: Mapping[str, Any]) -> None:
+    """Several settings in one transaction: all are stored, or none."""
     with engine.begin() as conn:
-        queries.put_setting(conn, key, value)
+        for key, value in values.items():
+            queries.put_setting(conn, key, value)
 
 
 def list_devices(engine: Engine) -> list[dict[str, Any]]:
@@ -72,3 +83,38 @@ def list_devices(engine: Engine) -> list[dict[str, Any]]:
 def forget_device(engine: Engine, address: str) -> bool:
     with engine.begin() as conn:
         return bool(queries.forget_device(conn, address))
+
+
+# --- reminders and the morning summary -------------------------------------------------
+
+
+def list_reminders(engine: Engine) -> list[Reminder]:
+    return store_reminders.list_reminders(engine)
+
+
+def get_reminder(engine: Engine, reminder_id: int) -> Reminder | None:
+    return store_reminders.get_reminder(engine, reminder_id)
+
+
+def add_reminder(
+    engine: Engine, *, at: datetime.time, days: Sequence[str], routine: str, now_wall: float
+) -> Reminder:
+    return store_reminders.add_reminder(
+        engine, at=at, days=days, routine=routine, now_wall=now_wall
+    )
+
+
+def set_reminder_enabled(engine: Engine, reminder_id: int, enabled: bool) -> bool:
+    return store_reminders.set_reminder_enabled(engine, reminder_id, enabled)
+
+
+def remove_reminder(engine: Engine, reminder_id: int) -> bool:
+    return store_reminders.remove_reminder(engine, reminder_id)
+
+
+def morning_summary(
+    engine: Engine, day: datetime.date, tz: datetime.tzinfo, now: datetime.datetime
+) -> MorningSummary:
+    """The summary for ``day`` as known at ``now``, with the breath-following score: the
+    window holds a few sessions at most, so the extra tens of milliseconds are affordable."""
+    return summary_for(engine, day, tz, now, breathing=True)

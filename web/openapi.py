@@ -7,12 +7,16 @@ import copy
 import functools
 from typing import Any
 
+from companion.advice import AdviceKey
+from companion.events import SessionState
+from companion.reminders import WEEKDAYS
 from companion.routines.pacer import (
     EXHALE_RANGE_S,
     HOLD_RANGE_S,
     INHALE_RANGE_S,
     RATE_RANGE_PER_MIN,
 )
+from companion.summary import DayPart, TrendDirection
 from web.prefs import HR_CEILING_BPM, ClockStyle, EnergyUnit
 
 SESSION_ID = r"^[A-Za-z0-9_-]{1,64}$"
@@ -26,7 +30,7 @@ _ERROR_TEXT = {
     "401": "No token, or the wrong one (only when the server has a token).",
     "403": "Missing or wrong CSRF token, or a Host header that is not this machine.",
     "404": "No such record.",
-    "409": "The command does not fit the session's current state.",
+    "409": "The command does not fit the current state (of the session, or of the service).",
     "413": "The body is larger than the server accepts.",
     "415": "The body is not application/json.",
     "422": "Well-formed JSON with a value that is missing or out of range.",
@@ -52,16 +56,19 @@ def _errors(*codes: str) -> dict[str, Any]:
 
 def _op(
     summary: str,
-    ok: tuple[str, str, dict[str, Any]],
+    ok: tuple[str, str, dict[str, Any] | None],
     *errors: str,
     body: str | None = None,
     body_required: bool = True,
     parameters: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     status, description, content = ok
+    answer: dict[str, Any] = {"description": description}
+    if content is not None:  # None: an answer without a body (204)
+        answer["content"] = content
     operation: dict[str, Any] = {
         "summary": summary,
-        "responses": {status: {"description": description, "content": content}, **_errors(*errors)},
+        "responses": {status: answer, **_errors(*errors)},
     }
     if body is not None:
         operation["requestBody"] = {"required": body_required, "content": _json_content(_ref(body))}
@@ -83,6 +90,15 @@ def _path_param(name: str, pattern: str) -> dict[str, Any]:
     }
 
 
+def _path_int(name: str, high: int) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0, "maximum": high},
+    }
+
+
 def _query_int(name: str, low: int, high: int, default: int) -> dict[str, Any]:
     return {
         "name": name,
@@ -100,6 +116,46 @@ def _seconds(bounds: tuple[float, float]) -> dict[str, Any]:
 
 
 _OPEN_OBJECT = {"type": "object", "additionalProperties": True}
+_HH_MM = {"type": "string", "pattern": r"^[0-9]{1,2}:[0-9]{2}$", "examples": ["07:30"]}
+_HH_MM_OUT = {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]$"}
+_WEEKDAY = {"enum": list(WEEKDAYS)}
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+_PAIN_OR_NULL = {"oneOf": [_PAIN, {"type": "null"}]}
+_DATE = {"type": "string", "format": "date"}
+_DATE_TIME = {"type": "string", "format": "date-time"}
+
+
+def _closed(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """An object with exactly these properties, all present."""
+    return {
+        "type": "object",
+        "required": list(properties),
+        "properties": properties,
+        "additionalProperties": False,
+        **extra,
+    }
+
+
+def _done_of(what: str) -> dict[str, Any]:
+    count = {"type": "integer", "minimum": 0}
+    return _closed({"planned": count, "done": count}, description=what)
+
+
+def _trend(what: str) -> dict[str, Any]:
+    return _closed(
+        {
+            "direction": {"enum": [d.value for d in TrendDirection]},
+            "change": _NUMBER_OR_NULL,
+            "days": {
+                "type": "array",
+                "maxItems": 7,
+                "items": _closed({"day": _DATE, "value": {"type": "number"}}),
+            },
+        },
+        description=f"{what} over the seven days up to the summary's day (days with data only). "
+        "unknown: fewer than three such days.",
+    )
+
 
 _SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -195,11 +251,15 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Settings": {
         "type": "object",
-        "required": ["pattern", "hr_ceiling", "units"],
+        "required": ["pattern", "hr_ceiling", "units", "wake_time"],
         "properties": {
             "pattern": {"oneOf": [_ref("Pattern"), {"type": "null"}]},
             "hr_ceiling": _ref("HrCeiling"),
             "units": _ref("Units"),
+            "wake_time": {
+                **_HH_MM_OUT,
+                "description": "When the morning summary is made each day (default 07:00).",
+            },
         },
     },
     "SettingsUpdate": {
@@ -208,6 +268,7 @@ _SCHEMAS: dict[str, Any] = {
             "pattern": {"oneOf": [_ref("Pattern"), {"type": "null"}]},
             "hr_ceiling": _ref("HrCeiling"),
             "units": _ref("Units"),
+            "wake_time": {**_HH_MM, "description": "HH:MM on a 24-hour clock."},
         },
         "additionalProperties": False,
     },
@@ -261,6 +322,109 @@ _SCHEMAS: dict[str, Any] = {
         "required": ["forgotten"],
         "properties": {"forgotten": {"type": "string"}},
     },
+    "Reminder": _closed(
+        {
+            "id": {"type": "integer"},
+            "at": _HH_MM_OUT,
+            "days": {"type": "array", "items": _WEEKDAY, "minItems": 1, "maxItems": 7},
+            "routine": {"type": "string"},
+            "enabled": {"type": "boolean"},
+        }
+    ),
+    "ReminderList": _closed({"reminders": {"type": "array", "items": _ref("Reminder")}}),
+    "NewReminder": {
+        "type": "object",
+        "required": ["at", "routine"],
+        "properties": {
+            "at": {**_HH_MM, "description": "HH:MM on a 24-hour clock."},
+            "days": {
+                "description": "Weekdays (mon..sun or full names, any case) as a list or a "
+                "comma-separated string; left out or null: every day.",
+                "oneOf": [
+                    {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 7},
+                    {"type": "string", "minLength": 3},
+                    {"type": "null"},
+                ],
+            },
+            "routine": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 200,
+                "description": "The name of one of GET /api/routines.",
+            },
+        },
+        "additionalProperties": False,
+    },
+    "ReminderChange": _closed({"enabled": {"type": "boolean"}}),
+    "Snoozed": _closed(
+        {"at": {"type": "number", "description": "When it rings again (Unix time)."}}
+    ),
+    "SummarySession": _closed(
+        {
+            "id": {"type": "string"},
+            "routine": {"type": "string"},
+            "title": {"type": "string"},
+            "part": {"enum": [p.value for p in DayPart]},
+            "started_at": _DATE_TIME,
+            "ended_at": {"oneOf": [_DATE_TIME, {"type": "null"}]},
+            "duration_s": _NUMBER_OR_NULL,
+            "outcome": {"enum": [s.value for s in SessionState]},
+            "steps": _done_of("Exercise steps (transitions left out)."),
+            "pain_before": _PAIN_OR_NULL,
+            "pain_after": _PAIN_OR_NULL,
+        }
+    ),
+    "Summary": _closed(
+        {
+            "day": _DATE,
+            "generated_at": _DATE_TIME,
+            "window": _closed(
+                {"start": _DATE_TIME, "end": _DATE_TIME},
+                description="Sessions that started from 18:00 the day before up to 18:00 on "
+                "the day (or now, if earlier).",
+            ),
+            "sessions": {"type": "array", "items": _ref("SummarySession")},
+            "exercises": _closed(
+                {
+                    "sessions": {"type": "integer", "minimum": 0},
+                    "steps": _done_of("Exercise steps."),
+                    "holds": _done_of("Steps held for a number of breaths."),
+                    "reps": _done_of("Repetitions of repeated movements."),
+                }
+            ),
+            "heart_rate": _closed(
+                {
+                    "min": _NUMBER_OR_NULL,
+                    "mean": _NUMBER_OR_NULL,
+                    "max": _NUMBER_OR_NULL,
+                    "resting": _NUMBER_OR_NULL,
+                },
+                description="Beats per minute during the window's sessions, worn samples only.",
+            ),
+            "rmssd_ms": _NUMBER_OR_NULL,
+            "rmssd_trend": _trend("Each day's mean RMSSD"),
+            "breathing_score": {
+                "oneOf": [{"type": "number", "minimum": 0, "maximum": 1}, {"type": "null"}],
+                "description": "How closely the heart rhythm followed the breathing cues.",
+            },
+            "pain": _closed(
+                {
+                    "before": _PAIN_OR_NULL,
+                    "after": _PAIN_OR_NULL,
+                    "trend": _trend("Each day's mean pain rating before sessions"),
+                }
+            ),
+            "streak_days": {"type": "integer", "minimum": 0},
+            "advice": _closed(
+                {
+                    "key": {"enum": [k.value for k in AdviceKey]},
+                    "title": {"type": "string"},
+                    "text": {"type": "string"},
+                }
+            ),
+        },
+        description="The morning summary: how last evening and this morning went, and the week.",
+    ),
     "Csrf": {
         "type": "object",
         "required": ["csrf_token"],
@@ -286,6 +450,7 @@ def _command(verb: str, what: str) -> dict[str, Any]:
 
 
 _SID = [_path_param("session_id", SESSION_ID)]
+_RID = [_path_int("reminder_id", 999_999_999)]
 
 
 def _paths() -> dict[str, Any]:
@@ -372,10 +537,60 @@ def _paths() -> dict[str, Any]:
                 parameters=[_path_param("address", ADDRESS)],
             )
         },
+        "/api/reminders": {
+            "get": _op("Reminders, by time of day", _ok("Reminders", "ReminderList")),
+            "post": _op(
+                "Add a reminder (the running service schedules it at once)",
+                _ok("Added", "Reminder", "201"),
+                body="NewReminder",
+            ),
+        },
+        "/api/reminders/{reminder_id}": {
+            "get": _op("One reminder", _ok("Reminder", "Reminder"), "404", parameters=_RID),
+            "patch": _op(
+                "Turn a reminder on or off",
+                _ok("The reminder after the change", "Reminder"),
+                "404",
+                body="ReminderChange",
+                parameters=_RID,
+            ),
+            "delete": _op("Remove a reminder", ("204", "Removed", None), "404", parameters=_RID),
+        },
+        "/api/reminders/{reminder_id}/snooze": {
+            "post": _op(
+                "Ring this reminder again in ten minutes",
+                _ok("When it rings again", "Snoozed"),
+                "404",
+                "409",
+                body="Empty",
+                body_required=False,
+                parameters=_RID,
+            )
+        },
+        "/api/summary": {
+            "get": _op("Today's morning summary (so far)", _ok("Summary", "Summary")),
+        },
+        "/api/summary/{day}": {
+            "get": _op(
+                "The morning summary of a day (local to the companion's time zone)",
+                _ok("Summary", "Summary"),
+                "400",
+                "404",
+                parameters=[
+                    {
+                        "name": "day",
+                        "in": "path",
+                        "required": True,
+                        "description": "YYYY-MM-DD; 404 for a day still to come.",
+                        "schema": {**_DATE, "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                    }
+                ],
+            )
+        },
         "/api/stream": {
             "get": _op(
                 "Live events as Server-Sent Events (event: hr|cue|state|link|step|session|"
-                "notice|pacing|rating|battery|dropped|status)",
+                "notice|reminder|pacing|rating|battery|dropped|status)",
                 ("200", "An event stream", {"text/event-stream": {"schema": {"type": "string"}}}),
                 "429",
             )

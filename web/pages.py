@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
-from web import history
+from web import history, summary_api, summary_view
 from web.state import web_state
 
 bp = Blueprint("pages", __name__)
@@ -116,6 +116,29 @@ def session_page(session_id: str) -> str:
 @bp.get("/settings")
 def settings_page() -> str:
     return render_template("settings.html", page="settings")
+
+
+@bp.get("/summary", defaults={"day": None})
+@bp.get("/summary/<day>")
+def summary_page(day: str | None) -> str:
+    if web_state().store_engine is None:
+        abort(http.HTTPStatus.SERVICE_UNAVAILABLE, "There is no session log on this companion.")
+    now = summary_api.local_now()
+    today = now.date()
+    try:
+        chosen = today if day is None else summary_view.parse_day(day, today)
+    except summary_view.DayError as error:
+        abort(error.status, f"There is no summary for that day: {error.message}.")
+    summary = summary_api.summary_of(chosen, now)
+    return render_template(
+        "summary.html",
+        page="summary",
+        s=summary,
+        today=today,
+        around=summary_view.neighbours(chosen, today),
+        chart=summary_view.chart_data(summary),
+        view=summary_view,
+    )
 
 
 def register_template_helpers(app_env: Any) -> None:

@@ -4,6 +4,10 @@ They live in the store under one key (``companion.service.SETTINGS_KEY``, "prefe
 as the service reads them at start: ``{"pattern": {...}, "hr_ceiling": int, "units": {...}}``.
 A missing ``pattern`` means each routine's own breathing pattern. Breathing patterns are
 checked by ``companion.routines.pacer.BreathPattern``, so the web and the planner agree.
+
+The wake time ("HH:MM", when the morning summary is made) has a key of its own,
+``companion.reminder_service.WAKE_TIME_SETTING``, because the running reminder service
+reads it there whenever the reminders change; the API shows it beside the others.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
+from companion.reminder_service import DEFAULT_WAKE_TIME, WAKE_TIME_SETTING
 from companion.routines.pacer import BreathPattern, PatternError
 from companion.routines.watch import SafetySettings
+from web.timeofday import hh_mm, parse_hh_mm
 
 STORE_KEY: Final = "preferences"
 
@@ -33,6 +39,9 @@ PATTERN: Final = "pattern"
 HR_CEILING: Final = "hr_ceiling"
 UNITS: Final = "units"
 KEYS: Final = (PATTERN, HR_CEILING, UNITS)
+WAKE_TIME: Final = WAKE_TIME_SETTING
+# Everything GET /api/settings shows and PUT accepts: the preferences and the wake time.
+SETTING_KEYS: Final = (*KEYS, WAKE_TIME)
 PATTERN_FIELDS: Final = ("inhale_s", "hold_in_s", "exhale_s", "hold_out_s")
 
 # A ceiling below 80 would stop most sessions for nothing; above 180 protects no one.
@@ -102,7 +111,27 @@ def check_units(value: object) -> dict[str, str]:
     return result
 
 
-_CHECKS = {PATTERN: check_pattern, HR_CEILING: check_hr_ceiling, UNITS: check_units}
+def check_wake_time(value: object) -> str:
+    try:
+        return hh_mm(parse_hh_mm(value))
+    except ValueError as error:
+        raise PrefsError(WAKE_TIME, str(error)) from None
+
+
+def wake_time_or_default(stored: object) -> str:
+    """The stored wake time, or the service's default when there is none or it is unreadable."""
+    try:
+        return check_wake_time(stored)
+    except PrefsError:
+        return hh_mm(DEFAULT_WAKE_TIME)
+
+
+_CHECKS = {
+    PATTERN: check_pattern,
+    HR_CEILING: check_hr_ceiling,
+    UNITS: check_units,
+    WAKE_TIME: check_wake_time,
+}
 
 
 def check_update(update: Mapping[str, Any]) -> dict[str, Any]:
@@ -112,7 +141,7 @@ def check_update(update: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in update.items():
         check = _CHECKS.get(key)
         if check is None:
-            raise PrefsError(key, f"unknown setting; known: {', '.join(KEYS)}")
+            raise PrefsError(key, f"unknown setting; known: {', '.join(SETTING_KEYS)}")
         checked[key] = check(value)
     return checked
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import ipaddress
+import zoneinfo
+
+import tzlocal
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -19,6 +23,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def zone_for(name: str | None) -> datetime.tzinfo:
+    """The named zone, or this machine's when ``name`` is None; ValueError for an unknown name."""
+    if name is None:
+        return tzlocal.get_localzone()
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r}; use an IANA name like Europe/Berlin"
+        ) from None
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class WebSettings:
     """host: where the server listens (loopback unless a token is set).
@@ -28,6 +44,8 @@ class WebSettings:
     poll_s: how often an idle stream looks at the shutdown flag and the client's socket.
     max_body_bytes: largest request body accepted (413 beyond it).
     scan_timeout_s: default and upper bound for a device scan the dashboard asks for.
+    timezone: IANA name of the zone whose days the morning summary counts; None for the
+    machine's own (tzlocal).
     """
 
     host: str = "127.0.0.1"
@@ -38,6 +56,7 @@ class WebSettings:
     max_body_bytes: int = 16 * 1024
     scan_timeout_s: float = 5.0
     max_scan_timeout_s: float = 20.0
+    timezone: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_streams < 1:
@@ -46,6 +65,8 @@ class WebSettings:
             raise ValueError("heartbeat_s and poll_s must be positive")
         if self.token is not None and not self.token.strip():
             raise ValueError("token must not be blank; use None for no token")
+        if self.timezone is not None:
+            zone_for(self.timezone)
 
     @property
     def loopback_only(self) -> bool:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import threading
+from collections.abc import Callable
 
 from flask import Flask, current_app
 from sqlalchemy import Engine
@@ -45,6 +47,9 @@ class WebState:
     store_engine: Engine | None
     settings: WebSettings
     streams: StreamSlots
+    # The zone whose local days the morning summary counts, and the clock saying which is today.
+    tz: datetime.tzinfo
+    clock: Callable[[], float]
     # Set once when the app is shutting down; every open stream checks it and ends.
     shutdown: threading.Event = dataclasses.field(default_factory=threading.Event)
 

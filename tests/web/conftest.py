@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -29,6 +30,7 @@ from companion.feed import FeedHub, FeedSubscriber
 from companion.store.database import create_engine_for_url, sqlite_url, upgrade_to_head
 from companion.store.writes import EventTranslator, apply_writes
 from web import WebSettings, create_app
+from web.openapi import openapi_document
 
 BAND = "F0:F1:F2:F3:F4:F5"
 T0 = 1_750_000_000.0
@@ -368,3 +370,18 @@ def browser_client(client: FlaskClient) -> FlaskClient:
     """A test client that sends the CSRF header with every request, like the pages do."""
     client.environ_base["HTTP_X_CSRF_TOKEN"] = csrf_of(client)
     return client
+
+
+# --- the OpenAPI document as a contract ------------------------------------------------------
+
+
+def schema_problems(name: str, value: Any) -> list[str]:
+    """Where ``value`` breaks the OpenAPI document's schema ``name`` ([] when it fits);
+    formats (date, date-time) are checked too."""
+    document = openapi_document()
+    schema = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+    validator = jsonschema_rs.validator_for(schema, validate_formats=True)
+    return [
+        f"{'/'.join(map(str, error.instance_path))}: {error.message}"
+        for error in validator.iter_errors(value)
+    ]

@@ -11,7 +11,15 @@ from sqlalchemy import Engine
 
 from companion.events import SessionState
 from companion.store import queries
-from tests.web.conftest import BAND, ROUTINES, T0, FakeCore, record, session_events
+from tests.web.conftest import (
+    BAND,
+    ROUTINES,
+    T0,
+    FakeCore,
+    record,
+    schema_problems,
+    session_events,
+)
 from web import WebSettings, create_app
 
 
@@ -286,6 +294,7 @@ def test_settings_start_at_the_conservative_defaults(browser_client: FlaskClient
         "pattern": None,
         "hr_ceiling": 120,
         "units": {"energy": "kJ", "clock": "24h"},
+        "wake_time": "07:00",
     }
 
 
@@ -301,6 +310,7 @@ def test_settings_changes_are_stored_where_the_service_reads_them(
         "pattern": pattern,
         "hr_ceiling": 110,
         "units": {"energy": "kJ", "clock": "24h"},
+        "wake_time": "07:00",
     }
     assert queries.get_setting(engine, "preferences") == {"pattern": pattern, "hr_ceiling": 110}
 
@@ -330,6 +340,46 @@ def test_a_breath_too_fast_for_the_pacer_is_refused(browser_client: FlaskClient)
 
     assert response.status_code == 422
     assert response.get_json()["field"] == "pattern"
+
+
+def test_the_wake_time_is_stored_where_the_reminder_service_reads_it_and_passed_on(
+    browser_client: FlaskClient, core: FakeCore, engine: Engine
+) -> None:
+    response = browser_client.put("/api/settings", json={"wake_time": "6:30"})
+
+    assert response.get_json()["wake_time"] == "06:30"
+    assert queries.get_setting(engine, "wake_time") == "06:30"
+    assert queries.get_setting(engine, "preferences") is None
+    assert browser_client.get("/api/settings").get_json()["wake_time"] == "06:30"
+    assert core.commands == ["reminders_changed"]
+
+
+def test_settings_without_the_wake_time_leave_the_reminders_alone(
+    browser_client: FlaskClient, core: FakeCore
+) -> None:
+    browser_client.put("/api/settings", json={"hr_ceiling": 100})
+
+    assert core.commands == []
+
+
+def test_a_bad_wake_time_is_422_and_nothing_is_stored(
+    browser_client: FlaskClient, core: FakeCore, engine: Engine
+) -> None:
+    response = browser_client.put("/api/settings", json={"hr_ceiling": 100, "wake_time": "7am"})
+
+    assert (response.status_code, response.get_json()["field"]) == (422, "wake_time")
+    assert queries.get_setting(engine, "preferences") is None
+    assert queries.get_setting(engine, "wake_time") is None
+    assert core.commands == []
+
+
+def test_settings_answers_match_their_schema(browser_client: FlaskClient) -> None:
+    changed = browser_client.put(
+        "/api/settings", json={"pattern": {"inhale_s": 5}, "wake_time": "06:15"}
+    ).get_json()
+
+    assert schema_problems("Settings", changed) == []
+    assert schema_problems("Settings", browser_client.get("/api/settings").get_json()) == []
 
 
 # --- devices -----------------------------------------------------------------------------

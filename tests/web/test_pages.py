@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from pathlib import Path
 
@@ -11,14 +13,21 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from companion.events import SessionState
+from companion.reminders import WEEKDAYS
+from companion.store.summary_facts import summary_for
 from tests.web.conftest import T0, FakeCore, record, session_events
+from tests.web.summary_history import BERLIN, DAY, EVENING, MORNING, NOW, events_of
 from web import WebSettings, create_app
 from web.pages import duration, hr_summary
+from web.summary_view import chart_data
 
 SAFETY = "Stop at once if you feel sharp pain"
 
 
-@pytest.mark.parametrize("path", ["/", "/history", "/settings"])
+PAGES = ["/", "/summary", "/history", "/settings"]
+
+
+@pytest.mark.parametrize("path", PAGES)
 def test_every_page_shows_the_safety_line_and_carries_a_csrf_token(
     client: FlaskClient, path: str
 ) -> None:
@@ -35,6 +44,26 @@ def test_the_now_page_has_the_pain_button_and_no_inline_script(client: FlaskClie
 
     assert ">Pain: stop now<" in page
     assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", page) == []
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_has_the_nav_the_banner_area_and_no_inline_script(
+    client: FlaskClient, path: str
+) -> None:
+    page = client.get(path).get_data(as_text=True)
+
+    nav = re.findall(r'<nav aria-label="Pages">(.*?)</nav>', page, re.S)[0]
+    assert re.findall(r">(\w+)</a>", nav) == ["Now", "Summary", "History", "Settings"]
+    assert '<div id="banners"' in page and "/static/banners.js" in page
+    assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", page) == []
+
+
+def test_the_login_page_listens_for_no_banners(core: FakeCore) -> None:
+    app = create_app(core, store_engine=None, settings=WebSettings(token="secret-token"))
+
+    page = app.test_client().get("/login").get_data(as_text=True)
+
+    assert '<div id="banners"' not in page
 
 
 def test_history_without_sessions_says_so(client: FlaskClient) -> None:
@@ -72,6 +101,100 @@ def test_session_page_shows_cues_planned_and_actual_and_link_events(
     )
     assert "lost: range" in page
     assert 'href="/api/sessions/older.csv"' in page
+
+
+def text_of(fragment: str) -> str:
+    """What a reader sees of an HTML fragment: tags gone, entities read, spaces collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+@pytest.fixture
+def summary_page(core: FakeCore, engine: Engine) -> FlaskClient:
+    record(engine, events_of([EVENING, MORNING]))
+    app = create_app(
+        core,
+        store_engine=engine,
+        settings=WebSettings(timezone="Europe/Berlin"),
+        clock=NOW.timestamp,
+    )
+    return app.test_client()
+
+
+def test_the_summary_page_shows_the_night_and_morning_in_words(summary_page: FlaskClient) -> None:
+    page = summary_page.get("/summary").get_data(as_text=True)
+
+    assert '<h1 id="summary-day">Tuesday 12 May 2026</h1>' in page
+    lines = re.findall(r'<li class="session-line">(.*?)</li>', page, re.S)
+    words = [text_of(line) for line in lines]
+    assert words == [
+        "Taster 21:30\N{EN DASH}21:32 completed 2 of 2 exercises pain 5 → 3",
+        "Taster 07:45\N{EN DASH}07:47 stopped 1 of 2 exercises pain 4 → —",
+    ]
+    figures = re.findall(r'<p class="figure">(.*?)</p>', page, re.S)
+    assert [text_of(f) for f in figures] == [
+        "2",
+        "5 → 3",
+        "3 of 4 done",
+        "61 bpm on average",
+        "56 ms RMSSD",
+        "100 %",
+    ]
+    assert "lowest 56, highest 68, resting 59" in page
+    assert "A trend needs three days with ratings" in page
+
+
+def test_the_summary_page_carries_its_chart_data_and_links_to_the_day_before(
+    summary_page: FlaskClient, engine: Engine
+) -> None:
+    page = summary_page.get("/summary/2026-05-12").get_data(as_text=True)
+
+    carried = json.loads(html.unescape(re.findall(r"data-chart='([^']*)'", page)[0]))
+    summary = summary_for(engine, DAY, BERLIN, NOW, breathing=True)
+    assert carried == chart_data(summary)
+    assert 'href="/summary/2026-05-11"' in page
+    assert 'rel="next"' not in page  # today has no tomorrow yet
+    assert 'href="/sessions/evening"' in page and 'href="/sessions/morning"' in page
+
+
+def test_an_earlier_summary_links_both_ways(summary_page: FlaskClient) -> None:
+    page = summary_page.get("/summary/2026-05-11").get_data(as_text=True)
+
+    assert 'href="/summary/2026-05-10"' in page and 'href="/summary/2026-05-12"' in page
+    assert "Monday 11 May 2026" in page
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "says"),
+    [
+        ("/summary/2026-02-30", 400, "is not a date"),
+        ("/summary/yesterday", 400, "is not a date"),
+        ("/summary/2026-05-13", 404, "still to come"),
+    ],
+)
+def test_a_summary_for_no_day_is_an_html_error_page(
+    summary_page: FlaskClient, path: str, status: int, says: str
+) -> None:
+    response = summary_page.get(path)
+
+    assert (response.status_code, response.mimetype) == (status, "text/html")
+    assert says in response.get_data(as_text=True)
+
+
+def test_without_a_store_the_summary_page_says_so(core: FakeCore) -> None:
+    app = create_app(core, store_engine=None, settings=WebSettings())
+
+    response = app.test_client().get("/summary")
+
+    assert response.status_code == 503
+    assert "There is no session log on this companion." in response.get_data(as_text=True)
+
+
+def test_the_settings_page_has_reminders_and_the_wake_time(client: FlaskClient) -> None:
+    page = client.get("/settings").get_data(as_text=True)
+
+    assert '<div id="reminders"' in page and '<form id="add-reminder"' in page
+    assert re.findall(r'name="days" value="(\w+)"', page) == list(WEEKDAYS)
+    assert '<input type="time" name="wake_time"' in page
 
 
 def test_an_unknown_session_page_is_a_404_page(client: FlaskClient) -> None:

@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from web.prefs import DEFAULTS, PrefsError, check_update, merged, with_defaults
+from web.prefs import (
+    DEFAULTS,
+    PrefsError,
+    check_update,
+    merged,
+    wake_time_or_default,
+    with_defaults,
+)
 
 FOUR_SIX = {"inhale_s": 4.0, "hold_in_s": 0.0, "exhale_s": 6.0, "hold_out_s": 0.0}
 
@@ -26,6 +33,9 @@ FOUR_SIX = {"inhale_s": 4.0, "hold_in_s": 0.0, "exhale_s": 6.0, "hold_out_s": 0.
         ({"hr_ceiling": 180}, {"hr_ceiling": 180}),
         ({"units": {"clock": "12h"}}, {"units": {"energy": "kJ", "clock": "12h"}}),
         ({"units": {"energy": "kcal"}}, {"units": {"energy": "kcal", "clock": "24h"}}),
+        ({"wake_time": "6:45"}, {"wake_time": "06:45"}),
+        ({"wake_time": "00:00"}, {"wake_time": "00:00"}),
+        ({"wake_time": "23:59"}, {"wake_time": "23:59"}),
     ],
 )
 def test_accepted_updates(update: dict[str, Any], expected: dict[str, Any]) -> None:
@@ -52,6 +62,11 @@ def test_accepted_updates(update: dict[str, Any], expected: dict[str, Any]) -> N
         ({"units": {"energy": "cal"}}, "units.energy"),
         ({"units": {"speed": "mph"}}, "units.speed"),
         ({"volume": 3}, "volume"),
+        ({"wake_time": "24:00"}, "wake_time"),
+        ({"wake_time": "7"}, "wake_time"),
+        ({"wake_time": "07:00:00"}, "wake_time"),
+        ({"wake_time": 700}, "wake_time"),
+        ({"wake_time": None}, "wake_time"),
     ],
 )
 def test_refused_updates_name_the_field(update: dict[str, Any], field: str) -> None:
@@ -59,6 +74,23 @@ def test_refused_updates_name_the_field(update: dict[str, Any], field: str) -> N
         check_update(update)
 
     assert caught.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [(None, "07:00"), ("06:30", "06:30"), ("half past six", "07:00"), (630, "07:00")],
+)
+def test_the_wake_time_shows_the_services_default_unless_a_good_one_is_stored(
+    stored: object, shown: str
+) -> None:
+    assert wake_time_or_default(stored) == shown
+
+
+def test_an_unknown_setting_names_all_the_known_ones() -> None:
+    with pytest.raises(PrefsError) as caught:
+        check_update({"volume": 3})
+
+    assert caught.value.problem == "unknown setting; known: pattern, hr_ceiling, units, wake_time"
 
 
 def test_nothing_stored_shows_the_defaults() -> None:

@@ -5,6 +5,8 @@
 (() => {
   const { api, el, bindToggle, remembered, remember } = Companion;
   const $ = (id) => document.getElementById(id);
+  // This page's own stream carries the banners too (one stream per page, not two).
+  Banners.shareStream();
 
   const FINAL = new Set(["completed", "stopped", "pain", "interrupted"]);
   const OUTCOME_TEXT = {
@@ -307,7 +309,9 @@
     showBattery(battery && typeof battery === "object" ? field(battery, "percent") : battery);
     if (link && typeof link === "object") showLink(field(link, "state"), field(link, "detail"));
     else showLink(link);
-    for (const n of field(s, "notices") || []) addNotice(n);
+    for (const n of field(s, "notices") || []) {
+      if (field(n, "topic") === "summary") Banners.notice(n, true); else addNotice(n);
+    }
 
     const session = field(s, "session");
     const info = session && typeof session === "object" ? session : {};
@@ -333,7 +337,7 @@
     hr: (p) => showHr(p.hr, p.contact),
     battery: (p) => showBattery(p.percent),
     link: (p) => showLink(p.state, p.detail),
-    notice: addNotice,
+    notice: (p) => (field(p, "topic") === "summary" ? Banners.notice(p, false) : addNotice(p)),
     pacing: (p) => applyPattern(p),
     rating: () => {},
     session: (p) => {
@@ -357,6 +361,7 @@
 
   function connect() {
     const source = new EventSource("/api/stream");
+    Banners.attach(source);
     for (const kind of STREAM_EVENTS) {
       source.addEventListener(kind, (ev) => {
         let payload;
@@ -380,6 +385,21 @@
       if (field(result, "state")) onState(result);
     } catch (e) { showProblem(e.message); }
   }
+  // "Start now" on a reminder: that routine, chosen, and the usual pain rating before it.
+  function offerRoutine(name) {
+    if (model.view === "running") { showProblem("A routine is already running."); return; }
+    if (!model.routines.some((r) => r.name === name)) { showProblem("The reminder's routine is not available."); return; }
+    model.routine = name;
+    model.painBefore = null;
+    renderRoutines();
+    renderPainBefore();
+    setView("idle");
+    showProblem("");
+    $("pain-before-title").scrollIntoView({ block: "center" });
+    const first = $("pain-before").querySelector("button");
+    if (first) first.focus({ preventScroll: true });
+  }
+
   async function start() {
     $("start").disabled = true;
     try {
@@ -395,6 +415,7 @@
 
   document.addEventListener("DOMContentLoaded", async () => {
     bindToggle($("sound-toggle"), "sound", setSound);
+    Banners.onStart(offerRoutine);
     // A browser only lets sound start after a tap; the first one anywhere will do.
     document.addEventListener("click", () => { if (audio.on) setSound(true); }, { once: true });
     document.addEventListener("visibilitychange", () => {
@@ -420,6 +441,12 @@
       model.routines = Array.isArray(routines) ? routines : [];
       renderRoutines();
       applyStatus(status);
+      // Arrived from a reminder's "Start now" on another page.
+      const wanted = new URLSearchParams(window.location.search).get("routine");
+      if (wanted) {
+        window.history.replaceState(null, "", window.location.pathname);
+        offerRoutine(wanted);
+      }
     } catch (e) { showProblem(e.message); }
     connect();
   });

@@ -1,14 +1,16 @@
-// Settings: breathing pace, heart-rate ceiling, units, and which band to use.
+// Settings: breathing pace, heart-rate ceiling, units, reminders, the wake time, and which
+// band to use.
 "use strict";
 
 (() => {
   const { api, el } = Companion;
   const $ = (id) => document.getElementById(id);
 
-  function showProblem(message) {
-    $("problem").textContent = message || "";
-    $("problem").hidden = !message;
+  function say(id, message) {
+    $(id).textContent = message || "";
+    $(id).hidden = !message;
   }
+  const showProblem = (message) => say("problem", message);
 
   function fill(form, s) {
     form.own_pace.checked = s.pattern === null;
@@ -77,6 +79,82 @@
     } catch (e) { showProblem(e.message); }
   }
 
+  // ---- reminders -------------------------------------------------------------------------
+  const DAY_ORDER = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+  const DAY_NAMES = { mon: "Mon", tue: "Tue", wed: "Wed", thu: "Thu", fri: "Fri", sat: "Sat", sun: "Sun" };
+  let routineTitles = {};
+  const reminderProblem = (message) => say("reminder-problem", message);
+
+  function daysText(days) {
+    const set = new Set(days);
+    if (DAY_ORDER.every((d) => set.has(d))) return "Every day";
+    if (set.size === 5 && DAY_ORDER.slice(0, 5).every((d) => set.has(d))) return "Weekdays";
+    if (set.size === 2 && set.has("sat") && set.has("sun")) return "Weekends";
+    return DAY_ORDER.filter((d) => set.has(d)).map((d) => DAY_NAMES[d]).join(", ");
+  }
+
+  function reminderRow(r) {
+    const what = el("div", { class: "reminder-what" }, el("strong", { text: r.at }),
+      el("span", { text: (routineTitles[r.routine] || r.routine) + " · " + daysText(r.days) }));
+    const toggle = el("input", { type: "checkbox", name: "enabled" });
+    toggle.checked = r.enabled;
+    toggle.addEventListener("change", async () => {
+      try {
+        await api("PATCH", "/api/reminders/" + r.id, { enabled: toggle.checked });
+        reminderProblem("");
+        await loadReminders();
+      } catch (e) { toggle.checked = !toggle.checked; reminderProblem(e.message); }
+    });
+    const remove = el("button", { type: "button", text: "Remove" });
+    remove.addEventListener("click", async () => {
+      try { await api("DELETE", "/api/reminders/" + r.id); reminderProblem(""); await loadReminders(); }
+      catch (e) { reminderProblem(e.message); }
+    });
+    const on = el("label", { class: "check" }, toggle, "On");
+    return el("div", { class: "reminder", "data-id": String(r.id), "data-enabled": String(r.enabled) },
+      what, el("div", { class: "row" }, on, remove));
+  }
+
+  async function loadReminders() {
+    const box = $("reminders");
+    try {
+      const { reminders } = await api("GET", "/api/reminders");
+      box.replaceChildren(...reminders.map(reminderRow));
+      if (!reminders.length) box.append(el("p", { class: "hint", text: "No reminders yet." }));
+    } catch (e) { reminderProblem(e.message); }
+  }
+
+  async function loadRoutines(form) {
+    try {
+      const routines = await api("GET", "/api/routines");
+      routineTitles = Object.fromEntries(routines.map((r) => [r.name, r.title || r.name]));
+      form.routine.replaceChildren(...routines.map((r) => el("option", { value: r.name, text: r.title || r.name })));
+    } catch (e) { reminderProblem(e.message); }
+  }
+
+  async function addReminder(form) {
+    $("reminder-saved").hidden = true;
+    const days = Array.from(form.querySelectorAll("input[name=days]:checked"), (box) => box.value);
+    try {
+      // Sent as chosen; the server checks the time, the days and the routine.
+      const added = await api("POST", "/api/reminders", { at: form.at.value, days, routine: form.routine.value });
+      reminderProblem("");
+      $("reminder-saved").textContent = "Added: " + added.at + ", " + daysText(added.days).toLowerCase() + ".";
+      $("reminder-saved").hidden = false;
+      await loadReminders();
+    } catch (e) { reminderProblem(e.message); }
+  }
+
+  async function saveWakeTime(form) {
+    $("wake-saved").hidden = true;
+    try {
+      const saved = await api("PUT", "/api/settings", { wake_time: form.wake_time.value });
+      form.wake_time.value = saved.wake_time;
+      say("wake-problem", "");
+      $("wake-saved").hidden = false;
+    } catch (e) { say("wake-problem", e.message); }
+  }
+
   async function scan() {
     $("scan").disabled = true;
     $("scan-state").textContent = "Looking for bands nearby…";
@@ -108,7 +186,17 @@
     form.own_pace.addEventListener("change", () => syncPace(form));
     $("scan").addEventListener("click", scan);
     $("choose-any").addEventListener("click", () => choose(null));
-    try { fill(form, await api("GET", "/api/settings")); } catch (e) { showProblem(e.message); }
+    const adding = $("add-reminder");
+    adding.addEventListener("submit", (ev) => { ev.preventDefault(); addReminder(adding); });
+    const wake = $("wake");
+    wake.addEventListener("submit", (ev) => { ev.preventDefault(); saveWakeTime(wake); });
+    try {
+      const saved = await api("GET", "/api/settings");
+      fill(form, saved);
+      wake.wake_time.value = saved.wake_time;
+    } catch (e) { showProblem(e.message); }
+    await loadRoutines(adding);
+    loadReminders();
     loadDevices();
   });
 })();

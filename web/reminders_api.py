@@ -1,0 +1,163 @@
+"""/api/reminders: the person's bedtime and morning reminders (the table the CLI edits too).
+
+Every change is stored first and then passed to the running service, whose scheduler
+follows at once (``CoreControl.reminders_changed``).
+"""
+
+from __future__ import annotations
+
+import http
+import time
+from typing import Any, Final
+
+from flask import Blueprint, Response, url_for
+from werkzeug.routing import BaseConverter
+
+from companion.reminders import WEEKDAYS, Reminder, parse_days
+from web import history
+from web.body import json_object, reject_unknown, text_field
+from web.problems import ApiError, UnprocessableError
+from web.replies import json_reply, notify_reminders_changed, store_engine
+from web.state import web_state
+from web.timeofday import parse_hh_mm
+
+bp = Blueprint("reminders", __name__, url_prefix="/api/reminders")
+
+# Ids are table row ids; nine digits keep a hostile one from overflowing the database's integer.
+REMINDER_ID_PATTERN: Final = r"[0-9]{1,9}"
+MAX_ROUTINE_NAME: Final = 200
+_FULL_DAY_NAMES: Final = (
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
+# "mon" or "monday" (any case) -> "mon"
+_DAY_WORDS: Final = {
+    **{day: day for day in WEEKDAYS},
+    **{full: day for full, day in zip(_FULL_DAY_NAMES, WEEKDAYS, strict=True)},
+}
+DAYS_PROBLEM: Final = (
+    f"must be weekdays as a list or a comma-separated string of {', '.join(WEEKDAYS)}; "
+    "leave it out (or null) for every day"
+)
+
+
+class ReminderIdConverter(BaseConverter):
+    regex = REMINDER_ID_PATTERN
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
+
+
+def check_days(value: object) -> tuple[str, ...]:
+    """Weekdays in week order from a list or "mon,tue" (full names too); None: every day.
+
+    Stricter than ``parse_days``, which the CLI uses: no empty list (a reminder that never
+    rings), and no word that merely starts like a day.
+    """
+    if value is None:
+        return WEEKDAYS
+    words: list[object]
+    if isinstance(value, str):
+        words = [word for word in value.split(",") if word.strip()]
+    elif isinstance(value, list):
+        words = list(value)
+    else:
+        raise UnprocessableError("days", DAYS_PROBLEM)
+    if not words or len(words) > len(WEEKDAYS):
+        raise UnprocessableError("days", DAYS_PROBLEM)
+    days = []
+    for word in words:
+        day = _DAY_WORDS.get(word.strip().lower()) if isinstance(word, str) else None
+        if day is None:
+            shown = word if isinstance(word, str) else type(word).__name__
+            raise UnprocessableError("days", f"{shown!r} is not a weekday; {DAYS_PROBLEM}")
+        days.append(day)
+    return parse_days(days)
+
+
+def _known_routine(body: dict[str, Any]) -> str:
+    routine = text_field(body, "routine", max_len=MAX_ROUTINE_NAME)
+    known = [str(r.get("name")) for r in web_state().core.routines()]
+    if routine not in known:
+        raise ApiError(
+            http.HTTPStatus.UNPROCESSABLE_ENTITY,
+            f"routine: no routine called {routine!r}; known: {', '.join(known)}",
+            field="routine",
+            known=known,
+        )
+    return routine
+
+
+def _existing(reminder_id: int) -> Reminder:
+    found = history.get_reminder(store_engine(), reminder_id)
+    if found is None:
+        raise ApiError(http.HTTPStatus.NOT_FOUND, f"no reminder {reminder_id}")
+    return found
+
+
+@bp.get("")
+def list_all() -> Response:
+    reminders = history.list_reminders(store_engine())
+    return json_reply({"reminders": [r.to_json() for r in reminders]})
+
+
+@bp.post("")
+def add() -> Response:
+    body = json_object()
+    reject_unknown(body, {"at", "days", "routine"})
+    if "at" not in body:
+        raise UnprocessableError("at", "required, a time of day as HH:MM")
+    try:
+        at = parse_hh_mm(body["at"])
+    except ValueError as error:
+        raise UnprocessableError("at", str(error)) from None
+    days = check_days(body.get("days"))
+    routine = _known_routine(body)
+    engine = store_engine()
+    reminder = history.add_reminder(engine, at=at, days=days, routine=routine, now_wall=time.time())
+    notify_reminders_changed()
+    response = json_reply(reminder.to_json(), http.HTTPStatus.CREATED)
+    response.headers["Location"] = url_for("reminders.one", reminder_id=reminder.id)
+    return response
+
+
+@bp.get("/<rid:reminder_id>")
+def one(reminder_id: int) -> Response:
+    return json_reply(_existing(reminder_id).to_json())
+
+
+@bp.patch("/<rid:reminder_id>")
+def change(reminder_id: int) -> Response:
+    body = json_object()
+    reject_unknown(body, {"enabled"})
+    enabled = body.get("enabled")
+    if not isinstance(enabled, bool):
+        raise UnprocessableError("enabled", "required, true or false")
+    if not history.set_reminder_enabled(store_engine(), reminder_id, enabled):
+        raise ApiError(http.HTTPStatus.NOT_FOUND, f"no reminder {reminder_id}")
+    notify_reminders_changed()
+    return json_reply(_existing(reminder_id).to_json())
+
+
+@bp.delete("/<rid:reminder_id>")
+def remove(reminder_id: int) -> Response:
+    if not history.remove_reminder(store_engine(), reminder_id):
+        raise ApiError(http.HTTPStatus.NOT_FOUND, f"no reminder {reminder_id}")
+    notify_reminders_changed()
+    return Response(status=http.HTTPStatus.NO_CONTENT)
+
+
+@bp.post("/<rid:reminder_id>/snooze")
+def snooze(reminder_id: int) -> Response:
+    json_object(required=False)  # a body is optional, but if sent it must be JSON
+    _existing(reminder_id)
+    at = web_state().core.snooze_reminder(reminder_id)
+    return json_reply({"at": at})
