@@ -230,7 +230,7 @@ def reminder_host(engine: Engine, handle: CoreHandle, catalogues: Catalogues) ->
         from companion.store.summary_facts import summary_for
         from companion.summary import one_line
 
-        return one_line(summary_for(engine, day, tz, dt.datetime.now(tz)))
+        return one_line(summary_for(engine, day, tz, dt.datetime.now(tz), breathing=True))
 
     def title(name: str) -> str:
         routine = catalogues.routines.get(name)

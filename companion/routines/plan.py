@@ -253,6 +253,7 @@ def plan_to_json(plan: Plan, cue_writes: Callable[[str], list[dict[str, Any]]]) 
                 "name": step.name,
                 "exercise": step.exercise,
                 "side": step.side.value if step.side else None,
+                "mode": step.mode.value,
                 "start_s": step.start_s,
                 "end_s": step.end_s,
                 "breaths": step.breaths,

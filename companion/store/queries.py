@@ -162,7 +162,7 @@ class DeviceRow:
 
 
 @contextmanager
-def _reading(bind: Bind) -> Iterator[Connection]:
+def reading(bind: Bind) -> Iterator[Connection]:
     if isinstance(bind, Engine):
         with bind.connect() as connection:
             yield connection
@@ -171,7 +171,7 @@ def _reading(bind: Bind) -> Iterator[Connection]:
 
 
 @contextmanager
-def _writing(bind: Bind) -> Iterator[Connection]:
+def writing(bind: Bind) -> Iterator[Connection]:
     if isinstance(bind, Engine):
         with bind.begin() as connection:
             yield connection
@@ -202,7 +202,7 @@ def list_sessions(bind: Bind, limit: int = DEFAULT_PAGE, offset: int = 0) -> lis
         .limit(limit)
         .offset(offset)
     )
-    with _reading(bind) as connection:
+    with reading(bind) as connection:
         return _summaries(connection, query)
 
 
@@ -214,7 +214,7 @@ def sessions_between(bind: Bind, start_wall: float, end_wall: float) -> list[Ses
         .where(Session.started_at >= start_wall, Session.started_at < end_wall)
         .order_by(Session.started_at, Session.id)
     )
-    with _reading(bind) as connection:
+    with reading(bind) as connection:
         return _summaries(connection, query)
 
 
@@ -292,7 +292,7 @@ def _step_counts_by_session(
 
 def get_session(bind: Bind, session_id: str) -> SessionDetail | None:
     """A session with its steps, cues, link and pacing events; None when unknown."""
-    with _reading(bind) as connection:
+    with reading(bind) as connection:
         found = _summaries(connection, select(*_SESSION_COLUMNS).where(Session.id == session_id))
         if not found:
             return None
@@ -376,7 +376,7 @@ def session_samples(bind: Bind, session_id: str) -> list[SampleRow]:
         .where(Sample.session_id == session_id)
         .order_by(Sample.t, Sample.id)
     )
-    with _reading(bind) as connection:
+    with reading(bind) as connection:
         return [
             SampleRow(t, hr, contact, _rr_tuple(rr_ms))
             for t, hr, contact, rr_ms in connection.execute(query)
@@ -398,7 +398,7 @@ def session_csv(bind: Bind, session_id: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
-    with _reading(bind) as connection:
+    with reading(bind) as connection:
         for t, hr, contact, energy_kj, rr_ms in connection.execute(query):
             writer.writerow(
                 (
@@ -428,7 +428,7 @@ def recent_outcomes(bind: Bind, limit: int) -> list[OutcomeRow]:
         .order_by(Session.started_at.desc(), Session.id)
         .limit(limit)
     )
-    with _reading(bind) as connection:
+    with reading(bind) as connection:
         return [
             OutcomeRow(row.routine, row.level, Outcome(row.outcome), *row[3:])
             for row in connection.execute(query)
@@ -440,7 +440,7 @@ def recent_outcomes(bind: Bind, limit: int) -> list[OutcomeRow]:
 
 def get_setting(bind: Bind, key: str, default: Any = None) -> Any:
     """The stored JSON value of ``key``, or ``default`` when there is none."""
-    with _reading(bind) as connection:
+    with reading(bind) as connection:
         raw = connection.execute(select(Setting.value).where(Setting.key == key)).scalar()
     return default if raw is None else json.loads(raw)
 
@@ -448,7 +448,7 @@ def get_setting(bind: Bind, key: str, default: Any = None) -> Any:
 def put_setting(bind: Bind, key: str, value: Any) -> None:
     """Store ``value`` (anything ``json.dumps`` takes) under ``key``."""
     encoded = json.dumps(value, sort_keys=True)
-    with _writing(bind) as connection:
+    with writing(bind) as connection:
         upsert(connection, table_of(Setting), {"key": key, "value": encoded}, {"value": encoded})
 
 
@@ -465,7 +465,7 @@ def upsert_device(
 ) -> None:
     """Remember a band, or note that it was seen again (a name or profile given replaces
     the stored one; None keeps it)."""
-    with _writing(bind) as connection:
+    with writing(bind) as connection:
         upsert_device_row(connection, address, seen_at=seen_at, name=name, profile=profile)
 
 
@@ -474,12 +474,12 @@ def list_devices(bind: Bind) -> list[DeviceRow]:
     query = select(
         Device.address, Device.name, Device.profile, Device.first_seen, Device.last_seen
     ).order_by(Device.last_seen.desc(), Device.address)
-    with _reading(bind) as connection:
+    with reading(bind) as connection:
         return [DeviceRow(*row) for row in connection.execute(query)]
 
 
 def forget_device(bind: Bind, address: str) -> bool:
     """Forget a band (its sessions and samples stay); False when it was not known."""
-    with _writing(bind) as connection:
+    with writing(bind) as connection:
         result = connection.execute(delete(Device).where(Device.address == address))
     return result.rowcount > 0

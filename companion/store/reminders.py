@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 
 from companion.reminders import Reminder, parse_days, parse_time
-from companion.store.queries import Bind, _reading, _writing
+from companion.store.queries import Bind, reading, writing
 from companion.store.schema import ReminderRow, table_of
 
 _TABLE = table_of(ReminderRow)
@@ -27,12 +27,12 @@ def _from_row(row: Any) -> Reminder:
 
 def list_reminders(bind: Bind) -> list[Reminder]:
     query = select(_TABLE).order_by(_TABLE.c.at_time, _TABLE.c.id)
-    with _reading(bind) as connection:
+    with reading(bind) as connection:
         return [_from_row(row) for row in connection.execute(query)]
 
 
 def get_reminder(bind: Bind, reminder_id: int) -> Reminder | None:
-    with _reading(bind) as connection:
+    with reading(bind) as connection:
         row = connection.execute(select(_TABLE).where(_TABLE.c.id == reminder_id)).first()
         return _from_row(row) if row is not None else None
 
@@ -47,14 +47,14 @@ def add_reminder(
         "enabled": True,
         "created_at": now_wall,
     }
-    with _writing(bind) as connection:
+    with writing(bind) as connection:
         result = connection.execute(insert(_TABLE).values(**values).returning(_TABLE.c.id))
         reminder_id = int(result.scalar_one())
     return Reminder(reminder_id, at, parse_days(days), routine)
 
 
 def set_reminder_enabled(bind: Bind, reminder_id: int, enabled: bool) -> bool:
-    with _writing(bind) as connection:
+    with writing(bind) as connection:
         result = connection.execute(
             update(_TABLE).where(_TABLE.c.id == reminder_id).values(enabled=enabled)
         )
@@ -62,6 +62,6 @@ def set_reminder_enabled(bind: Bind, reminder_id: int, enabled: bool) -> bool:
 
 
 def remove_reminder(bind: Bind, reminder_id: int) -> bool:
-    with _writing(bind) as connection:
+    with writing(bind) as connection:
         result = connection.execute(delete(_TABLE).where(_TABLE.c.id == reminder_id))
         return bool(result.rowcount)

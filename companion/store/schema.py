@@ -120,7 +120,9 @@ class Step(Base):
 
 class Cue(Base):
     __tablename__ = "cues"
-    __table_args__ = (Index(None, "session_id", "at"),)
+    # The second index answers "which steps were done" (their hold-end cues) from the
+    # index alone, which the morning summary's streak walks day by day.
+    __table_args__ = (Index(None, "session_id", "at"), Index(None, "session_id", "cue", "step_idx"))
 
     id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))

@@ -43,17 +43,17 @@ import functools
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ColumnElement, Connection, Engine, distinct, exists, func, select
+from sqlalchemy import ColumnElement, Connection, distinct, exists, func, select
 
 from companion import physiology
 from companion.events import SessionState
 from companion.routines.catalog import REST, Mode, load_catalog
 from companion.routines.plan import Cue as PlanCue
+from companion.store.queries import Bind, reading
 from companion.store.schema import Cue, Sample, Session, Step
 from companion.summary import (
     EVENING_STARTS,
@@ -65,7 +65,6 @@ from companion.summary import (
 
 _LOGGER = logging.getLogger(__name__)
 
-Bind = Connection | Engine
 
 STEP_DONE_CUE = PlanCue.HOLD_END.value
 BREATH_IN_CUE = PlanCue.BREATH_IN.value
@@ -111,7 +110,7 @@ def summary_input(
     week_end = _day_start(day + timedelta(days=1), tz)
     window_start = datetime.combine(day - timedelta(days=1), EVENING_STARTS, tzinfo=tz).timestamp()
     window_end = datetime.combine(day, EVENING_STARTS, tzinfo=tz).timestamp()
-    with _reading(bind) as connection:
+    with reading(bind) as connection:
         rows = _session_rows(
             connection,
             [
@@ -157,7 +156,7 @@ def session_facts(
     """Full facts (as for the trend week) of every session that started at or after
     ``start_wall`` and before ``end_wall``, oldest first."""
     holds = built_in_hold_exercises() if hold_exercises is None else frozenset(hold_exercises)
-    with _reading(bind) as connection:
+    with reading(bind) as connection:
         rows = _session_rows(
             connection, [Session.started_at >= start_wall, Session.started_at < end_wall]
         )
@@ -229,15 +228,6 @@ _SESSION_COLUMNS = (
     Session.pain_before,
     Session.pain_after,
 )
-
-
-@contextmanager
-def _reading(bind: Bind) -> Iterator[Connection]:
-    if isinstance(bind, Engine):
-        with bind.connect() as connection:
-            yield connection
-    else:
-        yield bind
 
 
 def _day_start(day: date, tz: tzinfo) -> float:
