@@ -293,9 +293,15 @@ def _is_final(state: SessionState | None) -> bool:
 class CoreHandle:
     """The thread-safe face of the core for the web threads and the scheduler."""
 
-    def __init__(self, core: Core, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        core: Core,
+        loop: asyncio.AbstractEventLoop,
+        remember_device: Callable[[str | None], None] | None = None,
+    ) -> None:
         self._core = core
         self._loop = loop
+        self._remember_device = remember_device
         self.reminders: ReminderHost | None = None
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -348,6 +354,8 @@ class CoreHandle:
         link = self._core.link
         if link is not None:
             self._run(lambda: link.choose(address))
+        if self._remember_device is not None:
+            self._remember_device(address)  # on the caller's thread: a small store write
 
     def buzz(self, cue: str) -> bool:
         return self._run(lambda: self._core.buzz(cue))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -39,13 +40,14 @@ from companion.routines.progression import (
 )
 from companion.routines.watch import SafetySettings
 from companion.store.database import create_engine_for_url, upgrade_to_head
-from companion.store.queries import get_setting, recent_outcomes
+from companion.store.queries import get_setting, put_setting, recent_outcomes
 from companion.store.recorder import Recorder, mark_interrupted_sessions
 
 _LOGGER = logging.getLogger(__name__)
 
 HISTORY_FOR_PROGRESSION = 50
 SETTINGS_KEY = "preferences"
+DEVICE_KEY = "device"  # the band chosen on the dashboard, used until another is chosen
 
 
 @dataclass
@@ -263,6 +265,10 @@ def run_service(settings: Settings, *, announce: Callable[[str], None]) -> int:
     handles: list[CoreHandle] = []
 
     with open_store(settings, on_health_change=store_notice(handles)) as store:
+        if settings.device is None:
+            remembered = get_setting(store.engine, DEVICE_KEY)
+            if isinstance(remembered, str):
+                settings = dataclasses.replace(settings, device=remembered)
 
         async def main() -> None:
             loop = asyncio.get_running_loop()
@@ -272,7 +278,9 @@ def run_service(settings: Settings, *, announce: Callable[[str], None]) -> int:
             async with running_core(
                 settings, catalogues, store, max_streams=web_settings.max_streams + 2
             ) as (core, _stack):
-                handle = CoreHandle(core, loop)
+                handle = CoreHandle(
+                    core, loop, lambda address: put_setting(store.engine, DEVICE_KEY, address)
+                )
                 handles.append(handle)
                 reminders = reminder_host(store.engine, handle, catalogues)
                 await asyncio.to_thread(reminders.start)
