@@ -1,18 +1,25 @@
 """The pages in a real Chromium, served by waitress with the fake core: start a routine,
-follow the heart rate and the breathing circle, press Pain, rate afterwards. Screenshots of
+follow the heart rate and the breathing circle, press Pain, rate afterwards; a reminder's
+banner (start, snooze), the summary's banner and page, reminders in settings. Screenshots of
 every page in day and night mode go to test-artifacts/."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 from sqlalchemy import Engine
 
-from companion.events import SessionStarted, SessionState, StepStarted
+from companion.events import Notice, ReminderDue, SessionStarted, SessionState, StepStarted
+from companion.reminders import Reminder
+from companion.store.queries import get_setting
+from companion.store.reminders import add_reminder, list_reminders
 from tests.web.conftest import (
     FIRST_STEP,
     PLAN,
@@ -23,6 +30,7 @@ from tests.web.conftest import (
     record,
     session_events,
 )
+from tests.web.summary_history import NOW, events_of, week_of_evenings
 from web import RunningServer, WebSettings, create_app, serve
 
 pytestmark = pytest.mark.browser
@@ -57,23 +65,39 @@ def server(core: FakeCore, engine: Engine) -> Iterator[RunningServer]:
     running.close()
 
 
-@pytest.fixture
-def page(server: RunningServer) -> Iterator[Page]:
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium for the whole file (starting it is most of a test's time); each test
+    gets a fresh context, so no cookies or storage leak from one to the next."""
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"{CHROMIUM} is missing; `make browser-deps` installs Debian's chromium")
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1024, "height": 900})
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        # CSP violations and failed loads show up as console errors.
-        page.on("console", lambda m: errors.append(m.text) if unexpected(m) else None)
-        page.set_default_timeout(WAIT_MS)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@contextlib.contextmanager
+def fresh_page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    # CSP violations and failed loads show up as console errors.
+    page.on("console", lambda m: errors.append(m.text) if unexpected(m) else None)
+    page.set_default_timeout(WAIT_MS)
+    yield page
+    context.close()
+    assert errors == []
+
+
+@pytest.fixture
+def page(browser: Browser, server: RunningServer) -> Iterator[Page]:
+    """A page of its own; closed before the server stops, so its live stream never sees
+    the server go away."""
+    with fresh_page(browser) as page:
         yield page
-        browser.close()
-        assert errors == []
 
 
 def circle_width(page: Page) -> float:
@@ -197,3 +221,218 @@ def test_a_phone_sized_screen_keeps_the_pain_button_in_view(
     page.click("#start")
     expect(page.locator("#pain")).to_be_in_viewport()
     shoot(page, "now-running-phone", full_page=False)
+
+
+# --- reminders, the summary and their banners ----------------------------------------------
+
+
+def wait_for_streams(core: FakeCore, count: int = 1) -> None:
+    """Until the page's live stream is open, so an event published now reaches it."""
+    for _ in range(WAIT_MS // 50):
+        if len(core.feed) >= count:
+            return
+        threading.Event().wait(0.05)
+    raise AssertionError(f"{len(core.feed)} live stream(s) open, wanted {count}")
+
+
+def morning_reminder(engine: Engine) -> Reminder:
+    return add_reminder(
+        engine, at=datetime.time(7, 30), days=("mon",), routine="morning", now_wall=T0
+    )
+
+
+def reminder_due(reminder: Reminder) -> ReminderDue:
+    return ReminderDue(
+        mono=0.0,
+        wall=T0,
+        reminder_id=reminder.id,
+        routine=reminder.routine,
+        message="Time for your Morning mobility routine.",
+        on_wrist=True,
+    )
+
+
+def test_a_reminder_banner_snoozes_through_the_api(
+    page: Page, server: RunningServer, core: FakeCore, engine: Engine
+) -> None:
+    reminder = morning_reminder(engine)
+    page.goto(server.url + "/")
+    expect(page.locator("#routines [role=radio]")).to_have_count(2)
+    wait_for_streams(core)
+
+    core.publish(reminder_due(reminder))
+
+    banner = page.locator(".banner[data-kind=reminder]")
+    expect(banner).to_contain_text("Time for your Morning mobility routine.")
+    shoot(page, "now-reminder-day", full_page=False)
+    banner.get_by_role("button", name="Snooze 10 min").click()
+    expect(banner).to_contain_text("Snoozed. The reminder comes back at")
+    assert core.commands == [f"snooze:{reminder.id}"]
+
+
+def test_start_now_on_the_now_page_picks_the_routine_and_asks_for_pain_first(
+    page: Page, server: RunningServer, core: FakeCore, engine: Engine
+) -> None:
+    page.goto(server.url + "/")
+    expect(page.locator("#routines [role=radio]")).to_have_count(2)
+    wait_for_streams(core)
+    core.publish(reminder_due(morning_reminder(engine)))
+
+    page.get_by_role("button", name="Start now").click()
+
+    expect(page.locator(".banner")).to_have_count(0)
+    expect(page.locator("#routines [aria-checked=true]")).to_have_attribute("data-value", "morning")
+    expect(page.locator("#start")).to_be_disabled()
+    assert core.started == []
+    page.click("#pain-before [data-value='3']")
+    page.click("#start")
+    expect(page.locator("#running")).to_be_visible()
+    assert core.started == [("morning", 3)]
+
+
+def test_a_reminder_on_another_page_shows_too_and_start_now_leads_to_now(
+    page: Page, server: RunningServer, core: FakeCore, engine: Engine
+) -> None:
+    page.goto(server.url + "/history")
+    wait_for_streams(core)
+    core.publish(reminder_due(morning_reminder(engine)))
+
+    page.get_by_role("button", name="Start now").click()
+
+    page.wait_for_url(server.url + "/")
+    expect(page.locator("#routines [aria-checked=true]")).to_have_attribute("data-value", "morning")
+    expect(page.locator("#idle")).to_be_visible()
+
+
+def test_the_summary_notice_is_a_banner_that_leads_to_the_summary(
+    page: Page, server: RunningServer, core: FakeCore
+) -> None:
+    page.goto(server.url + "/settings")
+    wait_for_streams(core)
+
+    core.publish(
+        Notice(
+            mono=0.0,
+            wall=NOW.timestamp(),
+            level="info",
+            topic="summary",
+            message="Your morning summary is ready.",
+        )
+    )
+
+    banner = page.locator(".banner[data-kind=summary]")
+    expect(banner).to_contain_text("Your morning summary is ready.")
+    banner.get_by_role("link", name="See the summary").click()
+    page.wait_for_url(server.url + "/summary")
+    expect(page.locator("h1#summary-day")).to_be_visible()
+
+
+@pytest.fixture
+def summary_server(core: FakeCore, engine: Engine) -> Iterator[RunningServer]:
+    """A week of evening routines and this morning's, seen at 09:00 in Berlin."""
+    record(engine, events_of(week_of_evenings()))
+    app = create_app(
+        core,
+        store_engine=engine,
+        settings=WebSettings(heartbeat_s=1.0, poll_s=0.05, timezone="Europe/Berlin"),
+        clock=NOW.timestamp,
+    )
+    running = serve(app, "127.0.0.1", 0)
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def summary_page(browser: Browser, summary_server: RunningServer) -> Iterator[Page]:
+    with fresh_page(browser) as page:
+        yield page
+
+
+def test_the_summary_page_draws_its_charts_in_day_and_night(
+    summary_page: Page, summary_server: RunningServer
+) -> None:
+    page = summary_page
+    page.goto(summary_server.url + "/summary")
+
+    expect(page.locator("#pain-chart svg rect.bar")).to_have_count(7)
+    expect(page.locator("#rmssd-chart svg rect.bar")).to_have_count(7)
+    # Last evening's routine, this morning's, and the holds of both.
+    expect(page.locator("#exercise-chart svg rect.bar")).to_have_count(3)
+    expect(page.locator("#heart-chart svg rect.bar")).to_have_count(1)
+    expect(page.locator("#breathing-chart svg rect.bar")).to_have_count(1)
+    expect(page.locator(".session-line")).to_have_count(2)
+    shoot(page, "summary-day")
+    page.click("#night-toggle")
+    shoot(page, "summary-night")
+
+    page.click("#previous-day")
+    page.wait_for_url(summary_server.url + "/summary/2026-05-11")
+    expect(page.locator("#summary-day")).to_have_text("Monday 11 May 2026")
+
+
+def test_a_summary_without_routines_says_so_instead_of_drawing(
+    summary_page: Page, summary_server: RunningServer
+) -> None:
+    page = summary_page
+    page.goto(summary_server.url + "/summary/2026-04-01")
+
+    expect(page.locator("#exercise-chart")).to_have_text("No exercises since yesterday evening.")
+    expect(page.locator("#heart-chart")).to_have_text("No heart-rate readings in these routines.")
+    shoot(page, "summary-empty-day")
+
+
+def test_reminders_are_added_turned_off_and_removed_in_settings(
+    page: Page, server: RunningServer, core: FakeCore, engine: Engine
+) -> None:
+    page.goto(server.url + "/settings")
+    expect(page.locator("#reminders")).to_have_text("No reminders yet.")
+    expect(page.locator("select[name=routine] option")).to_have_count(2)
+
+    page.fill("input[name=at]", "07:15")
+    page.uncheck("input[name=days][value=sat]")
+    page.uncheck("input[name=days][value=sun]")
+    page.select_option("select[name=routine]", "morning")
+    page.click("#add-reminder button[type=submit]")
+
+    row = page.locator("#reminders .reminder")
+    expect(row).to_contain_text("07:15")
+    expect(row).to_contain_text("Morning mobility · Weekdays")
+    assert [(r.at, r.days, r.enabled) for r in list_reminders(engine)] == [
+        (datetime.time(7, 15), ("mon", "tue", "wed", "thu", "fri"), True)
+    ]
+    shoot(page, "settings-reminders-day")
+
+    row.get_by_label("On").uncheck()
+    expect(row).to_have_attribute("data-enabled", "false")
+    assert [r.enabled for r in list_reminders(engine)] == [False]
+
+    row.get_by_role("button", name="Remove").click()
+    expect(page.locator("#reminders")).to_have_text("No reminders yet.")
+    assert list_reminders(engine) == []
+    assert core.commands == ["reminders_changed"] * 3
+
+
+def test_a_reminder_without_days_is_explained_in_settings(
+    page: Page, server: RunningServer
+) -> None:
+    page.goto(server.url + "/settings")
+    expect(page.locator("select[name=routine] option")).to_have_count(2)
+    for box in page.locator("input[name=days]").all():
+        box.uncheck()
+
+    page.click("#add-reminder button[type=submit]")
+
+    expect(page.locator("#reminder-problem")).to_contain_text("days")
+
+
+def test_the_wake_time_is_saved_in_settings(
+    page: Page, server: RunningServer, engine: Engine
+) -> None:
+    page.goto(server.url + "/settings")
+    expect(page.locator("input[name=wake_time]")).to_have_value("07:00")
+
+    page.fill("input[name=wake_time]", "06:30")
+    page.click("#wake button[type=submit]")
+
+    expect(page.locator("#wake-saved")).to_be_visible()
+    assert get_setting(engine, "wake_time") == "06:30"

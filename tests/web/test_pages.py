@@ -132,12 +132,12 @@ def test_the_summary_page_shows_the_night_and_morning_in_words(summary_page: Fla
     ]
     figures = re.findall(r'<p class="figure">(.*?)</p>', page, re.S)
     assert [text_of(f) for f in figures] == [
-        "2",
         "5 → 3",
+        "56 ms RMSSD",
         "3 of 4 done",
         "61 bpm on average",
-        "56 ms RMSSD",
         "100 %",
+        "2 days",
     ]
     assert "lowest 56, highest 68, resting 59" in page
     assert "A trend needs three days with ratings" in page
@@ -154,6 +154,13 @@ def test_the_summary_page_carries_its_chart_data_and_links_to_the_day_before(
     assert 'href="/summary/2026-05-11"' in page
     assert 'rel="next"' not in page  # today has no tomorrow yet
     assert 'href="/sessions/evening"' in page and 'href="/sessions/morning"' in page
+
+
+def test_a_summary_without_routines_says_so_once(summary_page: FlaskClient) -> None:
+    page = summary_page.get("/summary/2026-04-01").get_data(as_text=True)
+
+    assert "No routine since yesterday evening." in page
+    assert "lowest" not in page and 'class="trend"' not in page
 
 
 def test_an_earlier_summary_links_both_ways(summary_page: FlaskClient) -> None:

@@ -77,6 +77,10 @@ const Banners = (() => {
     if (!p || p.topic !== "summary") return;
     const wall = typeof p.wall === "number" ? p.wall : 0;
     if (wall <= Number(remembered(SUMMARY_SEEN_KEY, "0"))) return;
+    if (document.body.dataset.page === "summary") {
+      remember(SUMMARY_SEEN_KEY, String(wall)); // already looking at it
+      return;
+    }
     if (fromSnapshot && !sameLocalDay(wall)) return;
     const node = el("section", { class: "banner", "data-kind": "summary", "aria-label": "Morning summary" },
       el("p", { class: "banner-text", text: p.message || "Your morning summary is ready." }));

@@ -61,14 +61,18 @@
     container.replaceChildren(root);
   }
 
-  // One row per kind of work that was planned: a track for planned, filled for done.
-  function exerciseBars(container, exercises) {
+  // One row per routine of the window, then holds and repetitions where any were planned:
+  // a track for what was planned, filled for what was done.
+  function exerciseBars(container, summary) {
+    const sessions = Array.isArray(summary.sessions) ? summary.sessions : [];
+    const totals = summary.exercises || {};
     const rows = [
-      ["Exercises", exercises.steps],
-      ["Holds", exercises.holds],
-      ["Repetitions", exercises.reps],
+      // started_at is local ISO time: characters 11-15 are HH:MM.
+      ...sessions.map((s) => [String(s.started_at).slice(11, 16) + " " + (s.title || s.routine), s.steps]),
+      ["Holds", totals.holds],
+      ["Repetitions", totals.reps],
     ].filter(([, counts]) => counts && counts.planned > 0);
-    if (!rows.length) { empty(container, "Nothing was planned since yesterday evening."); return; }
+    if (!rows.length) { empty(container, "No exercises since yesterday evening."); return; }
     const rowHeight = 58;
     const root = canvas(rows.length * rowHeight + 6);
     rows.forEach(([label, counts], i) => {
@@ -147,7 +151,7 @@
       "No pain ratings this week.");
     weekBars($("rmssd-chart"), week, "rmssd_ms", rmssdMax, (v) => String(Math.round(v)),
       "No beat-to-beat readings this week.");
-    exerciseBars($("exercise-chart"), s.exercises);
+    exerciseBars($("exercise-chart"), s);
     heartRange($("heart-chart"), s.heart_rate);
     scoreBar($("breathing-chart"), s.breathing_score);
   });
