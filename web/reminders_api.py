@@ -26,6 +26,8 @@ bp = Blueprint("reminders", __name__, url_prefix="/api/reminders")
 # Ids are table row ids; nine digits keep a hostile one from overflowing the database's integer.
 REMINDER_ID_PATTERN: Final = r"[0-9]{1,9}"
 MAX_ROUTINE_NAME: Final = 200
+# How much of a wrong day name an error message repeats back.
+MAX_ECHO: Final = 20
 _FULL_DAY_NAMES: Final = (
     "monday",
     "tuesday",
@@ -77,7 +79,7 @@ def check_days(value: object) -> tuple[str, ...]:
     for word in words:
         day = _DAY_WORDS.get(word.strip().lower()) if isinstance(word, str) else None
         if day is None:
-            shown = word if isinstance(word, str) else type(word).__name__
+            shown = word[:MAX_ECHO] if isinstance(word, str) else type(word).__name__
             raise UnprocessableError("days", f"{shown!r} is not a weekday; {DAYS_PROBLEM}")
         days.append(day)
     return parse_days(days)
@@ -152,7 +154,9 @@ def remove(reminder_id: int) -> Response:
     if not history.remove_reminder(store_engine(), reminder_id):
         raise ApiError(http.HTTPStatus.NOT_FOUND, f"no reminder {reminder_id}")
     notify_reminders_changed()
-    return Response(status=http.HTTPStatus.NO_CONTENT)
+    response = Response(status=http.HTTPStatus.NO_CONTENT)
+    response.headers.remove("Content-Type")  # there is no body to describe
+    return response
 
 
 @bp.post("/<rid:reminder_id>/snooze")

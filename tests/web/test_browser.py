@@ -364,6 +364,8 @@ def test_the_summary_page_draws_its_charts_in_day_and_night(
     shoot(page, "summary-day")
     page.click("#night-toggle")
     shoot(page, "summary-night")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shoot(page, "summary-phone-night")
 
     page.click("#previous-day")
     page.wait_for_url(summary_server.url + "/summary/2026-05-11")

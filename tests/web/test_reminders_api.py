@@ -238,6 +238,7 @@ def test_removing_answers_204_and_the_reminder_is_gone(
     response = browser_client.delete(f"/api/reminders/{reminder.id}")
 
     assert (response.status_code, response.get_data()) == (204, b"")
+    assert "Content-Type" not in response.headers
     assert list_reminders(engine) == []
     assert browser_client.get(f"/api/reminders/{reminder.id}").status_code == 404
     assert core.commands == ["reminders_changed"]
