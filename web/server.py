@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 from waitress.server import create_server
+from waitress.trigger import trigger
 
 from web.auth import TokenRequiredError
 from web.settings import is_loopback
@@ -64,12 +65,18 @@ class RunningServer:
         ):
             time.sleep(FLUSH_POLL_S)
         # Closing every dispatcher in the map (listener, trigger, open channels) empties it,
-        # which is what ends waitress's loop.
-        for dispatcher in list(socket_map.values()):
-            try:
-                dispatcher.close()
-            except OSError as error:
-                _LOGGER.debug("closing %r: %s", dispatcher, error)
+        # which is what ends waitress's loop. It is done on the loop's own thread, through
+        # waitress's trigger, so no socket is closed under a select() that still uses it.
+        wake = next(d for d in socket_map.values() if isinstance(d, trigger))
+
+        def close_all() -> None:
+            for dispatcher in list(socket_map.values()):
+                try:
+                    dispatcher.close()
+                except OSError as error:
+                    _LOGGER.debug("closing %r: %s", dispatcher, error)
+
+        wake.pull_trigger(close_all)
         self._thread.join(STOP_TIMEOUT_S)
         if self._thread.is_alive():
             _LOGGER.warning("web server thread did not stop within %ss", STOP_TIMEOUT_S)
