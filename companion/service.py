@@ -176,7 +176,8 @@ async def running_core(
             link=stack.link,
             routines=catalogues.routines,
             profile_for_plans=choice.profile,
-            settings=core_settings(store.engine if store else None),
+            # A database read: off the loop, like every other.
+            settings=await asyncio.to_thread(core_settings, store.engine if store else None),
             preferences=_preferences_loader(store.engine) if store else None,
             progression=progression_loader(store.engine) if store else _first_level,
             max_streams=max_streams,
