@@ -29,6 +29,7 @@ from bumble.profiles.heart_rate_service import HeartRateService
 
 from bench.common import (
     MS_PER_S,
+    HostWatch,
     Summary,
     busy_core,
     conditions,
@@ -202,11 +203,13 @@ async def _cue_latencies(rig: _Rig, events: int) -> list[float]:
     return latencies
 
 
-async def measure(events: int, warmup: int, seed: int) -> Latencies:
+async def measure(events: int, warmup: int, seed: int, host: HostWatch) -> Latencies:
     """Both legs on one rig; the first ``warmup`` events of each are sent but not kept."""
     async with _rig(seed) as rig:
+        host.start()
         cb, bus = await _notify_latencies(rig, warmup + events)
         cues = await _cue_latencies(rig, warmup + events)
+        await host.stop()
     return Latencies(cb[warmup:], bus[warmup:], cues[warmup:])
 
 
@@ -243,13 +246,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     quiet_logging()
     with busy_core(args.busy):
-        result = asyncio.run(measure(args.events, args.warmup, args.seed))
+        host = HostWatch()
+        result = asyncio.run(measure(args.events, args.warmup, args.seed, host))
     command = ["--events", str(args.events), "--warmup", str(args.warmup), "--seed", str(args.seed)]
     if args.busy:
         command.append("--busy")
     print("BLE latency over the in-process virtual radio (one event at a time)")
     print(report(result))
     print(f"Conditions: {conditions(args.busy)}")
+    print(f"Machine during the run: {host.describe()}")
     print(f"Reproduce: {reproduce(MODULE, command)}")
     return 0
 

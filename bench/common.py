@@ -21,6 +21,11 @@ from typing import Any
 BUSY_LOOP = "while True: pass"
 MS_PER_S = 1000.0
 LOOP_PROBE_INTERVAL_S = 0.1
+LOAD_SAMPLE_INTERVAL_S = 10.0
+PROC_STAT = "/proc/stat"
+# /proc/stat "cpu" line: user nice system idle iowait irq softirq steal ...
+IDLE_FIELDS = (3, 4)
+STEAL_FIELD = 7
 # Collections shorter than this are noise beside the timings measured here.
 GC_PAUSE_WORTH_NOTING_S = 0.002
 
@@ -171,3 +176,65 @@ class GcPauses:
             f"{self.collections} garbage collections, {len(self.pauses_s)} of them "
             f"{threshold:g} ms or longer{longest}"
         )
+
+
+@dataclass(frozen=True)
+class CpuTimes:
+    """The machine's CPU time so far, in clock ticks, from /proc/stat."""
+
+    busy: int
+    steal: int
+    total: int
+
+    @classmethod
+    def read(cls) -> CpuTimes | None:
+        try:
+            with open(PROC_STAT, encoding="ascii") as stat:
+                fields = [int(x) for x in stat.readline().split()[1:9]]
+        except (OSError, ValueError):
+            return None
+        idle = sum(fields[i] for i in IDLE_FIELDS)
+        return cls(busy=sum(fields) - idle, steal=fields[STEAL_FIELD], total=sum(fields))
+
+
+class HostWatch:
+    """What else the machine was doing while we measured: the load average (sampled every
+    10 s), how busy both cores were, and how much time the hypervisor took away (steal)."""
+
+    def __init__(self, interval_s: float = LOAD_SAMPLE_INTERVAL_S) -> None:
+        self._interval_s = interval_s
+        self.loads: list[float] = []
+        self._before: CpuTimes | None = None
+        self._after: CpuTimes | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            self.loads.append(os.getloadavg()[0])
+            await asyncio.sleep(self._interval_s)
+
+    def start(self) -> None:
+        self._before = CpuTimes.read()
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        self._after = CpuTimes.read()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def describe(self) -> str:
+        parts = []
+        if self.loads:
+            mean = sum(self.loads) / len(self.loads)
+            parts.append(
+                f"1-min load average over the run: mean {mean:.2f}, max {max(self.loads):.2f}"
+            )
+        before, after = self._before, self._after
+        if before is not None and after is not None and after.total > before.total:
+            total = after.total - before.total
+            busy = (after.busy - before.busy) / total
+            steal = (after.steal - before.steal) / total
+            parts.append(f"both cores {busy:.0%} busy, {steal:.1%} stolen by the hypervisor")
+        return "; ".join(parts) or "no host figures on this system"

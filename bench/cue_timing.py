@@ -39,6 +39,7 @@ from bench.common import (
     LOOP_PROBE_INTERVAL_S,
     MS_PER_S,
     GcPauses,
+    HostWatch,
     LoopLagProbe,
     Summary,
     busy_core,
@@ -309,7 +310,9 @@ async def run_apscheduler(stack: LinkStack, plan: Plan, start_at: float) -> Run:
     )
 
 
-async def measure(routine: Routine, one_at_a_time: bool) -> tuple[list[Run], list[float]]:
+async def measure(
+    routine: Routine, one_at_a_time: bool, host: HostWatch
+) -> tuple[list[Run], list[float]]:
     """The three runs, and how late the shared loop woke throughout (seconds)."""
     plan = compile_first_level(routine)
     profiles = load_profiles(None)
@@ -334,6 +337,7 @@ async def measure(routine: Routine, one_at_a_time: bool) -> tuple[list[Run], lis
             loop = asyncio.get_running_loop()
             probe = LoopLagProbe()
             probe.start()
+            host.start()
             if one_at_a_time:
                 runs = [
                     await run_engine(core, ours, loop.time() + START_LEAD_S),
@@ -349,6 +353,7 @@ async def measure(routine: Routine, one_at_a_time: bool) -> tuple[list[Run], lis
                         run_apscheduler(aps, plan, start + 2 * STAGGER_S),
                     )
                 )
+            await host.stop()
             await probe.stop()
             return runs, probe.lags_s
 
@@ -414,7 +419,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     busy = not args.no_busy
     started = time.monotonic()
     with busy_core(busy), GcPauses().watching() as gc_pauses:
-        runs, lags = asyncio.run(measure(routine, args.one_at_a_time))
+        host = HostWatch()
+        runs, lags = asyncio.run(measure(routine, args.one_at_a_time, host))
     elapsed_min = (time.monotonic() - started) / 60
     timings = [timing(run) for run in runs]
     command = ["--minutes", f"{args.minutes:g}"]
@@ -435,6 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"Garbage collector: {gc_pauses.describe()}")
     print(f"Conditions: {conditions(busy)}")
+    print(f"Machine during the run: {host.describe()}")
     print(f"Reproduce: {reproduce(MODULE, command)}")
     return 0
 
