@@ -1,0 +1,241 @@
+"""Commands that talk to a band: scan, watch, buzz, and the virtual band itself."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import click
+
+from companion.ble.virtual_band import Vibration, VirtualBand
+from companion.ble.wearer import WearerMode
+from companion.bus import EventBus
+from companion.cli.common import (
+    EXIT_LINK_LOST,
+    EXIT_NO_DEVICE,
+    FIND_BAND_TIMEOUT_S,
+    band_choice,
+    data_dir_option,
+    device_option,
+    echo_json,
+    hci_option,
+    profile_option,
+    profiles_for,
+    run_async,
+    settings_for,
+    simulate_option,
+)
+from companion.errors import DeviceNotFoundError
+from companion.events import (
+    Event,
+    HeartRateSample,
+    LinkChanged,
+    PacketDropped,
+)
+from companion.links import BandChoice, band_link, virtual_band
+
+
+@click.command()
+@hci_option
+@simulate_option
+@click.option("--timeout", default=5.0, show_default=True, help="Seconds to listen.")
+@data_dir_option
+def scan(hci: str | None, simulate: bool, timeout: float, data_dir: Path | None) -> None:
+    """List nearby devices, their signal strength and the profile each matches."""
+    settings = settings_for(data_dir)
+    profiles = profiles_for(settings)
+    choice = BandChoice(hci=hci, simulate=simulate)
+
+    async def go() -> None:
+        async with band_link(choice, EventBus(), profiles, start=False) as stack:
+            found = await stack.link.async_scan(timeout)
+        if not found:
+            click.echo("No devices found.", err=True)
+            raise SystemExit(EXIT_NO_DEVICE)
+        click.echo(f"{'ADDRESS':<18} {'RSSI':>5}  {'PROFILE':<22} NAME")
+        for device in found:
+            profile = device.profile or "-"
+            click.echo(f"{device.address:<18} {device.rssi:>5}  {profile:<22} {device.name or ''}")
+
+    run_async(go)
+
+
+@click.command()
+@hci_option
+@simulate_option
+@device_option
+@profile_option
+@click.option(
+    "--duration", type=float, help="Stop after this many seconds (default: until Ctrl-C)."
+)
+@click.option("--jsonl", is_flag=True, help="One JSON object per measurement on stdout.")
+@data_dir_option
+def watch(
+    hci: str | None,
+    simulate: bool,
+    device: str | None,
+    profile: str | None,
+    duration: float | None,
+    jsonl: bool,
+    data_dir: Path | None,
+) -> None:
+    """Show live heart rate (and RR intervals) from the band."""
+    profiles, choice = band_choice(data_dir, hci, simulate, device, profile)
+    bus = EventBus()
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, HeartRateSample):
+            if jsonl:
+                echo_json(
+                    {
+                        "t": round(event.wall, 3),
+                        "device": event.device,
+                        "hr": event.hr,
+                        "contact": event.contact,
+                        "energy_kj": event.energy_kj,
+                        "rr_ms": [round(rr, 1) for rr in event.rr_ms],
+                    }
+                )
+            else:
+                rr = " ".join(f"{r:.0f}" for r in event.rr_ms)
+                contact = {True: "", False: " (no skin contact)", None: ""}[event.contact]
+                click.echo(
+                    f"{time.strftime('%H:%M:%S')}  {event.hr:3d} bpm  RR {rr or '-'} ms{contact}"
+                )
+        elif isinstance(event, PacketDropped):
+            click.echo(
+                f"warning: dropped a malformed packet ({event.reason}); {event.total} so far",
+                err=True,
+            )
+        elif isinstance(event, LinkChanged):
+            click.echo(f"link: {event.state.value} {event.detail}".rstrip(), err=True)
+
+    bus.subscribe(on_event)
+
+    async def go() -> int:
+        async with band_link(choice, bus, profiles) as stack:
+            if not await stack.link.async_wait_connected(FIND_BAND_TIMEOUT_S):
+                raise DeviceNotFoundError(device)
+            if duration is None:
+                await asyncio.Event().wait()
+            await asyncio.sleep(duration or 0)
+            return 0 if stack.link.is_connected else EXIT_LINK_LOST
+
+    raise SystemExit(run_async(go))
+
+
+@click.command()
+@hci_option
+@simulate_option
+@device_option
+@profile_option
+@click.option(
+    "--cue", required=True, help="Cue name: breath-in, breath-out, hold-end, routine-end, ..."
+)
+@data_dir_option
+def buzz(
+    hci: str | None,
+    simulate: bool,
+    device: str | None,
+    profile: str | None,
+    cue: str,
+    data_dir: Path | None,
+) -> None:
+    """Run one haptic cue on the band."""
+    profiles, choice = band_choice(data_dir, hci, simulate, device, profile)
+
+    async def go() -> int:
+        async with band_link(choice, EventBus(), profiles) as stack:
+            if not await stack.link.async_wait_connected(FIND_BAND_TIMEOUT_S):
+                raise DeviceNotFoundError(device)
+            link = stack.link
+            assert link.profile is not None
+            writes = link.profile.cue_writes(cue)
+            if not link.run_cue(cue):
+                click.echo(f"{link.profile.name} has no vibration for '{cue}'.", err=True)
+                return 0
+            # Let the cue's timed writes go out before disconnecting.
+            await asyncio.sleep(max(w.after_s for w in writes) + 0.5)
+            click.echo(
+                f"sent '{cue}' to {link.address} ({len(writes)} writes via {link.profile.name})"
+            )
+            return 0
+
+    raise SystemExit(run_async(go))
+
+
+@click.command()
+@click.option("--hci", required=True, metavar="TRANSPORT", help="Where the band's controller is.")
+@click.option(
+    "--wearer",
+    type=click.Choice([m.value for m in WearerMode]),
+    default=WearerMode.FOLLOW_CUES.value,
+    show_default=True,
+    help="How the simulated person breathes.",
+)
+@click.option("--seed", default=7, show_default=True, help="Seed of the simulated wearer.")
+def band(hci: str, wearer: str, seed: int) -> None:
+    """Run the virtual band on its own.
+
+    Each vibration it receives is printed as one JSON line. Type commands on stdin:
+    `drop [SECONDS]` (go out of range, and come back after SECONDS), `back`,
+    `contact on|off`, `battery PERCENT`, `quit`.
+    """
+
+    def on_vibration(vibration: Vibration) -> None:
+        echo_json({"vibration": vibration.to_json()})
+
+    async def go() -> None:
+        async with virtual_band(
+            hci, mode=WearerMode(wearer), seed=seed, on_vibration=on_vibration
+        ) as vband:
+            click.echo(f"virtual band advertising on {hci}; Ctrl-C to stop", err=True)
+            async for line in stdin_lines():
+                if not await band_command(vband, line.split()):
+                    return
+
+    run_async(go)
+
+
+async def stdin_lines() -> AsyncIterator[str]:
+    """Lines typed on stdin, read on a daemon thread so Ctrl-C never waits for Enter."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+        loop.call_soon_threadsafe(lines.put_nowait, None)
+
+    threading.Thread(target=read, name="stdin", daemon=True).start()
+    while (line := await lines.get()) is not None:
+        yield line
+    await asyncio.Event().wait()  # stdin closed: keep running until stopped
+
+
+async def band_command(vband: VirtualBand, words: list[str]) -> bool:
+    """Carry out one typed command; False means quit."""
+    match words:
+        case []:
+            pass
+        case ["quit"]:
+            return False
+        case ["drop"]:
+            vband.start_drop(None)
+            click.echo("link dropped; the band stays away until `back`", err=True)
+        case ["drop", seconds]:
+            vband.start_drop(float(seconds))
+            click.echo(f"link dropped; back in {float(seconds):g} s", err=True)
+        case ["back"]:
+            await vband.come_back()
+        case ["contact", ("on" | "off") as state]:
+            vband.set_contact(state == "on")
+        case ["battery", percent] if percent.isdigit():
+            vband.set_battery(int(percent))
+        case _:
+            click.echo(f"unknown command: {' '.join(words)}", err=True)
+    return True

@@ -1,0 +1,161 @@
+"""Commands for routines: show a plan, run a session in the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from companion.ble.profiles import select_profile
+from companion.cli.common import (
+    FIND_BAND_TIMEOUT_S,
+    data_dir_option,
+    device_option,
+    echo_json,
+    hci_option,
+    profile_option,
+    profiles_for,
+    routine_by_name_or_file,
+    settings_for,
+    simulate_option,
+)
+from companion.config import Settings
+from companion.errors import CompanionError
+from companion.events import (
+    CueFired,
+    Event,
+    LinkChanged,
+    Notice,
+    PacingAdapted,
+    SessionStateChanged,
+    StepStarted,
+)
+from companion.routines.plan import PlanSettings, compile_plan, format_plan_text, plan_to_json
+from companion.routines.progression import ProgressionLevel, ProgressionPolicy, progression_level
+
+
+@click.command()
+@click.argument("routine")
+@click.option(
+    "--json", "as_json", is_flag=True, help="The timeline as JSON, with each cue's writes."
+)
+@profile_option
+@data_dir_option
+def plan(routine: str, as_json: bool, profile: str | None, data_dir: Path | None) -> None:
+    """Show the timeline of a routine (a built-in name, a user routine, or a .toml file)."""
+    settings = settings_for(data_dir)
+    chosen = select_profile(profiles_for(settings), profile) if profile else None
+    level = _progression_now(settings)
+    compiled = compile_plan(routine_by_name_or_file(settings, routine), PlanSettings(), level)
+    if as_json:
+
+        def writes(cue: str) -> list[dict[str, Any]]:
+            return chosen.writes_json(cue) if chosen else []
+
+        click.echo(json.dumps(plan_to_json(compiled, writes), indent=2))
+    else:
+        click.echo(format_plan_text(compiled))
+
+
+def _progression_now(settings: Settings) -> ProgressionLevel:
+    """The level the next session would use, from the stored history when there is one."""
+    if not settings.db_path_exists():
+        return progression_level([], ProgressionPolicy())
+    from companion.service import progression_level_from_store
+
+    return progression_level_from_store(settings.db_url)
+
+
+@click.command()
+@hci_option
+@simulate_option
+@device_option
+@profile_option
+@click.option("--routine", required=True, metavar="NAME|FILE", help="Routine name or .toml file.")
+@click.option("--pain-before", type=click.IntRange(0, 10), help="Your pain now, 0-10.")
+@click.option("--jsonl", is_flag=True, help="One JSON object per event on stdout.")
+@data_dir_option
+def session(
+    hci: str | None,
+    simulate: bool,
+    device: str | None,
+    profile: str | None,
+    routine: str,
+    pain_before: int | None,
+    jsonl: bool,
+    data_dir: Path | None,
+) -> None:
+    """Run one routine against a band, printing its events. Ctrl-C stops it cleanly."""
+    from companion.service import Catalogues, open_store, running_core
+
+    settings = settings_for(data_dir, hci=hci, simulate=simulate, device=device, profile=profile)
+
+    def go() -> int:
+        catalogues = Catalogues.load(settings)
+        chosen = routine_by_name_or_file(settings, routine)
+        catalogues.routines[chosen.name] = chosen
+        with open_store(settings) as store:
+            return asyncio.run(_run_session(settings, catalogues, store, chosen.name, pain_before))
+
+    async def _run_session(
+        settings: Settings, catalogues: Any, store: Any, name: str, pain: int | None
+    ) -> int:
+        loop = asyncio.get_running_loop()
+        finished = asyncio.Event()
+        stopped_by_user = False
+
+        async with running_core(settings, catalogues, store) as (core, stack):
+
+            def on_event(event: Event) -> None:
+                _print_event(event, jsonl)
+                if isinstance(event, SessionStateChanged) and event.state.is_final:
+                    finished.set()
+
+            core.bus.subscribe(on_event)
+
+            def ctrl_c() -> None:
+                nonlocal stopped_by_user
+                stopped_by_user = True
+                with contextlib.suppress(CompanionError):
+                    core.command("stop")
+                finished.set()
+
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, ctrl_c)
+            if not await stack.link.async_wait_connected(FIND_BAND_TIMEOUT_S):
+                click.echo(
+                    "No band yet; cues go to this screen and reach the wrist once it connects.",
+                    err=True,
+                )
+            await core.start_session(name, pain)
+            await finished.wait()
+            # Let the last cue's vibration finish before the link closes.
+            await asyncio.sleep(1.0)
+        if stopped_by_user:
+            click.echo("Stopped by Ctrl-C; the session is saved as stopped.", err=True)
+        return 0
+
+    raise SystemExit(go())
+
+
+def _print_event(event: Event, jsonl: bool) -> None:
+    if jsonl:
+        echo_json(event.to_json())
+        return
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.wall))
+    if isinstance(event, StepStarted):
+        count = f" ({event.breaths} breaths)" if event.breaths else ""
+        click.echo(f"{stamp}  ▶ {event.name}{count}\n           {event.instructions}")
+    elif isinstance(event, CueFired):
+        where = "wrist" if event.on_wrist else "screen"
+        click.echo(f"{stamp}    {event.cue:<12} at {event.planned_s:7.2f} s ({where})")
+    elif isinstance(event, SessionStateChanged):
+        click.echo(f"{stamp}  ■ {event.state.value}: {event.reason}")
+    elif isinstance(event, (LinkChanged, Notice, PacingAdapted)):
+        click.echo(f"{stamp}  · {event.to_json()}")
