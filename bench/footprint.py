@@ -35,7 +35,7 @@ from bench.service_latency import (
 )
 
 MODULE = "bench.footprint"
-QUICK_ARGS = ("--idle-seconds", "10", "--runs", "1", "--settle", "2")
+QUICK_ARGS = ("--idle-seconds", "5", "--runs", "1", "--settle", "1")
 DEFAULT_IDLE_S = 60.0
 DEFAULT_RUNS = 2
 DEFAULT_SETTLE_S = 10.0

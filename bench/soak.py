@@ -40,7 +40,7 @@ from bench.service_latency import (
 )
 
 MODULE = "bench.soak"
-QUICK_ARGS = ("--minutes", "2", "--settle-minutes", "0.5")
+QUICK_ARGS = ("--minutes", "1", "--settle-minutes", "0.25", "--sample-every", "5")
 DEFAULT_MINUTES = 60.0
 DEFAULT_SETTLE_MINUTES = 5.0
 DEFAULT_ROUTINES = "taster,bedtime,morning"
