@@ -90,6 +90,11 @@ class Answer:
     def json(self) -> Any:
         return json.loads(self.body)
 
+    def header(self, name: str) -> str | None:
+        """A response header by name, in any case (servers differ in how they spell them)."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
+
 
 @dataclass
 class ApiClient:
@@ -308,7 +313,8 @@ def start_service(
     # On 0.0.0.0 it announces that address; we still only ever connect over loopback.
     url = announced.group(1).replace("0.0.0.0", "127.0.0.1")
     service = LiveService(process, url, data_dir, stdout, stderr)
-    answer = service.client().request("GET", "/")
+    # Public whether or not the service wants a token: the app is up and answering.
+    answer = service.client().request("GET", "/api/openapi.json")
     assert answer.status == 200, (answer, service.log())
     return service
 

@@ -1,0 +1,269 @@
+"""Hostile input against the real service: generated requests from its own OpenAPI
+description (schemathesis), then a table of hand-made nasty ones."""
+
+from __future__ import annotations
+
+import re
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from tests.e2e.live import CSRF_HEADER, LiveService, running_service
+from web.openapi import openapi_document
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+# Small enough that every operation together finishes in about two minutes.
+MAX_EXAMPLES = 30
+SCAN_PATH = "/api/devices/scan"
+SHORTEST_SCAN_S = 1
+LONGEST_SCAN_S = 20
+
+
+@pytest.fixture(scope="module")
+def hostile_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
+    """One service for the whole module: what the generated requests change (settings,
+    chosen band) stays within it."""
+    with running_service(tmp_path_factory.mktemp("hostile") / "data") as live:
+        live.wait_for_band()
+        yield live
+
+
+@pytest.fixture(scope="module")
+def browser_session(hostile_service: LiveService) -> Iterator[requests.Session]:
+    """What a dashboard page holds: the session cookie and its CSRF token on every request."""
+    with requests.Session() as session:
+        answer = session.get(hostile_service.url + "/api/csrf", timeout=10)
+        answer.raise_for_status()
+        session.headers[CSRF_HEADER] = answer.json()["csrf_token"]
+        yield session
+
+
+# The description as the app builds it, so pytest can make one test per operation before
+# any server runs; the first test checks the live service serves exactly this.
+DESCRIPTION = openapi_document()
+# The stream never ends, by design; everything else is fair game.
+schema = schemathesis.openapi.from_dict(DESCRIPTION).exclude(path="/api/stream")
+
+
+def test_the_service_serves_the_description_the_generated_requests_come_from(
+    hostile_service: LiveService,
+) -> None:
+    assert hostile_service.client().get_json("/api/openapi.json") == DESCRIPTION
+
+
+# Operations where a schema-valid body may still be refused with 422 by design: rules no
+# JSON schema here can state.
+BEYOND_THE_SCHEMA = {
+    "POST /api/session": "the routine must exist (built in or a file in the data dir)",
+    "PUT /api/settings": "a breathing pattern's phases together must make 3-12 breaths a minute",
+    "POST /api/reminders": "the routine must exist; a days string must name weekdays",
+    "GET /api/summary/{day}": "there are no summaries for days before the first week of 1970",
+}
+
+
+def keep_scans_short(case: Any) -> None:
+    """A valid scan listens for up to 20 s; the shortest valid one tests the same code.
+    Values outside the range are left alone: they must be refused, and are, at once."""
+    body = case.body
+    if case.path != SCAN_PATH or not isinstance(body, dict):
+        return
+    timeout = body.get("timeout_s")
+    number = isinstance(timeout, int | float) and not isinstance(timeout, bool)
+    if number and SHORTEST_SCAN_S < timeout <= LONGEST_SCAN_S:
+        body["timeout_s"] = SHORTEST_SCAN_S
+
+
+@schema.parametrize()
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+def test_generated_requests_get_described_answers_and_never_a_server_error(
+    case: Any, hostile_service: LiveService, browser_session: requests.Session
+) -> None:
+    keep_scans_short(case)
+    excluded = (
+        [schemathesis.checks.positive_data_acceptance]
+        if case.operation.label in (BEYOND_THE_SCHEMA)
+        else []
+    )
+    response = case.call_and_validate(
+        base_url=hostile_service.url, session=browser_session, excluded_checks=excluded
+    )
+    if case.path == "/api/session" and response.status_code == 201:
+        # A generated name matched a routine: end it rather than leave it running.
+        stop = browser_session.post(hostile_service.url + "/api/session/stop", timeout=10)
+        assert stop.status_code == 200, stop.text
+
+
+# --- hand-made requests ---------------------------------------------------------------------
+
+BODY_LIMIT = 16 * 1024
+TOO_DEEP = 5_000  # nested arrays: past Python's recursion limit, inside the size limit
+JSON = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class Nasty:
+    """One request and the refusal it must get: a JSON body with an "error" message."""
+
+    name: str
+    method: str
+    path: str
+    status: int
+    raw: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    csrf: bool | None = None
+
+
+NASTY = [
+    Nasty("oversized body", "POST", "/api/session", 413,
+          raw=b'{"routine": "' + b"x" * BODY_LIMIT + b'"}', headers=JSON),
+    Nasty("malformed JSON", "POST", "/api/session", 400, raw=b'{"routine": ', headers=JSON),
+    Nasty("JSON that is not an object", "POST", "/api/session", 400, raw=b'["taster"]',
+          headers=JSON),
+    Nasty("JSON nested past the recursion limit", "PUT", "/api/settings", 400,
+          raw=b"[" * TOO_DEEP + b"]" * TOO_DEEP, headers=JSON),
+    Nasty("a name that is a lone surrogate", "POST", "/api/session", 422,
+          raw=b'{"routine": "\\ud800"}', headers=JSON),
+    Nasty("a form instead of JSON", "POST", "/api/session", 415, raw=b"routine=taster",
+          headers={"Content-Type": "application/x-www-form-urlencoded"}),
+    Nasty("plain text instead of JSON", "POST", "/api/session/rating", 415,
+          raw=b'{"pain_after": 1}', headers={"Content-Type": "text/plain"}),
+    Nasty("no content type", "POST", "/api/session", 415, raw=b'{"routine": "taster"}'),
+    Nasty("a body with no CSRF token", "POST", "/api/session/stop", 403, csrf=False),
+    Nasty("a wrong CSRF token", "POST", "/api/session/stop", 403, csrf=False,
+          headers={"X-CSRF-Token": "not-the-token"}),
+    Nasty("a Host that is not this machine", "GET", "/api/status", 403,
+          headers={"Host": "evil.example:80"}),
+    Nasty("encoded ../ in an export name", "GET",
+          "/api/sessions/..%2f..%2fetc%2fpasswd.csv", 404),
+    Nasty("double-encoded ../ in an export name", "GET",
+          "/api/sessions/..%252f..%252fetc%252fpasswd.csv", 404),
+    Nasty("encoded dots and slashes", "GET", "/api/sessions/%2e%2e%2f%2e%2e%2fetc%2fpasswd.csv",
+          404),
+    Nasty("a backslash path", "GET", "/api/sessions/..%5c..%5cwindows%5cwin.ini.csv", 404),
+    Nasty("a NUL in an id", "GET", "/api/sessions/abc%00def.csv", 404),
+    Nasty("an id of 65 characters", "GET", "/api/sessions/" + "a" * 65 + ".csv", 404),
+    Nasty("an id of 8000 characters", "GET", "/api/sessions/" + "a" * 8000 + "/samples", 404),
+    Nasty("a session that does not exist", "GET", "/api/sessions/nope.csv", 404),
+    Nasty("../ in a device address", "DELETE", "/api/devices/..%2f..%2fetc%2fpasswd", 404),
+    Nasty("a vendor file off the allow-list", "GET", "/api/../static/vendor/..%2fpackage.json",
+          404),
+    Nasty("a limit that is not a number", "GET", "/api/sessions?limit=ten", 400),
+    Nasty("a limit with an underscore", "GET", "/api/sessions?limit=1_0", 400),
+    Nasty("a limit of zero", "GET", "/api/sessions?limit=0", 400),
+    Nasty("a negative offset", "GET", "/api/sessions?offset=-1", 400),
+    Nasty("an unknown API route", "GET", "/api/etc/passwd", 404),
+    Nasty("a method the route does not take", "DELETE", "/api/status", 405),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("nasty", NASTY, ids=[n.name for n in NASTY])
+def test_a_nasty_request_is_refused_with_a_json_error(
+    nasty: Nasty, hostile_service: LiveService
+) -> None:
+    answer = hostile_service.client().request(
+        nasty.method, nasty.path, raw=nasty.raw, headers=nasty.headers, csrf=nasty.csrf
+    )
+
+    assert answer.header("Content-Type") == "application/json", answer
+    assert (answer.status, sorted(answer.json())[:1]) == (nasty.status, ["error"]), answer
+
+
+# --- a service that listens beyond this machine needs its token -----------------------------
+
+TOKEN_LINE = re.compile(r"Dashboard token \(shown once, kept in (\S+)\): (\S+)$", re.MULTILINE)
+# Reached over 127.0.0.1 only; 0.0.0.0 is what makes the service ask for a token.
+ANY_ADDRESS = "0.0.0.0"
+
+
+@pytest.fixture(scope="module")
+def token_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveService, str]]:
+    data_dir = tmp_path_factory.mktemp("token") / "data"
+    with running_service(data_dir, host=ANY_ADDRESS) as live:
+        found = TOKEN_LINE.search(live.stdout.text())
+        assert found is not None, live.log()
+        yield live, found.group(2)
+
+
+@dataclass(frozen=True)
+class Knock:
+    """A request to the token-guarded service; ``auth`` may name the token as {token}."""
+
+    name: str
+    method: str
+    path: str
+    status: int
+    auth: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+KNOCKS = [
+    Knock("no token", "GET", "/api/status", 401),
+    Knock("a wrong token", "GET", "/api/status", 401, auth="Bearer not-the-token"),
+    Knock("the token with a letter more", "GET", "/api/status", 401, auth="Bearer {token}x"),
+    Knock("the token as Basic auth", "GET", "/api/status", 401, auth="Basic {token}"),
+    Knock("an empty bearer", "GET", "/api/status", 401, auth="Bearer "),
+    Knock("no token, asking for a CSRF token", "GET", "/api/csrf", 401),
+    Knock("no token, a CSRF header instead", "POST", "/api/session/stop", 401,
+          headers={"X-CSRF-Token": "anything"}),
+    Knock("no token, the event stream", "GET", "/api/stream", 401),
+    # The right token needs no CSRF token (browsers never send it by themselves): the
+    # command is judged on its merits, and with nothing running it does not fit.
+    Knock("the token, a command with nothing running", "POST", "/api/session/stop", 409,
+          auth="Bearer {token}"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("knock", KNOCKS, ids=[k.name for k in KNOCKS])
+def test_without_the_right_token_a_remote_service_refuses(
+    knock: Knock, token_service: tuple[LiveService, str]
+) -> None:
+    service, token = token_service
+    headers = dict(knock.headers)
+    if knock.auth is not None:
+        headers["Authorization"] = knock.auth.format(token=token)
+
+    answer = service.client().request(knock.method, knock.path, headers=headers, csrf=False)
+
+    assert answer.header("Content-Type") == "application/json", answer
+    assert (answer.status, sorted(answer.json())[:1]) == (knock.status, ["error"]), answer
+    if knock.status == 401:
+        assert answer.header("WWW-Authenticate") == 'Bearer realm="companion"'
+
+
+def test_with_the_token_a_remote_service_answers_and_describes_itself_to_anyone(
+    token_service: tuple[LiveService, str],
+) -> None:
+    service, token = token_service
+    client = service.client(bearer=token)
+    anyone = service.client()
+
+    assert client.status()["session"] == {"state": "idle"}
+    assert anyone.get_json("/api/openapi.json")["openapi"] == "3.1.0"
+
+
+def test_the_token_is_announced_once_and_kept_owner_only_in_the_data_dir(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    with running_service(data_dir, host=ANY_ADDRESS) as first:
+        announced = TOKEN_LINE.search(first.stdout.text())
+    with running_service(data_dir, host=ANY_ADDRESS) as second:
+        again = TOKEN_LINE.search(second.stdout.text())
+        second.client(bearer=announced.group(2) if announced else "").status()
+
+    assert announced is not None and again is None
+    kept = Path(announced.group(1))
+    assert (kept, kept.read_text().strip()) == (data_dir / "token", announced.group(2))
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
