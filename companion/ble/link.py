@@ -115,6 +115,7 @@ class BandLink:
             NOTIFICATION_QUEUE_SIZE
         )
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._writing: set[asyncio.Task[Any]] = set()
         self._write_lock = asyncio.Lock()
 
     # --- public face ----------------------------------------------------------------------
@@ -172,7 +173,7 @@ class BandLink:
         writes = profile.cue_writes(cue)
         if not writes:
             return False
-        self._spawn(self._send_writes(writes, time.monotonic()))
+        self._spawn_writes(writes)
         return True
 
     def show_text(self, text: str) -> bool:
@@ -187,8 +188,20 @@ class BandLink:
             value=how.render(text),
             with_response=how.with_response,
         )
-        self._spawn(self._send_writes((write,), time.monotonic()))
+        self._spawn_writes((write,))
         return True
+
+    async def async_drain(self, timeout: float) -> None:
+        """Wait until the cues already started have sent their last write."""
+        if self._writing:
+            await asyncio.wait(set(self._writing), timeout=timeout)
+
+    def _spawn_writes(self, writes: Sequence[HapticWrite]) -> None:
+        task = asyncio.create_task(self._send_writes(writes, time.monotonic()))
+        self._tasks.add(task)
+        self._writing.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._writing.discard)
 
     # --- connection supervision -----------------------------------------------------------
 

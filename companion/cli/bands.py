@@ -15,6 +15,7 @@ from companion.ble.virtual_band import Vibration, VirtualBand
 from companion.ble.wearer import WearerMode
 from companion.bus import EventBus
 from companion.cli.common import (
+    DRAIN_TIMEOUT_S,
     EXIT_LINK_LOST,
     EXIT_NO_DEVICE,
     FIND_BAND_TIMEOUT_S,
@@ -159,7 +160,7 @@ def buzz(
                 click.echo(f"{link.profile.name} has no vibration for '{cue}'.", err=True)
                 return 0
             # Let the cue's timed writes go out before disconnecting.
-            await asyncio.sleep(max(w.after_s for w in writes) + 0.5)
+            await link.async_drain(DRAIN_TIMEOUT_S)
             click.echo(
                 f"sent '{cue}' to {link.address} ({len(writes)} writes via {link.profile.name})"
             )

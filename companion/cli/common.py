@@ -23,6 +23,7 @@ EXIT_USAGE = 2
 EXIT_NO_DEVICE = 3
 EXIT_LINK_LOST = 4
 FIND_BAND_TIMEOUT_S = 15.0
+DRAIN_TIMEOUT_S = 10.0  # the longest vibration pattern a profile may hold is far shorter
 
 T = TypeVar("T")
 

@@ -14,6 +14,7 @@ import click
 
 from companion.ble.profiles import select_profile
 from companion.cli.common import (
+    DRAIN_TIMEOUT_S,
     FIND_BAND_TIMEOUT_S,
     data_dir_option,
     device_option,
@@ -135,8 +136,8 @@ def session(
                 )
             await core.start_session(name, pain)
             await finished.wait()
-            # Let the last cue's vibration finish before the link closes.
-            await asyncio.sleep(1.0)
+            # Let the last cue's vibration finish (and stop) before the link closes.
+            await stack.link.async_drain(DRAIN_TIMEOUT_S)
         if stopped_by_user:
             click.echo("Stopped by Ctrl-C; the session is saved as stopped.", err=True)
         return 0

@@ -132,3 +132,27 @@ def test_watch_exits_4_when_the_band_is_lost_and_not_back_before_the_duration_en
 
     assert watch.returncode == 4, err
     assert "link: lost" in err
+
+
+@pytest.mark.timeout(240)
+def test_a_taster_session_reaches_a_band_in_another_process_write_for_write(
+    controllers: tuple[str, str, subprocess.Popen[str], Path],
+) -> None:
+    hci, data_dir, _band, band_out = controllers
+
+    result = _companion(["session", "--hci", hci, "--routine", "taster", "--jsonl"], data_dir)
+
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [e["state"] for e in events if e["type"] == "state"] == ["running", "completed"]
+    plan = next(e["plan"] for e in events if e["type"] == "session")
+    # Stable sort: writes due at one instant keep the plan's cue order.
+    planned = sorted(
+        ((cue["at_s"] + w["after_s"], w["value"]) for cue in plan["cues"] for w in cue["writes"]),
+        key=lambda item: item[0],
+    )
+    received = [json.loads(line)["vibration"] for line in band_out.read_text().splitlines()]
+    assert [value for _, value in planned] == [v["value"] for v in received]
+    start = received[0]["mono"]
+    errors = [abs((v["mono"] - start) - at) for (at, _), v in zip(planned, received, strict=True)]
+    assert max(errors) < 0.25  # a loose check of order and pairing; bench/ measures timing

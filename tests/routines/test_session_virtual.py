@@ -10,6 +10,7 @@ import pytest
 from companion.config import Settings
 from companion.events import Event, SessionState, SessionStateChanged
 from companion.service import Catalogues, running_core
+from tests.support import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -41,18 +42,20 @@ async def test_taster_runs_through_and_the_band_feels_every_planned_write_on_tim
         plan = core.runner.plan if core.runner else None
         assert plan is not None
         await asyncio.wait_for(finished.wait(), plan.total_s + 20)
-        await asyncio.sleep(1.5)  # the routine-end pattern's last write
-        received = list(stack.band.vibrations)
+        await stack.link.async_drain(5.0)  # the routine-end pattern's last write
         profile = stack.link.profile
+        assert profile is not None
+        # Stable sort: writes due at one instant keep the plan's cue order.
+        planned = sorted(
+            ((cue.at_s + write.after_s, write.value) for cue in plan.cues
+             for write in profile.cue_writes(cue.cue)),
+            key=lambda item: item[0],
+        )  # fmt: skip
+        band = stack.band
+        await eventually(lambda: len(band.vibrations) >= len(planned), what="the last writes")
+        received = list(band.vibrations)
 
     assert states == [SessionState.RUNNING, SessionState.COMPLETED]
-    assert profile is not None
-    # Stable sort: writes due at one instant keep the plan's cue order.
-    planned = sorted(
-        ((cue.at_s + write.after_s, write.value) for cue in plan.cues
-         for write in profile.cue_writes(cue.cue)),
-        key=lambda item: item[0],
-    )  # fmt: skip
     assert [value for _, value in planned] == [v.value for v in received]
     start = received[0].mono
     errors = [abs((v.mono - start) - at) for (at, _), v in zip(planned, received, strict=True)]
