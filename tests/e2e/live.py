@@ -32,6 +32,7 @@ START_TIMEOUT_S = 45.0
 STOP_TIMEOUT_S = 20.0
 HTTP_TIMEOUT_S = 30.0
 CONNECTED_TIMEOUT_S = 30.0
+STORE_TIMEOUT_S = 5.0
 COOKIE_NAME = "companion_session"
 CSRF_HEADER = "X-CSRF-Token"
 _ANNOUNCED = re.compile(r"Dashboard: (http://\S+)")
@@ -187,6 +188,21 @@ class ApiClient:
         answer = self.post_json("/api/session", {"routine": routine, "pain_before": pain_before})
         assert answer.status == 201, answer
         return str(answer.json()["id"])
+
+    def wait_for_session(
+        self, run_id: str, outcome: str, timeout: float = STORE_TIMEOUT_S
+    ) -> dict[str, Any]:
+        """The stored session once it has ``outcome``: the recorder commits within about half
+        a second, so a page or export asked for at once may not show it yet."""
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = self.request("GET", f"/api/sessions/{run_id}")
+            if answer.status == 200 and answer.json()["outcome"] == outcome:
+                found: dict[str, Any] = answer.json()
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"session {run_id} not stored as {outcome}: {answer}")
+            time.sleep(0.1)
 
     def wait_until(
         self, predicate: Callable[[dict[str, Any]], bool], timeout: float, what: str
