@@ -53,6 +53,7 @@ RSS_SLOPE_WORTH_NOTING_MB_H = 1.0
 PROJECT_HOURS = 8.0
 # CPU is also shown over the first and the last this many seconds (runs of twice as long).
 WINDOW_S = 600.0
+TIMELINE_EVERY_S = 300.0
 TABLES = ("sessions", "steps", "cues", "samples", "link_events", "pacing_events", "devices")
 
 
@@ -194,10 +195,24 @@ def run_soak(minutes: float, routines: Sequence[str], sample_every_s: float) -> 
 # --- reporting ---------------------------------------------------------------------------------
 
 
+def rss_timeline(readings: Sequence[Reading], every_s: float = TIMELINE_EVERY_S) -> str:
+    """RSS at the first reading of each ``every_s`` window: the shape behind the slope."""
+    marks: list[str] = []
+    next_at = 0.0
+    for r in readings:
+        if r.elapsed_s >= next_at:
+            marks.append(f"{r.elapsed_s / 60:.0f} min {r.rss / MB:.1f}")
+            next_at += every_s
+    marks.append(f"end {readings[-1].rss / MB:.1f}")
+    return ", ".join(marks)
+
+
 def growth_lines(readings: Sequence[Reading], settle_s: float) -> list[str]:
     kept = [r for r in readings if r.elapsed_s >= settle_s] or list(readings)
     span_min = (kept[-1].elapsed_s - kept[0].elapsed_s) / 60.0
     rss_slope = slope_per_hour([(r.elapsed_s, r.rss / MB) for r in kept])
+    middle = (kept[0].elapsed_s + kept[-1].elapsed_s) / 2
+    late_slope = slope_per_hour([(r.elapsed_s, r.rss / MB) for r in kept if r.elapsed_s >= middle])
     threads_slope = slope_per_hour([(r.elapsed_s, float(r.threads)) for r in kept])
     fds_slope = slope_per_hour([(r.elapsed_s, float(r.fds)) for r in kept])
     flat = abs(rss_slope) < RSS_SLOPE_WORTH_NOTING_MB_H
@@ -206,7 +221,9 @@ def growth_lines(readings: Sequence[Reading], settle_s: float) -> list[str]:
         f"RSS slope {rss_slope:+.2f} MB/hour over {len(kept)} readings ({span_min:.1f} min after "
         f"the first {settle_s / 60:g} min): {verdict} (under {RSS_SLOPE_WORTH_NOTING_MB_H:g} "
         f"MB/hour counts as flat; {PROJECT_HOURS:g} hours at this slope: "
-        f"{rss_slope * PROJECT_HOURS:+.1f} MB)",
+        f"{rss_slope * PROJECT_HOURS:+.1f} MB); over the second half alone {late_slope:+.2f} "
+        "MB/hour",
+        f"RSS MB over time: {rss_timeline(readings)}",
         f"Threads {kept[0].threads} -> {kept[-1].threads} ({threads_slope:+.2f}/hour), open "
         f"files {kept[0].fds} -> {kept[-1].fds} ({fds_slope:+.2f}/hour)",
     ]
