@@ -9,12 +9,14 @@ virtual radio, with the real profile's writes (immediate-alert, as the virtual b
 - APScheduler 3.x: an ``AsyncIOScheduler`` with one date-trigger job per cue.
 
 Error of a write = its receipt time minus the first write's receipt, less its planned offset
-from the first write's. Drift = mean error of the last 20 writes minus that of the first 20.
+from the first write's. Lateness = the same measured from the least-late write instead (one
+late first write would otherwise shift every figure). Drift = mean error of the last 20
+writes minus that of the first 20.
 Another process spins on one core throughout (``--no-busy`` to leave it out). By default the
 three share one asyncio loop and start 2/3 s apart so their cues do not coincide;
 ``--one-at-a-time`` runs them in turn instead (three times as long).
 
-    .venv/bin/python -m bench.cue_timing [--minutes 30] [--one-at-a-time] [--no-busy]
+    .venv/bin/python -m bench.cue_timing [--minutes 30] [--one-at-a-time] [--no-busy] [--raw DIR]
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import csv
 import enum
 import itertools
 import tempfile
@@ -115,17 +118,35 @@ class Run:
 
 @dataclass(frozen=True)
 class Timing:
+    """One scheduler's writes against the plan, in milliseconds.
+
+    ``from_first_ms``: each write's offset from the first write's receipt, less its planned
+    offset from the first write. ``lateness_ms``: the same measured from the scheduler's
+    least-late write instead, so one late (or prompt) first write does not shift every
+    figure; timers never fire early, so that write is the best estimate of "on time".
+    """
+
     scheduler: Scheduler
     planned: int
     received: int
     wrong_values: int
-    errors_ms: tuple[float, ...]
+    planned_s: tuple[float, ...]
+    from_first_ms: tuple[float, ...]
+    lateness_ms: tuple[float, ...]
     drift_ms: float
     note: str
 
     @property
-    def abs_errors(self) -> Summary:
-        return Summary.of([abs(e) for e in self.errors_ms])
+    def from_first(self) -> Summary:
+        return Summary.of([abs(e) for e in self.from_first_ms])
+
+    @property
+    def lateness(self) -> Summary:
+        return Summary.of(self.lateness_ms)
+
+    @property
+    def first_write_late_ms(self) -> float:
+        return self.lateness_ms[0]
 
 
 # --- the routine ------------------------------------------------------------------------------
@@ -180,19 +201,39 @@ def timing(run: Run) -> Timing:
     pairs = list(zip(run.planned, run.received, strict=False))
     if not pairs:
         raise RuntimeError(f"{run.scheduler.value}: the band received nothing")
-    (plan0, _), first = pairs[0]
-    errors = tuple(((got.mono - first.mono) - (at - plan0)) * MS_PER_S for (at, _), got in pairs)
-    edge = min(EDGE_WRITES, len(errors))
-    drift = sum(errors[-edge:]) / edge - sum(errors[:edge]) / edge
+    # Receipt minus plan, from an arbitrary origin; only differences between writes count.
+    offsets = [(got.mono - at) * MS_PER_S for (at, _), got in pairs]
+    best = min(offsets)
+    edge = min(EDGE_WRITES, len(offsets))
     return Timing(
         scheduler=run.scheduler,
         planned=len(run.planned),
         received=len(run.received),
         wrong_values=sum(value != got.value for (_, value), got in pairs),
-        errors_ms=errors,
-        drift_ms=drift,
+        planned_s=tuple(at for (at, _), _got in pairs),
+        from_first_ms=tuple(o - offsets[0] for o in offsets),
+        lateness_ms=tuple(o - best for o in offsets),
+        drift_ms=sum(offsets[-edge:]) / edge - sum(offsets[:edge]) / edge,
         note=run.note,
     )
+
+
+def write_raw(timings: Sequence[Timing], directory: Path) -> list[Path]:
+    """One CSV per scheduler: every write's planned offset and both error measures."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for t in timings:
+        path = directory / f"cue_timing_{t.scheduler.name.lower()}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            out = csv.writer(handle)
+            out.writerow(["write", "planned_s", "from_first_ms", "lateness_ms"])
+            for number, row in enumerate(
+                zip(t.planned_s, t.from_first_ms, t.lateness_ms, strict=True)
+            ):
+                planned, first, late = row
+                out.writerow([number, f"{planned:.3f}", f"{first:.3f}", f"{late:.3f}"])
+        written.append(path)
+    return written
 
 
 def _received_since(band: VirtualBand | None, before: int) -> tuple[Vibration, ...]:
@@ -364,7 +405,7 @@ async def measure(
 def report(timings: Sequence[Timing]) -> str:
     rows = []
     for t in timings:
-        s = t.abs_errors
+        late, first = t.lateness, t.from_first
         writes = f"{t.received}/{t.planned}"
         if t.wrong_values:
             writes += f" ({t.wrong_values} out of order)"
@@ -372,14 +413,30 @@ def report(timings: Sequence[Timing]) -> str:
             [
                 t.scheduler.value,
                 writes,
-                ms(s.p50),
-                ms(s.p99),
-                ms(s.max),
+                ms(first.p50),
+                ms(first.p99),
+                ms(first.max),
+                ms(late.p50),
+                ms(late.p99),
+                ms(late.max),
                 f"{t.drift_ms:+.2f}",
+                ms(t.first_write_late_ms),
                 t.note,
             ]
         )
-    header = ["scheduler", "writes", "p50 |err| ms", "p99 ms", "max ms", "drift ms", "note"]
+    header = [
+        "scheduler",
+        "writes",
+        "|err| p50",
+        "p99",
+        "max",
+        "late p50",
+        "p99",
+        "max",
+        "drift",
+        "1st late",
+        "note",
+    ]
     return table(header, rows)
 
 
@@ -404,6 +461,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--no-busy", action="store_true", help="leave out the process that keeps a core busy"
+    )
+    parser.add_argument(
+        "--raw", type=Path, metavar="DIR", help="also write every write's errors as CSV here"
     )
     args = parser.parse_args(argv)
     if args.minutes <= 0:
@@ -432,6 +492,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("Cue timing at the virtual band: receipt vs plan, offsets from the first write")
     print(describe(routine, plan, len(runs[0].planned)))
     print(f"Schedulers ran {together}; wall time {elapsed_min:.1f} min")
+    print("All in ms. |err|: offset from the first write vs plan (absolute). late: behind plan,")
+    print("measured from the least-late write. drift: last 20 writes vs first 20.")
     print(report(timings))
     lag = Summary.of([x * MS_PER_S for x in lags])
     print(
@@ -443,6 +505,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Conditions: {conditions(busy)}")
     print(f"Machine during the run: {host.describe()}")
     print(f"Reproduce: {reproduce(MODULE, command)}")
+    if args.raw is not None:
+        for path in write_raw(timings, args.raw):
+            print(f"Raw: {path}")
     return 0
 
 
