@@ -286,11 +286,12 @@ def test_a_dashboard_that_stops_reading_neither_stalls_the_others_nor_grows_the_
     finally:
         stalled.close()
 
+    # Both stayed live; the stalled one was given the newest events, not all of them.
     assert sessions_seen == STALL_CYCLES + 1
-    assert after - before < MAX_RSS_GROWTH_MB, (before, after)
     caught_up_sessions = [e for e in caught_up if e.name == "session"]
     assert 0 < len(caught_up_sessions) < STALL_CYCLES + 1
     assert streams == 2
+    assert after - before < MAX_RSS_GROWTH_MB, (before, after)
 
 
 def test_an_open_stream_does_not_keep_in_memory_what_it_has_already_sent(

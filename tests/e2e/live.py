@@ -276,9 +276,11 @@ def service_command() -> list[str]:
     return [sys.executable, "-m", "companion"]
 
 
-def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _ISOLATE}
-    env["PYTHONUNBUFFERED"] = "1"  # the announced address must reach us at once
+def child_env(extra: Mapping[str, str] | None = None, *, inherit: bool = True) -> dict[str, str]:
+    """Our environment (less what would move the data) or, with ``inherit=False``, only
+    ``extra``; either way unbuffered, so the announced address reaches us at once."""
+    env = {k: v for k, v in os.environ.items() if inherit and k not in _ISOLATE}
+    env["PYTHONUNBUFFERED"] = "1"
     env.update(extra or {})
     return env
 
@@ -291,6 +293,7 @@ def start_service(
     extra_args: Sequence[str] = (),
     cwd: Path = REPO,
     env: Mapping[str, str] | None = None,
+    inherit_env: bool = True,
 ) -> LiveService:
     """``<command> run --simulate --host H --port 0 --data-dir D``, up and answering."""
     args = [
@@ -308,7 +311,7 @@ def start_service(
     process = subprocess.Popen(
         args,
         cwd=cwd,
-        env=child_env(env),
+        env=child_env(env, inherit=inherit_env),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -351,24 +354,17 @@ class SseEvent:
 
 
 class SseReader:
-    """One ``GET /api/stream`` over a plain socket, read line by line like a browser would.
+    """One ``GET /api/stream`` over a plain socket, read line by line like a browser would;
+    a reader that stops calling ``next_event`` stops reading the socket."""
 
-    ``receive_buffer`` shrinks the socket's receive buffer, so a reader that stops reading
-    pushes back on the server after a few kilobytes rather than after megabytes.
-    """
-
-    def __init__(self, client: ApiClient, *, receive_buffer: int | None = None) -> None:
+    def __init__(self, client: ApiClient) -> None:
         self.connection = client.connection()
+        # Our own socket, so a thread blocked reading it can be woken by hang_up().
         self.sock = socket.create_connection((client.host, client.port), HTTP_TIMEOUT_S)
-        if receive_buffer is not None:
-            self.set_receive_buffer(receive_buffer)
         self.connection.sock = self.sock
         self.connection.request("GET", "/api/stream", headers=client.headers(csrf=False))
         self.response = self.connection.getresponse()
         assert self.response.status == 200, self.response.status
-
-    def set_receive_buffer(self, size: int) -> None:
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
 
     def next_event(self) -> SseEvent | None:
         """The next named event, skipping comments; None when the stream ended."""

@@ -160,6 +160,7 @@ def installed_service(installed: Installed) -> Iterator[ApiClient]:
         command=[str(installed.companion)],
         cwd=installed.workdir,
         env=installed.env(),
+        inherit_env=False,
     ) as live:
         live.wait_for_band()
         yield live.client()
