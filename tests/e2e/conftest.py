@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.live import ApiClient, LiveService, running_service
+from tests.e2e.live import LiveService, running_service
 
 
 @pytest.fixture
@@ -15,8 +15,3 @@ def service(tmp_path: Path) -> Iterator[LiveService]:
     """``companion run --simulate`` on a fresh data dir, stopped (SIGTERM) afterwards."""
     with running_service(tmp_path / "data") as live:
         yield live
-
-
-@pytest.fixture
-def client(service: LiveService) -> ApiClient:
-    return service.client()
