@@ -76,8 +76,9 @@ def keep_scans_short(case: Any) -> None:
     if case.path != SCAN_PATH or not isinstance(body, dict):
         return
     timeout = body.get("timeout_s")
-    number = isinstance(timeout, int | float) and not isinstance(timeout, bool)
-    if number and SHORTEST_SCAN_S < timeout <= LONGEST_SCAN_S:
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        return
+    if SHORTEST_SCAN_S < timeout <= LONGEST_SCAN_S:
         body["timeout_s"] = SHORTEST_SCAN_S
 
 
