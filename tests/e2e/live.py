@@ -332,9 +332,13 @@ def start_service(
     # On 0.0.0.0 it announces that address; we still only ever connect over loopback.
     url = announced.group(1).replace("0.0.0.0", "127.0.0.1")
     service = LiveService(process, url, data_dir, stdout, stderr)
-    # Public whether or not the service wants a token: the app is up and answering.
-    answer = service.client().request("GET", "/api/openapi.json")
-    assert answer.status == 200, (answer, service.log())
+    try:
+        # Public whether or not the service wants a token: the app is up and answering.
+        answer = service.client().request("GET", "/api/openapi.json")
+        assert answer.status == 200, answer
+    except BaseException:
+        service.stop()
+        raise
     return service
 
 
