@@ -14,7 +14,7 @@ from web.problems import ApiError, UnprocessableError
 PAIN_MIN = 0
 PAIN_MAX = 10
 JSON_MEDIA_TYPE = "application/json"
-_DIGITS = re.compile(r"[0-9]{1,9}")
+_DIGITS = re.compile(r"[0-9]{1,10}")  # enough for the largest limit any query takes
 
 
 def _has_body() -> bool:
@@ -53,14 +53,26 @@ def reject_unknown(body: dict[str, Any], allowed: set[str]) -> None:
         raise UnprocessableError(unknown[0], f"unknown field; allowed: {known}")
 
 
+def whole_number(value: object) -> int | None:
+    """``value`` as an int when JSON gave a whole number (9 or 9.0, as JSON Schema's
+    "integer" allows); None otherwise. Booleans are not numbers here."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def pain_rating(body: dict[str, Any], field: str, *, required: bool) -> int | None:
     """A pain score 0..10 (whole numbers; booleans are not numbers here)."""
     if field not in body or body[field] is None:
         if required:
             raise UnprocessableError(field, f"required, a whole number {PAIN_MIN}-{PAIN_MAX}")
         return None
-    value = body[field]
-    if isinstance(value, bool) or not isinstance(value, int):
+    value = whole_number(body[field])
+    if value is None:
         raise UnprocessableError(field, f"must be a whole number {PAIN_MIN}-{PAIN_MAX}")
     if not PAIN_MIN <= value <= PAIN_MAX:
         raise UnprocessableError(field, f"must be between {PAIN_MIN} and {PAIN_MAX}")

@@ -20,6 +20,7 @@ from typing import Any, Final
 from companion.reminder_service import DEFAULT_WAKE_TIME, WAKE_TIME_SETTING
 from companion.routines.pacer import BreathPattern, PatternError
 from companion.routines.watch import SafetySettings
+from web.body import whole_number
 from web.timeofday import hh_mm, parse_hh_mm
 
 STORE_KEY: Final = "preferences"
@@ -91,11 +92,12 @@ def check_pattern(value: object) -> dict[str, float] | None:
 
 def check_hr_ceiling(value: object) -> int:
     low, high = HR_CEILING_BPM
-    if isinstance(value, bool) or not isinstance(value, int):
+    number = whole_number(value)
+    if number is None:
         raise PrefsError(HR_CEILING, f"must be a whole number from {low} to {high}")
-    if not low <= value <= high:
+    if not low <= number <= high:
         raise PrefsError(HR_CEILING, f"must be from {low} to {high}")
-    return value
+    return number
 
 
 def check_units(value: object) -> dict[str, str]:

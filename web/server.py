@@ -23,6 +23,7 @@ SPARE_THREADS = 4
 # client has hung up (environ["waitress.client_disconnected"]).
 REQUEST_LOOKAHEAD = 5
 STOP_TIMEOUT_S = 5.0
+OUTBUF_HIGH_WATERMARK = 1 << 20
 FLUSH_POLL_S = 0.01
 
 
@@ -103,6 +104,9 @@ def serve(app: Flask, host: str, port: int, threads: int | None = None) -> Runni
         port=port,
         threads=count,
         channel_request_lookahead=REQUEST_LOOKAHEAD,
+        # Waitress frees a channel's sent output only past this mark (16 MB by default);
+        # an event stream runs for hours, so keep it small or each stream hoards memory.
+        outbuf_high_watermark=OUTBUF_HIGH_WATERMARK,
         ident="companion",
     )
     thread = threading.Thread(target=server.run, name="companion-web", daemon=True)

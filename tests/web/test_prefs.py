@@ -31,6 +31,8 @@ FOUR_SIX = {"inhale_s": 4.0, "hold_in_s": 0.0, "exhale_s": 6.0, "hold_out_s": 0.
         ({"pattern": {"hold_in_s": 2}}, {"pattern": {**FOUR_SIX, "hold_in_s": 2.0}}),
         ({"hr_ceiling": 80}, {"hr_ceiling": 80}),
         ({"hr_ceiling": 180}, {"hr_ceiling": 180}),
+        # JSON Schema's "integer" takes a whole number written with a point.
+        ({"hr_ceiling": 120.0}, {"hr_ceiling": 120}),
         ({"units": {"clock": "12h"}}, {"units": {"energy": "kJ", "clock": "12h"}}),
         ({"units": {"energy": "kcal"}}, {"units": {"energy": "kcal", "clock": "24h"}}),
         ({"wake_time": "6:45"}, {"wake_time": "06:45"}),
@@ -56,7 +58,7 @@ def test_accepted_updates(update: dict[str, Any], expected: dict[str, Any]) -> N
         ({"pattern": {"speed": 2}}, "pattern.speed"),
         ({"hr_ceiling": 79}, "hr_ceiling"),
         ({"hr_ceiling": 181}, "hr_ceiling"),
-        ({"hr_ceiling": 120.0}, "hr_ceiling"),
+        ({"hr_ceiling": 120.5}, "hr_ceiling"),
         ({"hr_ceiling": False}, "hr_ceiling"),
         ({"units": []}, "units"),
         ({"units": {"energy": "cal"}}, "units.energy"),

@@ -85,9 +85,11 @@
   function setView(view) {
     // A new view starts at the top: heart rate, step and circle first.
     if (view !== model.view) window.scrollTo(0, 0);
+    const entering = view === "running" && model.view !== "running";
     model.view = view;
     $("idle").hidden = view !== "idle";
     $("running").hidden = view !== "running";
+    if (entering) restCircle();
     $("pain").hidden = view !== "running";
     $("after").hidden = view !== "after";
     document.body.classList.toggle("in-session", view === "running");
@@ -165,6 +167,15 @@
   function cuePhase(name) {
     const key = String(name || "").toLowerCase().replace(/[-\s]/g, "_");
     return CUE_PHASES[key] || null;
+  }
+  // A panel that was hidden has no size to animate from: give the circle its empty size
+  // and make the browser lay it out, so the first breath-in grows instead of jumping.
+  function restCircle() {
+    const circle = $("circle");
+    circle.style.transitionDuration = "0s";
+    circle.style.transform = "scale(" + EMPTY_SCALE + ")";
+    void circle.offsetWidth;
+    circle.style.transitionDuration = "";
   }
   function breathe(cueName, duration) {
     const phase = cuePhase(cueName);

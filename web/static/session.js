@@ -4,6 +4,7 @@
 (() => {
   const { api } = Companion;
   const HEIGHT = 320;
+  const TICK_STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
   const RELEASE_CUES = new Set(["hold_end", "release", "end_hold"]);
 
   const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
@@ -40,14 +41,23 @@
       ys.push(s.hr);
     }
     const spans = stepSpans(detail);
+    const lastEnd = spans.reduce((end, span) => Math.max(end, span.to), 0);
     const ends = holdEnds(detail);
     const text = css("--text");
     const line = css("--line");
     const accent = css("--accent");
     const warn = css("--warn");
+    // Drawing stays inside the plot area, clear of the axis labels.
+    const clipToPlot = (u) => {
+      const { ctx, bbox } = u;
+      ctx.beginPath();
+      ctx.rect(bbox.left, bbox.top, bbox.width, bbox.height);
+      ctx.clip();
+    };
     const shade = (u) => {
       const { ctx, bbox } = u;
       ctx.save();
+      clipToPlot(u);
       spans.forEach((span, i) => {
         const x0 = u.valToPos(span.from, "x", true);
         const x1 = u.valToPos(span.to, "x", true);
@@ -67,6 +77,7 @@
     const markHoldEnds = (u) => {
       const { ctx, bbox } = u;
       ctx.save();
+      clipToPlot(u);
       ctx.strokeStyle = warn;
       ctx.lineWidth = 2 * devicePixelRatio;
       ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
@@ -84,12 +95,14 @@
     const opts = {
       width: container.clientWidth,
       height: HEIGHT,
-      scales: { x: { time: false } },
+      // From the session's start, so the steps line up with the time axis.
+      scales: { x: { time: false, range: (u, min, max) => [0, Math.max(max, lastEnd, 1)] } },
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       series: [{}, { label: "Heart rate", stroke: text, width: 2 }],
       axes: [
-        { ...axis, values: (u, ticks) => ticks.map(mmss) },
+        // Whole seconds only: labels are m:ss, so half-second ticks would repeat.
+        { ...axis, incrs: TICK_STEPS_S, values: (u, ticks) => ticks.map(mmss) },
         { ...axis, label: "bpm" },
       ],
       hooks: { drawClear: [shade], draw: [markHoldEnds] },
