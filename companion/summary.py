@@ -22,7 +22,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, Final
 
 from companion import physiology
 from companion.advice import Advice, AdviceFacts, choose_advice
@@ -39,8 +39,17 @@ ONE_LINE_MAX = 60
 # Plain ASCII: watch faces often lack glyphs beyond it.
 ONE_LINE_SEPARATOR = " | "
 
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
+# Spelled out here so text never depends on the machine's locale.
+WEEKDAY_NAMES: Final = (
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+)
+MONTH_NAMES: Final = (
     "January",
     "February",
     "March",
@@ -319,7 +328,7 @@ def build_summary(
 def format_summary_text(summary: MorningSummary) -> str:
     """Several plain lines for the CLI and the dashboard."""
     day = summary.day
-    weekday, month = _WEEKDAYS[day.weekday()], _MONTHS[day.month - 1]
+    weekday, month = WEEKDAY_NAMES[day.weekday()], MONTH_NAMES[day.month - 1]
     lines = [f"Morning summary for {weekday} {day.day} {month} {day.year}"]
     if not summary.sessions:
         lines.append("No routine since yesterday evening.")

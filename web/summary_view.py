@@ -12,29 +12,21 @@ import http
 import re
 from typing import Any, Final
 
-from companion.summary import TREND_DAYS, MorningSummary, SessionLine, Trend, TrendDirection
+from companion.summary import (
+    MONTH_NAMES,
+    TREND_DAYS,
+    WEEKDAY_NAMES,
+    MorningSummary,
+    SessionLine,
+    Trend,
+    TrendDirection,
+)
 
 _ISO_DAY: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # The summary reads the week before its day: from here on, every instant it touches is a
 # valid Unix time (and nothing underflows the calendar).
 FIRST_DAY: Final = datetime.date(1970, 1, 1) + datetime.timedelta(days=TREND_DAYS)
 
-# Spelled out here so a page never depends on the machine's locale.
-_DAY_NAMES: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTH_NAMES: Final = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 ABBREVIATION: Final = 3
 
 RMSSD_WORDS: Final = {
@@ -84,13 +76,13 @@ def parse_day(text: str, today: datetime.date) -> datetime.date:
 
 def long_day(day: datetime.date) -> str:
     """'Tuesday 12 May 2026'."""
-    return f"{_DAY_NAMES[day.weekday()]} {day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
+    return f"{WEEKDAY_NAMES[day.weekday()]} {day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
 
 
 def short_day(day: datetime.date) -> str:
     """'Tue 12 May'."""
-    weekday = _DAY_NAMES[day.weekday()][:ABBREVIATION]
-    return f"{weekday} {day.day} {_MONTH_NAMES[day.month - 1][:ABBREVIATION]}"
+    weekday = WEEKDAY_NAMES[day.weekday()][:ABBREVIATION]
+    return f"{weekday} {day.day} {MONTH_NAMES[day.month - 1][:ABBREVIATION]}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,7 +120,7 @@ def week(summary: MorningSummary) -> list[dict[str, Any]]:
     return [
         {
             "day": d.isoformat(),
-            "label": _DAY_NAMES[d.weekday()][:ABBREVIATION],
+            "label": WEEKDAY_NAMES[d.weekday()][:ABBREVIATION],
             "rmssd_ms": _rounded(rmssd.get(d), 1),
             "pain": _rounded(pain.get(d), 1),
         }

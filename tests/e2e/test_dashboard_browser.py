@@ -16,20 +16,10 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 
 from tests.e2e.live import REPO, LiveService
+from tests.support import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
 WAIT_MS = 10_000
 # The simulated wearer's heart follows the breath, so the number moves within a breath or two.
@@ -46,7 +36,7 @@ def page(service: LiveService) -> Iterator[Page]:
         pytest.fail(f"{CHROMIUM} is missing; `make browser-deps` installs Debian's chromium")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1024, "height": 900})
         page = context.new_page()
         errors: list[str] = []

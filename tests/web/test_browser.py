@@ -20,6 +20,7 @@ from companion.events import Notice, ReminderDue, SessionStarted, SessionState, 
 from companion.reminders import Reminder
 from companion.store.queries import get_setting
 from companion.store.reminders import add_reminder, list_reminders
+from tests.support import CHROMIUM, CHROMIUM_ARGS
 from tests.web.conftest import (
     FIRST_STEP,
     PLAN,
@@ -35,17 +36,6 @@ from web import RunningServer, WebSettings, create_app, serve
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 WAIT_MS = 5000
 
@@ -73,7 +63,7 @@ def browser() -> Iterator[Browser]:
         pytest.fail(f"{CHROMIUM} is missing; `make browser-deps` installs Debian's chromium")
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
