@@ -77,6 +77,8 @@ class LinkChanged(Event):
     device: str
     state: LinkState
     detail: str = ""
+    name: str | None = None  # the band's advertised name, once known
+    profile: str | None = None  # the device profile in use, once connected
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

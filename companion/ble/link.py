@@ -103,6 +103,7 @@ class BandLink:
         self._forced_profile = profile
         self._client: BleakClient | None = None
         self._device: BLEDevice | None = None
+        self._device_name: str | None = None
         self.profile: DeviceProfile | None = profile
         self.state = LinkState.CLOSED
         self.battery: int | None = None
@@ -222,6 +223,8 @@ class BandLink:
                 device=self.address or "",
                 state=state,
                 detail=detail,
+                name=self._device_name,
+                profile=self.profile.name if self.profile else None,
             )
         )
 
@@ -288,6 +291,7 @@ class BandLink:
     async def _connect_once(self) -> None:
         device, adv = await self._find_device()
         self._device = device
+        self._device_name = adv.local_name or device.name
         self.profile = self._forced_profile or self._match(device, adv)
         self._set_state(LinkState.CONNECTING, device.address)
         self._disconnected.clear()

@@ -136,7 +136,8 @@ class EventTranslator:
         writes = []
         if event.state in _CONNECTED_STATES:
             self.last_device = event.device
-            writes.append(Write(WriteKind.SEEN_DEVICE, {"address": event.device, "t": event.wall}))
+            seen = {"address": event.device, "t": event.wall, "name": event.name}
+            writes.append(Write(WriteKind.SEEN_DEVICE, {**seen, "profile": event.profile}))
         params = {
             "device": event.device,
             "t": event.wall,
@@ -331,7 +332,13 @@ def _finish_sessions(connection: Connection, params: Sequence[Mapping[str, Any]]
 
 def _seen_devices(connection: Connection, params: Sequence[Mapping[str, Any]]) -> None:
     for seen in params:
-        upsert_device_row(connection, seen["address"], seen_at=seen["t"])
+        upsert_device_row(
+            connection,
+            seen["address"],
+            seen_at=seen["t"],
+            name=seen.get("name"),
+            profile=seen.get("profile"),
+        )
 
 
 def upsert_device_row(

@@ -25,7 +25,7 @@ from companion.events import (
 )
 from companion.links import LinkStack
 from companion.service import Catalogues, Store, open_store, running_core
-from companion.store.queries import get_session, session_samples
+from companion.store.queries import get_session, list_devices, session_samples
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -132,6 +132,8 @@ async def test_band_that_never_returns_still_lets_the_routine_end_on_screen(dril
     assert [c.cue for c in drill.cues()][-1] == "routine-end"
     stored = get_session(drill.store.engine, run_id)
     assert stored is not None and stored.summary.outcome == "completed"
+    devices = [(d.name, d.profile) for d in list_devices(drill.store.engine)]
+    assert devices == [("Companion Virtual Band", "immediate-alert")]
 
 
 async def test_a_wall_clock_jump_mid_routine_changes_neither_cue_timing_nor_stored_times(

@@ -232,9 +232,11 @@ def test_a_final_state_finishes_the_session_and_pain_records_where(
             })],
         ),
         (
-            LinkChanged(mono=0, wall=T0, device=BAND, state=LinkState.RECONNECTED),
+            LinkChanged(mono=0, wall=T0, device=BAND, state=LinkState.RECONNECTED,
+                        name="Polar H10 A1B2", profile="polar-h10"),
             [
-                Write(WriteKind.SEEN_DEVICE, {"address": BAND, "t": T0}),
+                Write(WriteKind.SEEN_DEVICE, {"address": BAND, "t": T0, "name": "Polar H10 A1B2",
+                                              "profile": "polar-h10"}),
                 Write(WriteKind.INSERT_LINK, {
                     "device": BAND, "t": T0, "state": "reconnected", "detail": "",
                     "session_id": None,
