@@ -240,7 +240,7 @@ def report(soak: Soak, minutes: float, settle_s: float) -> list[str]:
         per_routine[routine] = per_routine.get(routine, 0) + 1
     lines = [
         f"Soak of `companion run --simulate`: {last.elapsed_s / 60:.1f} min of real time "
-        f"(asked: {minutes:g}), {len(soak.started)} routines back to back "
+        f"(asked: {minutes:g}), {len(soak.started)} routine(s) back to back "
         f"({', '.join(f'{n} x {r}' for r, n in per_routine.items())}), one dashboard stream open",
         table(
             ["", "RSS MB", "threads", "open files", "CPU % of a core"],
