@@ -35,7 +35,9 @@ ADVERTISING_INTERVAL_MS = 100
 ENERGY_EVERY_N_PACKETS = 10
 # Mild pulses closer together than this belong to one buzz (a double tap means breathe out).
 BUZZ_GROUP_WINDOW_S = 0.35
-MAX_RECORDED_VIBRATIONS = 100_000
+# About four hours of routines back to back: enough to check any session against, small
+# enough that a virtual band left running for days stays a few megabytes.
+MAX_RECORDED_VIBRATIONS = 10_000
 # RR intervals travel as uint16 in 1/1024 s.
 MAX_RR_S = 0xFFFF / 1024
 
