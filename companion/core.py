@@ -97,6 +97,7 @@ class Core:
         self._last_hr: HeartRateSample | None = None
         self._last_cue: CueFired | None = None
         self._notices: list[Notice] = []
+        self._starting: _StartClaim | None = None
         bus.subscribe(self._on_event)
 
     # --- events ---------------------------------------------------------------------------
@@ -128,16 +129,30 @@ class Core:
     def _wrist(self, cue: str) -> bool:
         return self.link.run_cue(cue) if self.link is not None else False
 
+    def _session_busy(self) -> bool:
+        return self._starting is not None or (
+            self.runner is not None and not _is_final(self.runner.state)
+        )
+
     async def start_session(self, routine_name: str, pain_before: int | None) -> str:
-        if self.runner is not None and not _is_final(self.runner.state):
+        # Decide and claim before the first await: every other start that arrives while
+        # this one reads the store sees the claim and is refused, so one routine runs.
+        if self._session_busy():
             raise SessionError("a routine is already running; stop it first")
         routine = self.routines.get(routine_name)
         if routine is None:
             raise UnknownNameError("routine", routine_name, list(self.routines))
-        if self._preferences is not None:
-            # Settings saved on the dashboard apply from the next routine on.
-            self.settings = await self._preferences()
-        level = await self._progression(routine_name)
+        claim = _StartClaim()
+        self._starting = claim
+        try:
+            if self._preferences is not None:
+                # Settings saved on the dashboard apply from the next routine on.
+                self.settings = await self._preferences()
+            level = await self._progression(routine_name)
+        finally:
+            self._starting = None
+        if claim.cancelled_by is not None:
+            raise SessionError(f"the routine was not started: {claim.cancelled_by}")
         plan_settings = PlanSettings(pattern=self.settings.pattern)
         plan = compile_plan(routine, plan_settings, level)
         run_id = uuid.uuid4().hex
@@ -171,6 +186,11 @@ class Core:
         return run_id
 
     def command(self, name: str) -> dict[str, Any]:
+        if self._starting is not None and name in _ENDING_COMMANDS:
+            # Stop or Pain pressed while a start is still reading the store: that start
+            # never begins, so nothing reaches the wrist.
+            self._starting.cancelled_by = _ENDING_COMMANDS[name]
+            return self.session_status()
         runner = self.runner
         if runner is None:
             raise SessionError("no routine has been started")
@@ -284,6 +304,16 @@ class Core:
             "notices": [n.to_json() for n in self._notices],
             "streams": len(self.feed),
         }
+
+
+@dataclass
+class _StartClaim:
+    """A start in progress; Stop or Pain before it begins cancels it."""
+
+    cancelled_by: str | None = None
+
+
+_ENDING_COMMANDS = {"stop": "stopped by you", "pain": "pain reported"}
 
 
 def _is_final(state: SessionState | None) -> bool:
