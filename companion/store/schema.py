@@ -176,6 +176,30 @@ class PacingEvent(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
+class HeartMinute(Base):
+    """Between-session heart rate older than the raw window, folded into one row a minute.
+
+    ``t`` is the minute's start. The figures cover the samples that were worn (a beat
+    and skin contact); ``unworn`` counts the rest, so no sample goes uncounted. RMSSD is
+    over that minute's cleaned RR intervals; ``rr_differences`` says how many successive
+    differences it rests on, so minutes can be pooled (the sum of rmssd squared times differences).
+    """
+
+    __tablename__ = "heart_minutes"
+    __table_args__ = (Index(None, "t"),)
+
+    device: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), primary_key=True)
+    t: Mapped[float] = mapped_column(Double, primary_key=True)
+    worn: Mapped[int] = mapped_column(Integer)
+    unworn: Mapped[int] = mapped_column(Integer)
+    hr_min: Mapped[int | None] = mapped_column(SmallInteger)
+    hr_mean: Mapped[float | None] = mapped_column(Double)
+    hr_max: Mapped[int | None] = mapped_column(SmallInteger)
+    rr_count: Mapped[int] = mapped_column(Integer)
+    rr_differences: Mapped[int] = mapped_column(Integer)
+    rmssd_ms: Mapped[float | None] = mapped_column(Double)
+
+
 class Setting(Base):
     __tablename__ = "settings"
 

@@ -29,6 +29,7 @@ STORE_TABLES = {
     "pacing_events",
     "settings",
     "reminders",
+    "heart_minutes",
 }
 
 
