@@ -1,4 +1,4 @@
-"""One routine at a time, by construction: concurrent starts and a Pain press, judged at the band."""
+"""One routine at a time: concurrent starts and a Pain press, judged at the band."""
 
 from __future__ import annotations
 
