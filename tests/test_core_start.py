@@ -86,6 +86,6 @@ async def test_pain_while_a_start_is_reading_the_store_cancels_that_start(
             assert core.runner is None
             # And the core is free for the next start.
             run_id = await core.start_session("taster", pain_before=None)
-            assert core.runner is not None and core.runner.run_id == run_id
+            assert core.session_status()["id"] == run_id
             core.command("stop")
             await stack.link.async_drain(5.0)
