@@ -16,6 +16,7 @@ class LinkState(enum.StrEnum):
     SCANNING = "scanning"
     CONNECTING = "connecting"
     CONNECTED = "connected"
+    SILENT = "silent"  # connected, but no notification for a few seconds
     LOST = "lost"
     RECONNECTED = "reconnected"
     CLOSED = "closed"

@@ -27,6 +27,7 @@ from companion.ble import uuids
 from companion.ble.backoff import reconnect_delay
 from companion.ble.gatt_values import decode_battery_level
 from companion.ble.heart_rate import HeartRateMeasurement
+from companion.ble.plausibility import screen
 from companion.ble.profiles import DeviceProfile, HapticWrite, match_advertisement
 from companion.bus import EventBus
 from companion.clock import WallClock
@@ -39,6 +40,12 @@ SCAN_FOR_BAND_S = 5.0
 NOTIFICATION_QUEUE_SIZE = 256
 ATT_WRITE_HEADER = 3  # opcode and handle
 MIN_ATT_PAYLOAD = 20  # the default 23-byte MTU less the header
+# Bands notify about once a second, with or without skin contact. A connected band that
+# says nothing for this long is reported as silent; for the longer span, it is reconnected.
+SILENT_AFTER_S = 5.0
+RECONNECT_SILENT_AFTER_S = 10.0
+SILENCE_CHECK_EVERY_S = 0.5
+DISCONNECT_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,8 @@ class BandLink:
         )
         self._tasks: set[asyncio.Task[Any]] = set()
         self._writing: set[asyncio.Task[Any]] = set()
+        self._last_notification_mono = 0.0
+        self._lost_because = ""
         self._write_lock = asyncio.Lock()
 
     # --- public face ----------------------------------------------------------------------
@@ -147,6 +156,7 @@ class BandLink:
         self._running = True
         self._spawn(self._consume_notifications())
         self._spawn(self._supervise())
+        self._spawn(self._watch_for_silence())
 
     async def async_stop(self) -> None:
         self._running = False
@@ -244,7 +254,8 @@ class BandLink:
             self._connected.clear()
             self._client = None
             if self._running:
-                self._set_state(LinkState.LOST, "the band went away")
+                self._set_state(LinkState.LOST, self._lost_because or "the band went away")
+            self._lost_because = ""
 
     async def _find_device(self) -> tuple[BLEDevice, AdvertisementData]:
         wanted = self._wanted
@@ -311,6 +322,7 @@ class BandLink:
             with contextlib.suppress(Exception):
                 await client.disconnect()
             raise BleakError(f"setting up the band failed: {exc}") from exc
+        self._last_notification_mono = time.monotonic()
         self._connected.set()
         state = LinkState.RECONNECTED if self._ever_connected else LinkState.CONNECTED
         self._ever_connected = True
@@ -346,23 +358,51 @@ class BandLink:
     async def _consume_notifications(self) -> None:
         while True:
             mono, wall, data = await self._notifications.get()
+            self._last_notification_mono = mono
+            if self.state == LinkState.SILENT:
+                self._set_state(LinkState.CONNECTED, "data again")
             try:
                 measurement = HeartRateMeasurement.from_bytes(data)
             except MalformedPacketError as exc:
                 _LOGGER.warning("%s", exc)
                 self._count_dropped(exc.reason, data)
                 continue
+            screened = screen(measurement.heart_rate, measurement.rr_ms)
+            if screened.problems:
+                reason = "; ".join(screened.problems)
+                _LOGGER.warning("implausible heart data from the band: %s", reason)
+                self._count_dropped(reason, data)
+            if screened.hr is None:
+                continue
             self._bus.publish(
                 HeartRateSample(
                     mono=mono,
                     wall=wall,
                     device=self.address or "",
-                    hr=measurement.heart_rate,
+                    hr=screened.hr,
                     contact=measurement.contact,
                     energy_kj=measurement.energy_expended_kj,
-                    rr_ms=measurement.rr_ms,
+                    rr_ms=screened.rr_ms,
                 )
             )
+
+    async def _watch_for_silence(self) -> None:
+        """Notice a band that stays connected but stops notifying, and reconnect it."""
+        while True:
+            await asyncio.sleep(SILENCE_CHECK_EVERY_S)
+            client = self._client
+            if client is None or not self._connected.is_set():
+                continue
+            silent_s = time.monotonic() - self._last_notification_mono
+            if silent_s >= RECONNECT_SILENT_AFTER_S:
+                self._lost_because = f"no data for {silent_s:.0f} s; reconnecting"
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(client.disconnect(), DISCONNECT_TIMEOUT_S)
+                # A stack that never reports the disconnect must not keep the link stuck.
+                self._disconnected.set()
+                self._connected.clear()
+            elif silent_s >= SILENT_AFTER_S and self.state != LinkState.SILENT:
+                self._set_state(LinkState.SILENT, "connected, no data")
 
     def _count_dropped(self, reason: str, data: bytes) -> None:
         self.dropped_packets += 1

@@ -113,6 +113,7 @@ class VirtualBand:
         self._wearer = wearer
         self._on_vibration = on_vibration
         self.vibrations: deque[Vibration] = deque(maxlen=MAX_RECORDED_VIBRATIONS)
+        self._silent_until = 0.0
         self._buzz = BuzzReader()
         self._started_at = time.monotonic()
         self._packets = 0
@@ -230,7 +231,7 @@ class VirtualBand:
             tick += 1
             # Deadlines from the start, so a slow notification never shifts the next one.
             await asyncio.sleep(max(0.0, start + tick * NOTIFY_INTERVAL_S - time.monotonic()))
-            if not self._device.connections:
+            if not self._device.connections or time.monotonic() < self._silent_until:
                 self._wearer.beats_until(self._now())  # the wearer's heart goes on beating
                 continue
             try:
@@ -282,6 +283,10 @@ class VirtualBand:
 
     async def come_back(self) -> None:
         await self._advertise()
+
+    def go_silent(self, seconds: float) -> None:
+        """Stay connected but send no heart-rate notifications for ``seconds``."""
+        self._silent_until = time.monotonic() + seconds
 
     def send_raw_measurement(self, data: bytes) -> None:
         """Send ``data`` as the next heart-rate notification, as a faulty band might."""

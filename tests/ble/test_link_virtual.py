@@ -105,3 +105,63 @@ async def test_link_reconnects_after_the_band_drops_and_the_stream_resumes(
     states = recorded.link_states()
     assert states.index(LinkState.LOST) < states.index(LinkState.RECONNECTED)
     assert stack.link.run_cue("breath-in") is True
+
+
+async def test_impossible_heart_figures_are_counted_as_dropped_and_never_published(
+    simulated: tuple[LinkStack, Recorded],
+) -> None:
+    stack, recorded = simulated
+    assert stack.band is not None
+    await eventually(lambda: bool(recorded.of(HeartRateSample)), what="a first sample")
+    stack.band.send_raw_measurement(b"\x00\x00")  # 0 bpm
+    stack.band.send_raw_measurement(b"\x01\xff\xff")  # 65535 bpm
+    stack.band.send_raw_measurement(b"\x10\x42\xff\xff")  # 66 bpm, RR 65535/1024 s = 64 s
+
+    await eventually(lambda: len(recorded.of(PacketDropped)) >= 3, what="three dropped")
+    reasons = [e.reason for e in recorded.of(PacketDropped) if isinstance(e, PacketDropped)]
+    assert "heart rate 0 bpm outside 20-250 bpm" in reasons
+    assert "heart rate 65535 bpm outside 20-250 bpm" in reasons
+    assert "RR 63999 ms outside 240-3000 ms" in reasons
+    samples = [e for e in recorded.of(HeartRateSample) if isinstance(e, HeartRateSample)]
+    assert all(20 <= s.hr <= 250 for s in samples)
+    assert all(240 <= rr <= 3000 for s in samples for rr in s.rr_ms)
+    # The 66 bpm reading itself was real; only its impossible RR was left out.
+    assert any(s.hr == 66 and s.rr_ms == () for s in samples)
+
+
+async def test_a_connected_band_that_stops_notifying_is_reported_silent_then_reconnected(
+    simulated: tuple[LinkStack, Recorded],
+) -> None:
+    stack, recorded = simulated
+    assert stack.band is not None
+    await eventually(lambda: bool(recorded.of(HeartRateSample)), what="a first sample")
+
+    stack.band.go_silent(60.0)
+    await eventually(lambda: LinkState.SILENT in recorded.link_states(), 10, "the silence")
+    assert stack.link.state == LinkState.SILENT
+    await eventually(lambda: LinkState.LOST in recorded.link_states(), 15, "the reconnect")
+    lost = next(
+        e for e in recorded.of(LinkChanged) if isinstance(e, LinkChanged) and e.state == "lost"
+    )
+    stack.band.go_silent(0.0)
+    await eventually(lambda: LinkState.RECONNECTED in recorded.link_states(), 20, "reconnection")
+    resumed_at = len(recorded.events)
+    await eventually(
+        lambda: any(isinstance(e, HeartRateSample) for e in recorded.events[resumed_at:]),
+        what="samples after reconnection",
+    )
+    states = recorded.link_states()
+    assert states.index(LinkState.SILENT) < states.index(LinkState.LOST)
+    assert "no data for" in lost.detail
+
+
+async def test_a_silent_band_that_speaks_again_is_connected_again(
+    simulated: tuple[LinkStack, Recorded],
+) -> None:
+    stack, recorded = simulated
+    assert stack.band is not None
+    await eventually(lambda: bool(recorded.of(HeartRateSample)), what="a first sample")
+    stack.band.go_silent(6.5)
+    await eventually(lambda: LinkState.SILENT in recorded.link_states(), 10, "the silence")
+    await eventually(lambda: stack.link.state == LinkState.CONNECTED, 10, "data again")
+    assert LinkState.LOST not in recorded.link_states()
