@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from companion.cli import bands, reminders, routines, serve, upkeep
+from companion.cli import archive, bands, reminders, routines, serve, upkeep
 from companion.cli.common import exit_code_for
 from companion.errors import CompanionError
 
@@ -57,5 +57,8 @@ for command in (
     reminders.summary,
     upkeep.doctor,
     upkeep.install_service,
+    archive.backup,
+    archive.restore,
+    archive.export,
 ):
     main.add_command(command)

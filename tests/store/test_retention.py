@@ -40,12 +40,13 @@ def raw(
 
 
 def test_a_minute_folds_into_counts_extremes_mean_and_rmssd() -> None:
+    steady = tuple(1000.0 + 10.0 * (i % 2) for i in range(20))  # successive differences 10
     samples = [
-        raw(OLD + 0, 60, (1000.0, 1010.0)),
-        raw(OLD + 1, 62, (990.0,)),
+        raw(OLD + 0, 60, steady[:10]),
+        raw(OLD + 1, 62, steady[10:]),
         raw(OLD + 2, 0),  # no beat found
-        raw(OLD + 3, 70, (), contact=False),  # off the skin
-        raw(OLD + 59.5, 64, (1000.0,)),
+        raw(OLD + 3, 70, (400.0, 1700.0), contact=False),  # off the skin: its RR is not used
+        raw(OLD + 59.5, 64),
     ]
     (minute,) = fold_minutes(samples)
     assert minute == HeartMinuteFold(
@@ -56,9 +57,9 @@ def test_a_minute_folds_into_counts_extremes_mean_and_rmssd() -> None:
         hr_min=60,
         hr_mean=62.0,
         hr_max=64,
-        rr_count=4,
-        rr_differences=3,
-        rmssd_ms=math.sqrt((10.0**2 + 20.0**2 + 10.0**2) / 3),
+        rr_count=20,
+        rr_differences=19,
+        rmssd_ms=10.0,
     )
 
 
