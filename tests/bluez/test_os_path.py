@@ -3,10 +3,13 @@ against a stand-in bluetoothd that presents the virtual band on a virtual radio.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from companion.ble.virtual_band import BAND_ADDRESS, BAND_NAME
-from tests.bluez.conftest import run_companion
+from tests.bluez.conftest import run_companion, running_service
 from tests.bluez.harness import BlueZWorld
 
 pytestmark = pytest.mark.slow
@@ -24,3 +27,65 @@ def test_scan_lists_the_band_heard_through_bluez(
     assert " ".join(rows[0][3:]) == BAND_NAME
     filters = world.calls().discovery_filters
     assert filters and filters[0]["Transport"] == "le"
+
+
+def test_watch_streams_heart_rate_through_bluez(
+    world: BlueZWorld, companion_env: dict[str, str]
+) -> None:
+    result = run_companion(["watch", "--duration", "4", "--jsonl"], companion_env)
+
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) >= 2, result.stderr
+    for line in lines:
+        assert line["device"] == BAND_ADDRESS
+        assert 40 <= line["hr"] <= 100 and line["contact"] is True
+    assert any(line["rr_ms"] for line in lines)
+    assert world.calls().start_notify, "notifications went through StartNotify"
+
+
+def test_buzz_writes_the_cue_as_write_commands(
+    world: BlueZWorld, companion_env: dict[str, str]
+) -> None:
+    result = run_companion(["buzz", "--cue", "hold-end"], companion_env)
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "UserWarning" not in result.stderr, result.stderr
+    felt = world.call(lambda: [v.value for v in world.band.vibrations])
+    assert felt == [b"\x02", b"\x00"]
+    # Immediate Alert's Alert Level is write-without-response: BlueZ is asked for commands.
+    assert [kind for _, _, kind in world.calls().writes] == ["command", "command"]
+
+
+def test_a_session_reaches_the_band_through_bluez_write_for_write(
+    world: BlueZWorld, companion_env: dict[str, str], short_routine: Path
+) -> None:
+    result = run_companion(
+        ["session", "--routine", str(short_routine), "--jsonl"], companion_env, timeout=90
+    )
+
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [e["state"] for e in events if e["type"] == "state"] == ["running", "completed"]
+    plan = next(e["plan"] for e in events if e["type"] == "session")
+    planned = [w["value"] for cue in plan["cues"] for w in cue["writes"]]
+    felt = world.call(lambda: [v.value.hex() for v in world.band.vibrations])
+    assert sorted(felt) == sorted(planned) and len(felt) > 4
+
+
+def test_run_shows_live_heart_rate_from_bluez_on_the_dashboard(
+    world: BlueZWorld, companion_env: dict[str, str], tmp_path: Path
+) -> None:
+    with running_service(companion_env, tmp_path / "data") as service:
+        client = service.client()
+        first = client.wait_until(
+            lambda s: s["link"]["state"] == "connected" and s["heart_rate"] is not None,
+            30,
+            "a heart rate from the band through BlueZ",
+        )
+        assert first["link"]["device"] == BAND_ADDRESS
+        later = client.wait_until(
+            lambda s: s["heart_rate"] is not None and s != first, 10, "the next heart rate"
+        )
+        assert 40 <= later["heart_rate"]["hr"] <= 100
