@@ -1,4 +1,5 @@
-"""Serving the app with waitress in a thread of its own, with a clean stop."""
+"""Serving the app with waitress in a thread of its own, with a clean stop, and with the
+connection guard (``web.connection_guard``) deciding which sockets it keeps."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import time
 from typing import Any
 
 from flask import Flask
-from waitress.server import create_server
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, create_server
 from waitress.trigger import trigger
 
 from web.auth import TokenRequiredError
+from web.connection_guard import ConnectionLimits, OpenConnection, overdue, to_close_for
 from web.settings import is_loopback
 from web.state import shutdown, web_state
 
@@ -25,6 +28,83 @@ REQUEST_LOOKAHEAD = 5
 STOP_TIMEOUT_S = 5.0
 OUTBUF_HIGH_WATERMARK = 1 << 20
 FLUSH_POLL_S = 0.01
+# Waitress stops accepting at its own connection_limit; ours (max_open) acts first, and this
+# leaves room above it for the listeners, the wake-up trigger and connections being closed.
+WAITRESS_LIMIT_HEADROOM = 16
+# How often (whole seconds, as waitress takes it) the guard looks for overdue connections.
+SWEEP_INTERVAL_S = 1
+
+
+class GuardedChannel(HTTPChannel):  # type: ignore[misc]  # waitress has no type hints
+    """A waitress connection that notes what the guard needs: when it last received or sent
+    a byte, and when the request it is receiving began. Runs on waitress's loop thread,
+    except ``send``, which answering threads call too (a float assignment is atomic)."""
+
+    def __init__(self, server: Any, sock: Any, addr: Any, adj: Any, map: Any = None) -> None:
+        self.active_at = time.monotonic()
+        self.request_began: float | None = None
+        super().__init__(server, sock, addr, adj, map=map)
+        guard: ConnectionGuard = server.connection_guard
+        guard.admit(self)
+
+    def received(self, data: bytes) -> bool:
+        before = self.request
+        result: bool = super().received(data)
+        now = time.monotonic()
+        self.active_at = now
+        if self.request is None:
+            self.request_began = None
+        elif self.request is not before:  # a new request began in this chunk
+            self.request_began = now
+        return result
+
+    def send(self, data: bytes, do_close: bool = True) -> int:
+        sent: int = super().send(data, do_close=do_close)
+        if sent:
+            self.active_at = time.monotonic()
+        return sent
+
+    def seen(self) -> OpenConnection:
+        began = self.request_began
+        return OpenConnection(
+            key=id(self),
+            client=str(self.addr[0]) if self.addr else "",
+            answering=bool(self.requests),
+            partial=began is not None,
+            since=began if began is not None else self.active_at,
+        )
+
+
+class ConnectionGuard:
+    """Applies ``ConnectionLimits`` to the connections in one waitress socket map."""
+
+    def __init__(self, limits: ConnectionLimits, socket_map: dict[int, Any]) -> None:
+        self.limits = limits
+        self._map = socket_map
+
+    def _open(self) -> list[GuardedChannel]:
+        return [
+            d
+            for d in list(self._map.values())
+            if isinstance(d, GuardedChannel) and not d.will_close
+        ]
+
+    def admit(self, newcomer: GuardedChannel) -> None:
+        """Make room for a connection just accepted (closing others, or it)."""
+        others = {id(c): c for c in self._open() if c is not newcomer}
+        closing = to_close_for(newcomer.seen(), [c.seen() for c in others.values()], self.limits)
+        for key in closing:
+            channel = newcomer if key == id(newcomer) else others[key]
+            _LOGGER.debug("closing a connection from %s to make room", channel.addr)
+            channel.will_close = True  # waitress's loop closes it on its next turn
+
+    def sweep(self, _wall_now: float = 0.0) -> None:
+        """Close connections that waited too long (waitress calls this as ``maintenance``)."""
+        channels = {id(c): c for c in self._open()}
+        late = overdue([c.seen() for c in channels.values()], time.monotonic(), self.limits)
+        for key in late:
+            _LOGGER.debug("closing an idle or too slow connection from %s", channels[key].addr)
+            channels[key].will_close = True
 
 
 class RunningServer:
@@ -84,11 +164,19 @@ class RunningServer:
         _LOGGER.info("web server on %s stopped", self.url)
 
 
-def serve(app: Flask, host: str, port: int, threads: int | None = None) -> RunningServer:
+def serve(
+    app: Flask,
+    host: str,
+    port: int,
+    threads: int | None = None,
+    limits: ConnectionLimits | None = None,
+) -> RunningServer:
     """Start serving ``app`` on ``host:port`` (port 0 picks a free one) and return at once.
+    ``limits`` bound the open connections (see ``web.connection_guard``).
 
     Raises TokenRequiredError for a host beyond this machine when the app has no token.
     """
+    limits = limits or ConnectionLimits()
     settings = web_state(app).settings
     if not is_loopback(host):
         if settings.token is None:
@@ -107,10 +195,29 @@ def serve(app: Flask, host: str, port: int, threads: int | None = None) -> Runni
         # Waitress frees a channel's sent output only past this mark (16 MB by default);
         # an event stream runs for hours, so keep it small or each stream hoards memory.
         outbuf_high_watermark=OUTBUF_HIGH_WATERMARK,
+        connection_limit=limits.max_open + WAITRESS_LIMIT_HEADROOM,
+        cleanup_interval=SWEEP_INTERVAL_S,
+        max_request_header_size=limits.max_header_bytes,
+        max_request_body_size=limits.max_upload_bytes,
+        # poll() has no FD_SETSIZE ceiling, which select() hits at 1024 descriptors.
+        asyncore_use_poll=True,
         ident="companion",
     )
+    _guard_listeners(server, limits)
     thread = threading.Thread(target=server.run, name="companion-web", daemon=True)
     running = RunningServer(app, server, thread)
     thread.start()
     _LOGGER.info("web server listening on %s with %d threads", running.url, count)
     return running
+
+
+def _guard_listeners(server: Any, limits: ConnectionLimits) -> None:
+    """Give each listener (one per address "localhost" resolves to) our connection class and
+    our sweep in place of waitress's own idle check. Nothing is accepted before the loop
+    thread starts, so every connection is a guarded one."""
+    socket_map = getattr(server, "_map", None) or server.map
+    guard = ConnectionGuard(limits, socket_map)
+    for listener in [d for d in socket_map.values() if isinstance(d, BaseWSGIServer)]:
+        listener.connection_guard = guard
+        listener.channel_class = GuardedChannel
+        listener.maintenance = guard.sweep
