@@ -58,10 +58,53 @@ const Companion = (() => {
     return node;
   }
 
+  // A radio group as WAI-ARIA describes it: one tab stop (the checked radio, else the first),
+  // arrow keys move and check, Home and End jump to the ends, Space and Enter check.
+  // items: [{ value, content: [nodes or text], class }]; onPick(value, byKey) after each change
+  // (byKey: an arrow key moved the choice, so the person may still be on the way to theirs).
+  const NEXT_KEYS = new Set(["ArrowRight", "ArrowDown"]);
+  const PREVIOUS_KEYS = new Set(["ArrowLeft", "ArrowUp"]);
+  function radioGroup(container, items, selected, onPick) {
+    container.replaceChildren();
+    const buttons = items.map((item) => el("button", {
+      type: "button", role: "radio", class: item.class || "",
+      "aria-checked": item.value === selected ? "true" : "false", "data-value": String(item.value),
+    }, ...item.content));
+    const rove = (chosen) => buttons.forEach((b) => b.setAttribute("tabindex", b === chosen ? "0" : "-1"));
+    const check = (index, byKey) => {
+      buttons.forEach((b, i) => b.setAttribute("aria-checked", i === index ? "true" : "false"));
+      rove(buttons[index]);
+      onPick(items[index].value, byKey);
+    };
+    buttons.forEach((button, index) => {
+      button.addEventListener("click", () => check(index, false));
+      button.addEventListener("keydown", (ev) => {
+        let to = null;
+        if (NEXT_KEYS.has(ev.key)) to = (index + 1) % buttons.length;
+        else if (PREVIOUS_KEYS.has(ev.key)) to = (index - 1 + buttons.length) % buttons.length;
+        else if (ev.key === "Home") to = 0;
+        else if (ev.key === "End") to = buttons.length - 1;
+        if (to === null) return;
+        ev.preventDefault();
+        buttons[to].focus();
+        check(to, true);
+      });
+    });
+    const current = buttons.find((b) => b.getAttribute("aria-checked") === "true") || buttons[0];
+    if (current) rove(current);
+    container.append(...buttons);
+    return buttons;
+  }
+
+  // A clock time (a Date) the way the person chose in Settings: 24-hour unless told "12h".
+  function clockText(date, clock) {
+    return date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", hour12: clock === "12h" });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     bindToggle(document.getElementById("night-toggle"), "night",
       (on) => document.documentElement.classList.toggle("night", on));
   });
 
-  return { api, ApiError, bindToggle, remembered, remember, el };
+  return { api, ApiError, bindToggle, remembered, remember, el, radioGroup, clockText };
 })();

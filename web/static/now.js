@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { api, el, bindToggle, remembered, remember } = Companion;
+  const { api, el, bindToggle, remembered, remember, radioGroup, clockText } = Companion;
   const $ = (id) => document.getElementById(id);
   // This page's own stream carries the banners too (one stream per page, not two).
   Banners.shareStream();
@@ -22,7 +22,17 @@
     hold: "hold", hold_start: "hold",
     hold_end: "release", release: "release", end_hold: "release",
   };
-  const PHASE_TEXT = { in: "Breathe in", out: "Breathe out", hold: "Hold", release: "Let go" };
+  const PHASE_TEXT = { in: "Breathe in", out: "Breathe out", hold: "Hold your breath", release: "Let go" };
+  // What a step asks of the body, from the plan's mode (or guessed from the step alone).
+  const MODE_TEXT = { hold: "Hold the stretch", reps: "Repeat, one each breath", flow: "Move with your breath",
+    rest: "Rest" };
+  // The README suggests the taster for a first try.
+  const FIRST_ROUTINE = "taster";
+  // "Let go" stays at least this long, even when the next breath-in comes in the same instant.
+  const LET_GO_MS = 2500;
+  // A heart rate older than this is shown as stale, with its age.
+  const STALE_S = 3;
+  const LOST_LINKS = new Set(["lost", "closed", "scanning", "connecting", "none"]);
   const EMPTY_SCALE = 0.5;
   const FULL_SCALE = 1;
   const DEFAULT_PATTERN = { inhale_s: 4, hold_in_s: 0, exhale_s: 6, hold_out_s: 0 };
@@ -40,6 +50,12 @@
     pattern: { ...DEFAULT_PATTERN },
     clock: null, // { base_s, at_ms, running }: seconds since the session started
     view: "idle",
+    plan: null, // the session event's plan, for each step's mode
+    breathPhase: "idle", // what the circle does now
+    letGoUntil: 0, // performance.now() until which "Let go" keeps the phase word
+    hr: null, // { bpm, at_ms (performance.now()), wall_ms } of the last value
+    link: null,
+    clock: remembered("clock", "24h"),
   };
 
   const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
@@ -50,12 +66,32 @@
   }
 
   // ---- display pieces ----------------------------------------------------------------
-  function showHr(bpm, contact) {
-    if (num(bpm) !== null) $("hr-value").textContent = String(Math.round(bpm));
+  // ageS: how old the value already is (the snapshot says; a stream event is new).
+  function showHr(bpm, contact, ageS) {
+    if (num(bpm) !== null) {
+      const age = Math.max(0, num(ageS) ?? 0) * 1000;
+      model.hr = { bpm: Math.round(bpm), at_ms: performance.now() - age, wall_ms: Date.now() - age };
+      $("hr-value").textContent = String(model.hr.bpm);
+    }
     if (contact === true || contact === false) {
       $("contact").textContent = contact ? "yes" : "no: adjust the band";
-      $("hr-value").parentElement.classList.toggle("no-contact", !contact);
+      $("hr").classList.toggle("no-contact", !contact);
     }
+    renderHrAge();
+  }
+  // A number on screen is either live or says how old it is: greyed, struck through and
+  // labelled after STALE_S without a new value.
+  function renderHrAge() {
+    const hr = model.hr;
+    const age = hr ? (performance.now() - hr.at_ms) / 1000 : 0;
+    const stale = Boolean(hr) && age > STALE_S;
+    $("hr").classList.toggle("stale", stale);
+    const label = $("hr-age");
+    label.hidden = !stale;
+    if (!stale) return;
+    label.textContent = LOST_LINKS.has(model.link)
+      ? "band lost, last " + hr.bpm + " at " + clockText(new Date(hr.wall_ms), model.clock)
+      : "no signal for " + Math.floor(age) + " s";
   }
   function showBattery(percent) {
     if (num(percent) !== null) $("battery").textContent = Math.round(percent) + "%";
@@ -63,6 +99,7 @@
   function showLink(state, detail) {
     if (!state) return;
     const node = $("link-state");
+    model.link = state;
     node.dataset.state = state;
     node.textContent = detail ? state + " (" + detail + ")" : state;
   }
@@ -93,36 +130,29 @@
     $("pain").hidden = view !== "running";
     $("after").hidden = view !== "after";
     document.body.classList.toggle("in-session", view === "running");
+    if (view === "after") focusFirst($("pain-after"));
     keepAwake(view === "running");
   }
 
   // ---- the routine picker and rating scales ---------------------------------------------
-  function radioGroup(container, items, selected, onPick) {
-    container.replaceChildren();
-    for (const item of items) {
-      const button = el("button", { type: "button", role: "radio", class: item.class || "",
-        "aria-checked": item.value === selected ? "true" : "false", "data-value": String(item.value) },
-      ...item.content);
-      button.addEventListener("click", () => {
-        for (const b of container.children) b.setAttribute("aria-checked", "false");
-        button.setAttribute("aria-checked", "true");
-        onPick(item.value);
-      });
-      container.append(button);
-    }
+  function focusFirst(group) {
+    const first = group.querySelector("[tabindex='0']");
+    if (first) first.focus({ preventScroll: true });
   }
   const scaleItems = () => Array.from({ length: 11 }, (_, n) => ({ value: n, content: [String(n)] }));
 
   function renderRoutines() {
     const names = model.routines.map((r) => r.name);
-    if (!names.includes(model.routine)) model.routine = names.length ? names[0] : null;
+    if (!names.includes(model.routine)) {
+      model.routine = names.includes(FIRST_ROUTINE) ? FIRST_ROUTINE : (names.length ? names[0] : null);
+    }
     radioGroup($("routines"), model.routines.map((r) => ({
       value: r.name,
       class: "routine",
       content: [
         el("strong", { text: r.title || r.name }),
-        el("span", { text: [num(r.total_s) ? Math.round(r.total_s / 60) + " min" : "", r.description || ""]
-          .filter(Boolean).join(" · ") }),
+        el("span", { text: [num(r.total_s) ? Math.max(1, Math.round(r.total_s / 60)) + " min" : "",
+          r.description || ""].filter(Boolean).join(" · ") }),
       ],
     })), model.routine, (name) => { model.routine = name; updateStart(); });
     if (!names.length) showProblem("No routines are available.");
@@ -171,28 +201,61 @@
   // A panel that was hidden has no size to animate from: give the circle its empty size
   // and make the browser lay it out, so the first breath-in grows instead of jumping.
   function restCircle() {
+    model.breathPhase = "idle";
+    model.letGoUntil = 0;
+    $("breath").dataset.phase = "idle";
     const circle = $("circle");
     circle.style.transitionDuration = "0s";
     circle.style.transform = "scale(" + EMPTY_SCALE + ")";
     void circle.offsetWidth;
     circle.style.transitionDuration = "";
   }
+  let holdTimer = null;
+  let wordTimer = null;
+  // The phase word and the circle's colour and shape. "Let go" keeps the word for LET_GO_MS
+  // while the circle already follows the next breath.
+  function showPhase(phase) {
+    model.breathPhase = phase;
+    $("breath").dataset.phase = phase;
+    renderPhaseWord();
+  }
+  function renderPhaseWord() {
+    const paused = model.session && model.session.state === "paused";
+    const letGo = performance.now() < model.letGoUntil;
+    const phase = paused ? "paused" : (letGo ? "release" : model.breathPhase);
+    const node = $("phase");
+    node.dataset.phase = phase;
+    node.textContent = paused ? "Paused" : (PHASE_TEXT[phase] || "Breathe easily");
+    $("breath").dataset.paused = paused ? "true" : "false";
+  }
   function breathe(cueName, duration) {
     const phase = cuePhase(cueName);
     if (!phase) return;
     const circle = $("circle");
-    circle.dataset.phase = phase;
+    clearTimeout(holdTimer);
     if (phase === "in" || phase === "out") {
-      const fallback = phase === "in" ? model.pattern.inhale_s : model.pattern.exhale_s;
+      const p = model.pattern;
+      const fallback = phase === "in" ? p.inhale_s : p.exhale_s;
       // A cue's duration may include the hold after it; the circle moves only while breathing.
       const seconds = num(duration) && duration > 0 ? Math.min(duration, fallback) : fallback;
       circle.style.transitionDuration = seconds + "s";
       circle.style.transform = "scale(" + (phase === "in" ? FULL_SCALE : EMPTY_SCALE) + ")";
+      showPhase(phase);
+      // A pattern with a held breath after this phase: the circle stops and says so.
+      const held = phase === "in" ? p.hold_in_s : p.hold_out_s;
+      if (held > 0) holdTimer = setTimeout(() => showPhase("hold"), seconds * 1000);
     } else if (phase === "release") {
-      circle.classList.add("released");
-      setTimeout(() => circle.classList.remove("released"), 1200);
+      model.letGoUntil = performance.now() + LET_GO_MS;
+      const breath = $("breath");
+      breath.dataset.release = "false";
+      void breath.offsetWidth; // restart the ripple when two hold ends come close together
+      breath.dataset.release = "true";
+      clearTimeout(wordTimer);
+      wordTimer = setTimeout(() => { breath.dataset.release = "false"; renderPhaseWord(); }, LET_GO_MS);
+      showPhase(model.breathPhase === "idle" ? "release" : model.breathPhase);
+    } else {
+      showPhase(phase);
     }
-    $("phase").textContent = PHASE_TEXT[phase];
     playCue(phase);
   }
 
@@ -264,23 +327,58 @@
     $("routine-title").textContent = routineTitle(routine);
     $("pause").textContent = model.session.state === "paused" ? "Resume" : "Pause";
     setView("running");
+    renderPhaseWord();
   }
   function renderStep() {
     const s = model.step;
-    $("step-title").textContent = s ? (field(s, "name", "exercise") || "Exercise") : "Getting ready";
-    $("step-side").textContent = s && field(s, "side") ? "(" + field(s, "side") + " side)" : "";
+    const name = s ? (field(s, "name", "exercise") || "Exercise") : "Getting ready";
+    const side = s ? field(s, "side") : null;
+    $("step-title").textContent = name;
+    // Plan step names already carry their side ("Knee to chest — left"); say it only when not.
+    $("step-side").textContent = side && !name.toLowerCase().includes(String(side).toLowerCase())
+      ? "(" + side + " side)" : "";
+    const mode = stepMode(s);
+    $("step-mode").textContent = mode ? MODE_TEXT[mode] || "" : "";
+    $("step-mode").dataset.mode = mode || "";
     $("instructions").textContent = s ? (field(s, "instructions") || "") : "Lie comfortably and let your breathing settle.";
     renderCountdown();
+  }
+  function stepMode(step) {
+    if (!step) return null;
+    const index = num(field(step, "index", "step"));
+    const planned = model.plan && Array.isArray(model.plan.steps) && index !== null
+      ? model.plan.steps.find((p) => p.index === index) : null;
+    if (planned && planned.mode) return planned.mode;
+    if (field(step, "exercise") === "rest") return "rest";
+    if (num(field(step, "reps")) !== null) return "reps";
+    return num(field(step, "breaths")) !== null ? "hold" : null;
   }
   function finish(state) {
     if (model.view === "after") return; // already asking; a reconnect's snapshot changes nothing
     if (model.view !== "running") { model.session = null; setView("idle"); return; }
     $("after-outcome").textContent = OUTCOME_TEXT[state] || "The session has ended.";
     $("after-saved").hidden = true;
-    radioGroup($("pain-after"), scaleItems(), null, rateAfter);
+    radioGroup($("pain-after"), scaleItems(), null, pickAfter);
     for (const b of $("pain-after").children) b.disabled = false;
     model.session = null;
     setView("after");
+  }
+  // A tap saves at once; arrow keys pass through values on the way, so the one they stop on
+  // is saved after a short pause (or when Done is pressed).
+  const RATE_SETTLE_MS = 800;
+  let pendingRating = null;
+  function pickAfter(pain, byKey) {
+    clearTimeout(pendingRating);
+    pendingRating = null;
+    if (!byKey) { rateAfter(pain); return; }
+    pendingRating = setTimeout(() => { pendingRating = null; rateAfter(pain); }, RATE_SETTLE_MS);
+  }
+  function flushRating() {
+    if (pendingRating === null) return;
+    clearTimeout(pendingRating);
+    pendingRating = null;
+    const checked = $("pain-after").querySelector("[aria-checked='true']");
+    if (checked) rateAfter(Number(checked.dataset.value));
   }
   async function rateAfter(pain) {
     try {
@@ -312,14 +410,17 @@
   // hr/battery/link fields) are read too, so the page never depends on one spelling.
   function applyStatus(s) {
     if (!s || typeof s !== "object") return;
-    const hr = field(s, "heart_rate", "hr");
-    if (hr && typeof hr === "object") showHr(field(hr, "hr", "bpm"), hr.contact);
-    else showHr(hr, s.contact);
     const link = field(s, "link", "link_state");
-    const battery = field(s, "battery") ?? field(link, "battery");
-    showBattery(battery && typeof battery === "object" ? field(battery, "percent") : battery);
     if (link && typeof link === "object") showLink(field(link, "state"), field(link, "detail"));
     else showLink(link);
+    const hr = field(s, "heart_rate", "hr");
+    if (hr && typeof hr === "object") {
+      // age_s from the companion; a value it calls stale without an age is at least that old.
+      const age = num(hr.age_s) ?? (hr.stale === true ? STALE_S + 1 : 0);
+      showHr(field(hr, "hr", "bpm"), hr.contact, age);
+    } else showHr(hr, s.contact);
+    const battery = field(s, "battery") ?? field(link, "battery");
+    showBattery(battery && typeof battery === "object" ? field(battery, "percent") : battery);
     for (const n of field(s, "notices") || []) {
       if (field(n, "topic") === "summary") Banners.notice(n, true); else addNotice(n);
     }
@@ -347,12 +448,13 @@
     status: applyStatus,
     hr: (p) => showHr(p.hr, p.contact),
     battery: (p) => showBattery(p.percent),
-    link: (p) => showLink(p.state, p.detail),
+    link: (p) => { showLink(p.state, p.detail); renderHrAge(); },
     notice: (p) => (field(p, "topic") === "summary" ? Banners.notice(p, false) : addNotice(p)),
     pacing: (p) => applyPattern(p),
     rating: () => {},
     session: (p) => {
-      applyPattern(field(field(p, "plan"), "pattern", "breathing"));
+      model.plan = field(p, "plan");
+      applyPattern(field(model.plan, "pattern", "breathing"));
       enterSession(p.run_id, p.routine, "running");
       setClock(0, true);
     },
@@ -411,6 +513,14 @@
     if (first) first.focus({ preventScroll: true });
   }
 
+  // Times on this page follow the clock chosen in Settings (remembered for the next load).
+  async function loadClock() {
+    try {
+      const clock = field(field(await api("GET", "/api/settings"), "units"), "clock");
+      if (clock) { model.clock = clock; remember("clock", clock); }
+    } catch (e) { /* the 24-hour default stays */ }
+  }
+
   async function start() {
     $("start").disabled = true;
     try {
@@ -418,6 +528,8 @@
       remember("routine", model.routine);
       showProblem("");
       enterSession(created.id, model.routine, "running");
+      // The Start button is gone: keyboard focus moves to the session, one Tab from its controls.
+      $("running").focus({ preventScroll: true });
     } catch (e) {
       showProblem(e.message);
       updateStart();
@@ -439,6 +551,7 @@
     $("stop").addEventListener("click", () => command("stop"));
     $("pain").addEventListener("click", () => command("pain"));
     $("after-done").addEventListener("click", () => {
+      flushRating();
       model.painBefore = null;
       renderPainBefore();
       updateStart();
@@ -446,9 +559,10 @@
     });
     renderPainBefore();
     setView("idle");
-    setInterval(renderCountdown, TICK_MS);
+    setInterval(() => { renderCountdown(); renderHrAge(); }, TICK_MS);
     try {
       const [routines, status] = await Promise.all([api("GET", "/api/routines"), api("GET", "/api/status")]);
+      loadClock();
       model.routines = Array.isArray(routines) ? routines : [];
       renderRoutines();
       applyStatus(status);
