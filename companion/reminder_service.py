@@ -39,6 +39,8 @@ class ReminderHost:
         publish: Callable[[ReminderDue | Notice], None],
         summary_line: Callable[[dt.date], str] | None = None,
         routine_title: Callable[[str], str] = lambda name: name,
+        store_upkeep: Callable[[], None] | None = None,
+        store_upkeep_every_s: float = 600.0,
     ) -> None:
         self._engine = engine
         self._tz = tz
@@ -47,12 +49,20 @@ class ReminderHost:
         self._publish = publish
         self._summary_line = summary_line
         self._routine_title = routine_title
+        # The nightly backup and heart-rate thinning (companion.store.upkeep), on a
+        # scheduler thread so the core loop never waits for the store.
+        self._store_upkeep = store_upkeep
+        self._store_upkeep_every_s = store_upkeep_every_s
         self.scheduler = ReminderScheduler(engine, tz, self)
 
     def start(self) -> None:
         self.scheduler.start()
         self.resync()
         self.scheduler.add_interval_job(self.resync, RESYNC_S, "resync")
+        if self._store_upkeep is not None:
+            self.scheduler.add_interval_job(
+                self._store_upkeep, self._store_upkeep_every_s, "store-upkeep"
+            )
 
     def stop(self) -> None:
         self.scheduler.shutdown()

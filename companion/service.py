@@ -226,7 +226,12 @@ def store_notice(handle_holder: list[CoreHandle]) -> Callable[[bool, str], None]
     return on_change
 
 
-def reminder_host(engine: Engine, handle: CoreHandle, catalogues: Catalogues) -> ReminderHost:
+def reminder_host(
+    engine: Engine,
+    handle: CoreHandle,
+    catalogues: Catalogues,
+    store_upkeep: Callable[[], None] | None = None,
+) -> ReminderHost:
     tz = tzlocal.get_localzone()
 
     def summary_line(day: dt.date) -> str:
@@ -247,6 +252,7 @@ def reminder_host(engine: Engine, handle: CoreHandle, catalogues: Catalogues) ->
         publish=handle.publish,
         summary_line=summary_line,
         routine_title=title,
+        store_upkeep=store_upkeep,
     )
 
 
@@ -283,7 +289,10 @@ def run_service(settings: Settings, *, announce: Callable[[str], None]) -> int:
                     core, loop, lambda address: put_setting(store.engine, DEVICE_KEY, address)
                 )
                 handles.append(handle)
-                reminders = reminder_host(store.engine, handle, catalogues)
+                from companion.store.upkeep import StoreUpkeep
+
+                upkeep = StoreUpkeep(settings.db_url, settings.data_dir)
+                reminders = reminder_host(store.engine, handle, catalogues, upkeep.run)
                 await asyncio.to_thread(reminders.start)
                 handle.reminders = reminders
                 app = create_app(handle, store_engine=store.engine, settings=web_settings)
