@@ -15,9 +15,11 @@ import hashlib
 import hmac
 import http
 import secrets
+import unicodedata
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response as BaseResponse
 
 from companion.errors import CompanionError
@@ -131,17 +133,43 @@ def guard() -> Response | BaseResponse | None:
     return None
 
 
-def _safe_next(target: str | None) -> str:
-    # Only paths on this site: no scheme, no host, no protocol-relative "//evil".
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("pages.now")
+class UnsafeNextError(ValueError):
+    """A ``next`` that is not a path on this site."""
+
+
+def _unsafe_character(text: str) -> str | None:
+    # Browsers drop tabs and newlines from URLs and read "\\" as "/", so "/\t/evil" or
+    # "/\\evil" would land on another site; control, format and separator characters (spaces
+    # of every kind) have no place in one of our paths.
+    for character in text:
+        if character == "\\" or unicodedata.category(character)[0] in "CZ":
+            return character
+    return None
+
+
+def checked_next(target: str | None, default: str) -> str:
+    """Where to go after logging in: ``target`` when it is a path on this site ("/history",
+    "/history?page=2"), ``default`` when there is none. Raises UnsafeNextError for anything
+    else (a scheme, a host, "//host", a relative path, control characters, whitespace,
+    backslashes); nothing is stripped or repaired."""
+    if target is None or target == "":
+        return default
+    bad = _unsafe_character(target)
+    if bad is not None:
+        raise UnsafeNextError(f"next: {unicodedata.name(bad, repr(bad))} is not allowed")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        raise UnsafeNextError("next: must be a path on this site, such as /history")
     return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | BaseResponse | tuple[str, int]:
     settings = web_state().settings
-    target = _safe_next(request.values.get("next"))
+    try:
+        target = checked_next(request.values.get("next"), url_for("pages.now"))
+    except UnsafeNextError as error:
+        raise BadRequest(str(error)) from None
     if settings.token is None:
         return redirect(target)
     if request.method == "GET":

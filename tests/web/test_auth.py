@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from tests.web.conftest import FakeCore, csrf_of
 from web import WebSettings, create_app
+from web.auth import UnsafeNextError, checked_next
 
 TOKEN = "a-long-shared-secret-for-tests"
 START = {"routine": "bedtime", "pain_before": 2}
@@ -114,9 +115,73 @@ def test_login_without_the_form_csrf_token_is_refused(remote: FlaskClient) -> No
     assert remote.get("/api/status").status_code == 401
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "\\\\evil", ""])
-def test_login_never_redirects_off_site(remote: FlaskClient, target: str) -> None:
-    assert log_in(remote, next_page=target) == "/"
+OFF_SITE = [
+    "//evil.example/x",
+    "///evil.example",
+    "https://evil.example/",
+    "javascript:alert(1)",
+    "\\\\evil",
+    "/\\evil.example",
+    "/\t/evil.example",  # browsers drop the tab: "//evil.example"
+    "/\n/evil.example",
+    "/ /evil.example",
+    "/\u00a0/evil.example",
+    "/\u200b/evil.example",
+    "history",
+    "evil.example",
+    "/x\r\nSet-Cookie: companion_session=forged",
+]
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_next_must_be_a_path_on_this_site(target: str) -> None:
+    with pytest.raises(UnsafeNextError, match=r"^next: "):
+        checked_next(target, "/")
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        (None, "/"),
+        ("", "/"),
+        ("/history", "/history"),
+        ("/history?page=2", "/history?page=2"),
+        ("/sessions/run0001#chart", "/sessions/run0001#chart"),
+        ("/%2F%2Fevil.example", "/%2F%2Fevil.example"),  # a path segment here, not a host
+    ],
+)
+def test_a_path_on_this_site_is_where_login_goes(target: str | None, expected: str) -> None:
+    assert checked_next(target, "/") == expected
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_login_refuses_an_off_site_next_with_a_400_page(remote: FlaskClient, target: str) -> None:
+    csrf = login_form_csrf(remote)
+
+    response = remote.post("/login", data={"token": TOKEN, "csrf_token": csrf, "next": target})
+
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert response.mimetype == "text/html"
+    assert "next: " in response.get_data(as_text=True)
+    assert remote.get("/api/status").status_code == 401  # and no login happened
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["next=/%09/evil.example", "next=//evil.example", "next=/x%0D%0ALocation:%20//evil.example"],
+)
+def test_on_loopback_the_login_page_never_redirects_off_site(
+    client: FlaskClient, query: str
+) -> None:
+    response = client.get(f"/login?{query}")
+
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+
+
+def test_login_without_next_goes_to_the_now_page(remote: FlaskClient) -> None:
+    assert log_in(remote, next_page="") == "/"
 
 
 def test_a_logged_in_browser_needs_csrf_to_change_state(remote: FlaskClient) -> None:
