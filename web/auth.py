@@ -6,6 +6,8 @@
 - With a token: API clients send ``Authorization: Bearer <token>`` (no CSRF needed: browsers
   never attach that header on their own); browsers log in once at /login, which sets an
   HttpOnly SameSite=Strict cookie, and send the CSRF token with state-changing requests.
+  The cookie names a login the server keeps (``web.logins``); logging out forgets it, so a
+  copy of the cookie is refused from then on.
 All secret comparisons are constant-time.
 """
 
@@ -18,11 +20,22 @@ import secrets
 import unicodedata
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, Response, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response as BaseResponse
 
 from companion.errors import CompanionError
+from web.logins import Logins
 from web.problems import error_response, wants_json
 from web.settings import WebSettings, is_loopback
 from web.state import web_state
@@ -33,7 +46,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Endpoints anyone may reach: the login form, static files, and the API description.
 PUBLIC_ENDPOINTS = frozenset({"static", "vendor.file", "auth.login", "api.openapi"})
 _SESSION_AUTH = "auth"
+_SESSION_LOGIN = "login"
 _SESSION_CSRF = "csrf"
+LOGINS_KEY = "companion.logins"
 
 bp = Blueprint("auth", __name__)
 
@@ -81,11 +96,20 @@ def _bearer() -> str | None:
     return value.strip()
 
 
+def logins(app: Flask | None = None) -> Logins:
+    """The app's server-held logins (set up by ``init_auth``)."""
+    found = (app or current_app).extensions[LOGINS_KEY]
+    assert isinstance(found, Logins)
+    return found
+
+
 def _logged_in(settings: WebSettings) -> bool:
     if settings.token is None:
         return True
     value = session.get(_SESSION_AUTH)
-    return isinstance(value, str) and _same(value, _fingerprint(settings.token))
+    if not (isinstance(value, str) and _same(value, _fingerprint(settings.token))):
+        return False
+    return logins().is_current(session.get(_SESSION_LOGIN))
 
 
 def _csrf_ok() -> bool:
@@ -179,20 +203,28 @@ def login() -> str | BaseResponse | tuple[str, int]:
     typed = request.form.get("token", "")
     if not _same(typed, settings.token):
         return render_template("login.html", next=target, problem="That token is not right."), 401
+    logins().end(session.get(_SESSION_LOGIN))  # a browser logging in again drops its old one
     session.clear()
     session.permanent = True
     session[_SESSION_AUTH] = _fingerprint(settings.token)
+    session[_SESSION_LOGIN] = logins().begin()
     csrf_token()
     return redirect(target)
 
 
 @bp.post("/logout")
 def logout() -> BaseResponse:
+    # Clearing the cookie is not enough: a copy of it would still work. The server forgets
+    # the login, so that copy is refused too.
+    logins().end(session.get(_SESSION_LOGIN))
     session.clear()
     return redirect(url_for("auth.login"))
 
 
 def init_auth(app: Flask) -> None:
+    state = web_state(app)
+    lifetime_s = app.permanent_session_lifetime.total_seconds()
+    app.extensions[LOGINS_KEY] = Logins(state.store_engine, lifetime_s, state.clock)
     app.before_request(guard)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.register_blueprint(bp)

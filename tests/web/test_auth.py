@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from tests.web.conftest import FakeCore, csrf_of
 from web import WebSettings, create_app
 from web.auth import UnsafeNextError, checked_next
+from web.logins import current_logins
 
 TOKEN = "a-long-shared-secret-for-tests"
 START = {"routine": "bedtime", "pain_before": 2}
@@ -201,6 +202,98 @@ def test_logout_ends_the_login(remote: FlaskClient) -> None:
     remote.post("/logout", data={"csrf_token": csrf_of(remote)})
 
     assert remote.get("/api/status").status_code == 401
+
+
+def session_cookie(client: FlaskClient) -> str:
+    cookie = client.get_cookie("companion_session")
+    assert cookie is not None
+    return cookie.value
+
+
+def test_a_copy_of_the_cookie_replayed_after_logout_is_refused(token_app: Flask) -> None:
+    browser = token_app.test_client()
+    log_in(browser)
+    kept = session_cookie(browser)
+    logout = browser.post("/logout", data={"csrf_token": csrf_of(browser)})
+    assert logout.status_code == 302
+    replay = token_app.test_client()
+    replay.set_cookie("companion_session", kept)
+
+    assert replay.get("/api/status").status_code == 401
+    assert replay.get("/history").status_code == 302  # back to the login form
+    assert replay.post("/api/session", json=START).status_code == 401
+
+
+def test_logging_out_one_browser_leaves_the_others_logged_in(token_app: Flask) -> None:
+    phone, tablet = token_app.test_client(), token_app.test_client()
+    log_in(phone)
+    log_in(tablet)
+
+    phone.post("/logout", data={"csrf_token": csrf_of(phone)})
+
+    assert (phone.get("/api/status").status_code, tablet.get("/api/status").status_code) == (
+        401,
+        200,
+    )
+
+
+def test_logging_in_again_ends_the_browsers_previous_login(token_app: Flask) -> None:
+    browser = token_app.test_client()
+    log_in(browser)
+    before = session_cookie(browser)
+    log_in(browser)
+    replay = token_app.test_client()
+    replay.set_cookie("companion_session", before)
+
+    assert replay.get("/api/status").status_code == 401
+    assert browser.get("/api/status").status_code == 200
+
+
+def test_logins_and_logouts_outlast_a_restart(core: FakeCore, engine: Engine) -> None:
+    settings = WebSettings(host="0.0.0.0", token=TOKEN)
+    first = create_app(core, store_engine=engine, settings=settings)
+    staying, leaving = first.test_client(), first.test_client()
+    log_in(staying)
+    log_in(leaving)
+    left = session_cookie(leaving)
+    leaving.post("/logout", data={"csrf_token": csrf_of(leaving)})
+
+    restarted = create_app(core, store_engine=engine, settings=settings)
+    still, gone = restarted.test_client(), restarted.test_client()
+    still.set_cookie("companion_session", session_cookie(staying))
+    gone.set_cookie("companion_session", left)
+
+    assert (still.get("/api/status").status_code, gone.get("/api/status").status_code) == (
+        200,
+        401,
+    )
+
+
+def test_without_a_store_logout_still_ends_the_login(core: FakeCore) -> None:
+    app = create_app(core, store_engine=None, settings=WebSettings(host="0.0.0.0", token=TOKEN))
+    browser = app.test_client()
+    log_in(browser)
+    kept = session_cookie(browser)
+    browser.post("/logout", data={"csrf_token": csrf_of(browser)})
+    replay = app.test_client()
+    replay.set_cookie("companion_session", kept)
+
+    assert replay.get("/api/status").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("stored", "kept"),
+    [
+        (None, {}),
+        ("not a mapping", {}),
+        ({"a": 2_000.0, "b": 999.0, "c": "soon", "d": True, "e": 1_000.0}, {"a": 2_000.0}),
+        ({f"k{n}": 1_000.0 + n for n in range(1, 6)}, {"k5": 1_005.0, "k4": 1_004.0}),
+    ],
+)
+def test_stored_logins_that_ended_or_do_not_parse_are_dropped(
+    stored: object, kept: dict[str, float]
+) -> None:
+    assert current_logins(stored, now=1_000.0, limit=2) == kept
 
 
 def test_a_cookie_from_another_token_is_not_a_login(
