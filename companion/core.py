@@ -24,6 +24,7 @@ from companion.events import (
     CueFired,
     Event,
     HeartRateSample,
+    HeartRateStale,
     Notice,
     PainRated,
     SessionState,
@@ -33,8 +34,15 @@ from companion.feed import FeedHub, FeedSubscriber
 from companion.reminder_service import ReminderHost
 from companion.routines.catalog import Routine
 from companion.routines.engine import SessionRunner
+from companion.routines.haptics import Vocabulary
 from companion.routines.pacer import BreathPattern
-from companion.routines.plan import PlanSettings, compile_plan, plan_to_json, retime_from
+from companion.routines.plan import (
+    PlanSettings,
+    compile_plan,
+    compose_plan,
+    plan_to_json,
+    retime_from,
+)
 from companion.routines.progression import (
     ProgressionLevel,
     ProgressionPolicy,
@@ -47,6 +55,8 @@ _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 FIRST_LEVEL = progression_level([], ProgressionPolicy())
 CALL_TIMEOUT_S = 10.0
+# A heart rate older than this is not shown as live (bands notify about once a second).
+STALE_AFTER_S = 3.0
 MAX_NOTICES = 5
 
 
@@ -95,6 +105,7 @@ class Core:
         self.runner: SessionRunner | None = None
         self.last_run_id: str | None = None
         self._last_hr: HeartRateSample | None = None
+        self._stale_timer: asyncio.TimerHandle | None = None
         self._last_cue: CueFired | None = None
         self._notices: list[Notice] = []
         self._starting: _StartClaim | None = None
@@ -105,6 +116,7 @@ class Core:
     def _on_event(self, event: Event) -> None:
         if isinstance(event, HeartRateSample):
             self._last_hr = event
+            self._arm_stale_timer()
             if self.runner is not None:
                 self.runner.on_heart_rate(event)
         elif isinstance(event, CueFired):
@@ -114,6 +126,30 @@ class Core:
         elif isinstance(event, SessionStateChanged) and event.state.is_final:
             self.clock.release()
         self.feed.publish(event)
+
+    def _arm_stale_timer(self) -> None:
+        if self._stale_timer is not None:
+            self._stale_timer.cancel()
+        self._stale_timer = asyncio.get_running_loop().call_later(
+            STALE_AFTER_S, self._heart_rate_went_stale
+        )
+
+    def _heart_rate_went_stale(self) -> None:
+        self._stale_timer = None
+        last = self._last_hr
+        if last is None:
+            return
+        mono = time.monotonic()
+        self.bus.publish(
+            HeartRateStale(
+                mono=mono,
+                wall=self.clock.now(),
+                device=last.device,
+                last_hr=last.hr,
+                last_wall=last.wall,
+                age_s=round(mono - last.mono, 1),
+            )
+        )
 
     # --- commands (on the loop) -----------------------------------------------------------
 
@@ -154,7 +190,10 @@ class Core:
         if claim.cancelled_by is not None:
             raise SessionError(f"the routine was not started: {claim.cancelled_by}")
         plan_settings = PlanSettings(pattern=self.settings.pattern)
-        plan = compile_plan(routine, plan_settings, level)
+        # Composed for the band's one haptic channel: the plan lists what the band receives.
+        profile = self._profile()
+        vocabulary = Vocabulary.from_profile(profile) if profile and profile.has_haptics else None
+        plan = compose_plan(compile_plan(routine, plan_settings, level), vocabulary)
         run_id = uuid.uuid4().hex
         loop = asyncio.get_running_loop()
         runner = SessionRunner(
@@ -168,6 +207,7 @@ class Core:
             safety=self.settings.safety,
             pain_before=pain_before,
             plan_json=plan_to_json(plan, self._writes_for),
+            haptics=self.link,
         )
         self.runner = runner
         self.last_run_id = run_id
@@ -297,13 +337,23 @@ class Core:
                 "battery": link.battery if link else None,
                 "dropped_packets": link.dropped_packets if link else 0,
             },
-            "heart_rate": None
-            if hr is None
-            else {"hr": hr.hr, "contact": hr.contact, "t": hr.wall, "rr_ms": list(hr.rr_ms)},
+            "heart_rate": None if hr is None else _heart_rate_json(hr, time.monotonic()),
             "session": self.session_status(),
             "notices": [n.to_json() for n in self._notices],
             "streams": len(self.feed),
         }
+
+
+def _heart_rate_json(hr: HeartRateSample, now_mono: float) -> dict[str, Any]:
+    age_s = max(0.0, now_mono - hr.mono)
+    return {
+        "hr": hr.hr,
+        "contact": hr.contact,
+        "t": hr.wall,
+        "rr_ms": list(hr.rr_ms),
+        "age_s": round(age_s, 1),
+        "stale": age_s > STALE_AFTER_S,
+    }
 
 
 @dataclass

@@ -66,6 +66,17 @@ class HeartRateSample(Event):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class HeartRateStale(Event):
+    """The last heart rate has grown too old to show as live (no sample since)."""
+
+    kind: ClassVar[str] = "hr_stale"
+    device: str
+    last_hr: int
+    last_wall: float
+    age_s: float
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class BatteryLevel(Event):
     kind: ClassVar[str] = "battery"
     device: str
@@ -124,8 +135,29 @@ class CueFired(Event):
     cue: str
     planned_s: float
     actual_s: float
-    on_wrist: bool
+    on_wrist: bool  # handed to the band (see CueDelivered for what reached it)
     duration_s: float = 0.0
+    # On the band's one haptic channel: played, delayed, folded, dropped, cut or screen
+    # (empty when the plan was not composed for a band), and why.
+    fate: str = ""
+    reason: str = ""
+    pending: bool = False  # its writes are under way; a CueDelivered follows
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CueDelivered(Event):
+    """What became of a cue's writes at the band: all taken (and acknowledged, where the
+    profile writes with response), or not, with the reason; and how late the first went out."""
+
+    kind: ClassVar[str] = "cue_delivered"
+    run_id: str
+    step: int
+    cue: str
+    planned_s: float
+    on_wrist: bool
+    acknowledged: bool
+    first_write_late_s: float | None
+    reason: str = ""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
