@@ -61,4 +61,17 @@ class Settings:
         return not self.db_url.startswith(prefix) or Path(self.db_url[len(prefix) :]).exists()
 
     def ensure_data_dir(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        """Create the data directory; a path that cannot be one is a one-line error."""
+        from companion.errors import StoreUnavailableError
+
+        path = self.data_dir
+        advice = "choose another place with --data-dir or COMPANION_DATA_DIR"
+        if path.exists() and not path.is_dir():
+            raise StoreUnavailableError(f"the data directory {path} is not a directory", advice)
+        try:
+            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise StoreUnavailableError(
+                f"the data directory {path} cannot be created: {exc.strerror or exc}",
+                f"{advice}, or fix the owner of the folder above it",
+            ) from None

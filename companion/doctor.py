@@ -40,16 +40,13 @@ def check_python() -> Check:
 
 
 def check_data_dir(settings: Settings) -> Check:
+    from companion.errors import CompanionError
+
     path = settings.data_dir
     try:
         settings.ensure_data_dir()
-    except OSError as exc:
-        return Check(
-            "data dir",
-            Status.FAIL,
-            f"cannot create {path}: {exc.strerror}",
-            "choose another place with --data-dir, or fix the folder's owner",
-        )
+    except CompanionError as exc:
+        return Check("data dir", Status.FAIL, str(exc.args[0]), exc.advice)
     if not os.access(path, os.W_OK):
         return Check(
             "data dir",
@@ -77,50 +74,94 @@ def check_data_dir(settings: Settings) -> Check:
 
 
 def check_database(settings: Settings) -> Check:
-    from sqlalchemy import text
+    """Opens the database, reads its schema revision and, for SQLite, runs
+    ``PRAGMA quick_check`` (a page-corrupted file is a failure). Never prints a password."""
+    from companion.errors import CompanionError
+    from companion.store.database import (
+        check_url,
+        create_engine_for_url,
+        current_revision,
+        head_revision,
+        mask_password,
+        quick_check,
+        sqlite_path,
+        store_problem,
+    )
 
-    from companion.store.database import create_engine_for_url, current_revision, head_revision
-
+    shown = mask_password(settings.db_url)
+    try:
+        check_url(settings.db_url)
+    except CompanionError as exc:
+        return Check("database", Status.FAIL, str(exc.args[0]), exc.advice)
+    if not settings.db_path_exists():
+        folder = sqlite_path(settings.db_url)
+        if folder is not None and not folder.parent.is_dir():
+            return Check(
+                "database",
+                Status.FAIL,
+                f"cannot open {shown}: the folder {folder.parent} does not exist",
+                "check the --db URL, or create the folder",
+            )
+        return Check("database", Status.OK, "none yet; it is set up on first start")
     try:
         engine = create_engine_for_url(settings.db_url)
         try:
-            with engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-            revision = current_revision(engine)
+            findings = quick_check(engine)
+            revision = current_revision(engine) if not findings else None
         finally:
             engine.dispose()
     except Exception as exc:
-        problem = f"cannot open {settings.db_url}: {exc}".splitlines()[0]
+        problem = store_problem(exc, settings.db_url)
+        if problem is None:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return Check(
+                "database",
+                Status.FAIL,
+                f"cannot open {shown}: {mask_secrets(first, settings.db_url)}",
+                "check the --db URL, the server, and the data dir's permissions",
+            )
+        return Check("database", Status.FAIL, str(problem.args[0]), problem.advice)
+    if findings:
         return Check(
             "database",
             Status.FAIL,
-            problem,
-            "check the --db URL, the server, and the data dir's permissions",
+            f"{shown} is damaged: {'; '.join(findings)}",
+            "stop the companion, keep a copy, then move the file aside so a new one is made "
+            "(or restore a backup)",
         )
     if revision is None:
         return Check("database", Status.OK, "empty; it is set up on first start")
     if revision != head_revision():
         return Check("database", Status.OK, f"at {revision}; upgraded on next start")
-    return Check("database", Status.OK, f"{settings.db_url} (schema {revision})")
+    return Check("database", Status.OK, f"{shown} (schema {revision}, quick_check ok)")
+
+
+def mask_secrets(text: str, url: str) -> str:
+    """``text`` with the URL's password (if any) replaced, for messages that quote drivers."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        password = make_url(url).password
+    except Exception:
+        return text
+    return text.replace(str(password), "***") if password else text
 
 
 def check_profiles_and_routines(settings: Settings) -> Check:
-    from companion.ble.profiles import load_profiles
-    from companion.errors import CompanionError
-    from companion.routines.catalog import load_routines
+    """Each of the person's files that cannot be used is named with its field; the service
+    skips such files and runs with the rest, so this is a warning."""
+    from companion.user_files import load_user_catalogues
 
-    try:
-        profiles = load_profiles(settings.profiles_dir)
-        routines = load_routines(settings.routines_dir)
-    except CompanionError as exc:
+    loaded = load_user_catalogues(settings.profiles_dir, settings.routines_dir)
+    counts = f"{len(loaded.profiles)} device profiles, {len(loaded.routines)} routines"
+    if loaded.problems:
         return Check(
-            "profiles and routines", Status.FAIL, str(exc), "fix or remove the file named above"
+            "profiles and routines",
+            Status.WARN,
+            f"{counts}; skipped: " + "; ".join(str(problem) for problem in loaded.problems),
+            "fix or remove the file(s) named above; everything else works meanwhile",
         )
-    return Check(
-        "profiles and routines",
-        Status.OK,
-        f"{len(profiles)} device profiles, {len(routines)} routines",
-    )
+    return Check("profiles and routines", Status.OK, counts)
 
 
 def check_adapters() -> Check:
@@ -142,12 +183,19 @@ def check_adapters() -> Check:
 def check_os_bluetooth_stack(timeout: float = 3.0) -> Check:
     from bleak import BleakScanner
 
+    from companion.ble.availability import bluetooth_unavailable
+
     async def probe() -> int:
         return len(await BleakScanner.discover(timeout=1.0))
 
     try:
         found = asyncio.run(asyncio.wait_for(probe(), timeout))
     except Exception as exc:
+        missing = bluetooth_unavailable(exc)
+        if missing is not None:
+            return Check(
+                "OS Bluetooth stack", Status.WARN, f"not usable: {missing.args[0]}", missing.advice
+            )
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return Check(
             "OS Bluetooth stack",
@@ -188,5 +236,6 @@ def run_checks(settings: Settings, *, bluetooth: bool = True) -> list[Check]:
         try:
             results.append(check())
         except Exception as exc:  # a check that breaks is itself a finding
-            results.append(Check(getattr(check, "__name__", "check"), Status.FAIL, repr(exc)))
+            text = mask_secrets(f"{type(exc).__name__}: {exc}".splitlines()[0], settings.db_url)
+            results.append(Check(getattr(check, "__name__", "check"), Status.FAIL, text))
     return results

@@ -85,4 +85,29 @@ class SessionError(CompanionError):
 
 
 class StoreUnavailableError(CompanionError):
+    """The data directory or the database cannot be used (corrupt, read-only, full, away)."""
+
     advice = "check free disk space and that the data directory is writable"
+
+    def __init__(self, message: str, advice: str | None = None) -> None:
+        if advice is not None:
+            self.advice = advice
+        super().__init__(message)
+
+
+class ListenError(CompanionError):
+    """The dashboard cannot listen where it was asked to (port busy, address not here)."""
+
+    def __init__(self, host: str, port: int, problem: str, advice: str) -> None:
+        self.host = host
+        self.port = port
+        self.advice = advice
+        super().__init__(f"the dashboard cannot listen on {host}:{port}: {problem}")
+
+
+class SettingError(CompanionError, ValueError):
+    """An option or setting whose value cannot work (a database URL, a data directory)."""
+
+    def __init__(self, message: str, advice: str) -> None:
+        self.advice = advice
+        super().__init__(message)

@@ -11,10 +11,12 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import errno
 import logging
 import os
 import secrets
 import signal
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -22,30 +24,32 @@ from dataclasses import dataclass
 import tzlocal
 from sqlalchemy import Engine
 
-from companion.ble.profiles import DeviceProfile, load_profiles, select_profile
+from companion.ble.profiles import DeviceProfile, select_profile
 from companion.bus import EventBus
 from companion.clock import WallClock
 from companion.config import Settings
 from companion.core import Core, CoreHandle, CoreSettings
-from companion.events import Notice, SessionState
+from companion.errors import DataFileError, ListenError
+from companion.events import Notice
 from companion.links import BandChoice, LinkStack, band_link
 from companion.reminder_service import ReminderHost
-from companion.routines.catalog import Routine, load_routines
+from companion.routines.catalog import Routine
 from companion.routines.pacer import BreathPattern
-from companion.routines.progression import (
-    ProgressionLevel,
-    ProgressionPolicy,
-    SessionOutcome,
-    progression_level,
-)
+from companion.routines.progression import ProgressionLevel, ProgressionPolicy, progression_level
 from companion.routines.watch import SafetySettings
-from companion.store.database import create_engine_for_url, upgrade_to_head
-from companion.store.queries import get_setting, put_setting, recent_outcomes
+from companion.store.database import (
+    check_url,
+    create_engine_for_url,
+    store_problem,
+    upgrade_to_head,
+)
+from companion.store.progress import level_from
+from companion.store.queries import get_setting, put_setting
 from companion.store.recorder import Recorder, mark_interrupted_sessions
+from companion.user_files import load_user_catalogues, problem_notice
 
 _LOGGER = logging.getLogger(__name__)
 
-HISTORY_FOR_PROGRESSION = 50
 SETTINGS_KEY = "preferences"
 DEVICE_KEY = "device"  # the band chosen on the dashboard, used until another is chosen
 
@@ -62,16 +66,33 @@ class Store:
         self.engine.dispose()
 
 
+def _prepare_store(settings: Settings) -> Engine:
+    """Migrate and open the store, and close what an earlier run left running; a store
+    that cannot be used is one :class:`StoreUnavailableError` saying what to do."""
+    check_url(settings.db_url)
+    settings.ensure_data_dir()
+    engine: Engine | None = None
+    try:
+        upgrade_to_head(settings.db_url)
+        engine = create_engine_for_url(settings.db_url)
+        interrupted = mark_interrupted_sessions(engine, time.time())
+    except Exception as exc:
+        if engine is not None:
+            engine.dispose()
+        problem = store_problem(exc, settings.db_url)
+        if problem is None:
+            raise
+        raise problem from None
+    if interrupted:
+        _LOGGER.warning("marked %d unfinished session(s) as interrupted", len(interrupted))
+    return engine
+
+
 @contextlib.contextmanager
 def open_store(
     settings: Settings, on_health_change: Callable[[bool, str], None] | None = None
 ) -> Iterator[Store]:
-    settings.ensure_data_dir()
-    upgrade_to_head(settings.db_url)
-    engine = create_engine_for_url(settings.db_url)
-    interrupted = mark_interrupted_sessions(engine, time.time())
-    if interrupted:
-        _LOGGER.warning("marked %d unfinished session(s) as interrupted", len(interrupted))
+    engine = _prepare_store(settings)
     recorder = Recorder(settings.db_url, on_health_change=on_health_change)
     recorder.start()
     store = Store(engine=engine, recorder=recorder)
@@ -81,30 +102,11 @@ def open_store(
         store.close()
 
 
-def _level_from(engine: Engine) -> ProgressionLevel:
-    rows = recent_outcomes(engine, HISTORY_FOR_PROGRESSION)
-    finished = {s.value for s in SessionState if s.is_final}
-    history = [
-        SessionOutcome(row.routine, SessionState(row.outcome.value), row.ended_at or 0.0)
-        for row in reversed(rows)
-        if row.outcome.value in finished
-    ]
-    return progression_level(history, ProgressionPolicy())
-
-
-def progression_level_from_store(url: str) -> ProgressionLevel:
-    engine = create_engine_for_url(url)
-    try:
-        return _level_from(engine)
-    finally:
-        engine.dispose()
-
-
 def progression_loader(engine: Engine) -> Callable[[str], asyncio.Future[ProgressionLevel]]:
     """Reads recent outcomes off the loop (a database read) and applies the pure policy."""
 
     async def load(_routine: str) -> ProgressionLevel:
-        return await asyncio.to_thread(_level_from, engine)
+        return await asyncio.to_thread(level_from, engine)
 
     return load  # type: ignore[return-value]
 
@@ -140,13 +142,13 @@ def load_token(settings: Settings) -> tuple[str, bool]:
 class Catalogues:
     profiles: dict[str, DeviceProfile]
     routines: dict[str, Routine]
+    # The person's files that were skipped, each naming its file and field.
+    problems: tuple[DataFileError, ...] = ()
 
     @classmethod
     def load(cls, settings: Settings) -> Catalogues:
-        return cls(
-            profiles=load_profiles(settings.profiles_dir),
-            routines=load_routines(settings.routines_dir),
-        )
+        loaded = load_user_catalogues(settings.profiles_dir, settings.routines_dir)
+        return cls(profiles=loaded.profiles, routines=loaded.routines, problems=loaded.problems)
 
     def band_choice(self, settings: Settings) -> BandChoice:
         profile = select_profile(self.profiles, settings.profile) if settings.profile else None
@@ -262,6 +264,7 @@ def run_service(settings: Settings, *, announce: Callable[[str], None]) -> int:
     from web.server import serve
     from web.settings import WebSettings, is_loopback
 
+    check_can_listen(settings.host, settings.port)
     catalogues = Catalogues.load(settings)
     token: str | None = None
     if not is_loopback(settings.host):
@@ -289,6 +292,12 @@ def run_service(settings: Settings, *, announce: Callable[[str], None]) -> int:
                     core, loop, lambda address: put_setting(store.engine, DEVICE_KEY, address)
                 )
                 handles.append(handle)
+                for notice in _problem_notices(catalogues):
+                    announce(f"warning: {notice.message}")
+                    handle.publish(notice)
+                checks: set[asyncio.Task[None]] = set()
+                if settings.hci is None and not settings.simulate:
+                    checks.add(asyncio.create_task(_say_if_bluetooth_missing(handle, announce)))
                 from companion.store.upkeep import StoreUpkeep
 
                 upkeep = StoreUpkeep(settings.db_url, settings.data_dir)
@@ -296,14 +305,91 @@ def run_service(settings: Settings, *, announce: Callable[[str], None]) -> int:
                 await asyncio.to_thread(reminders.start)
                 handle.reminders = reminders
                 app = create_app(handle, store_engine=store.engine, settings=web_settings)
-                server = await asyncio.to_thread(serve, app, settings.host, settings.port)
+                try:
+                    server = await asyncio.to_thread(serve, app, settings.host, settings.port)
+                except OSError as exc:
+                    for task in checks:
+                        task.cancel()
+                    await asyncio.to_thread(reminders.stop)
+                    raise listen_error(settings.host, settings.port, exc) from None
                 try:
                     announce(f"Dashboard: {server.url}")
                     await stop.wait()
                     announce("Stopping…")
                 finally:
+                    for task in checks:
+                        task.cancel()
                     await asyncio.to_thread(server.close)
                     await asyncio.to_thread(reminders.stop)
 
         asyncio.run(main())
     return 0
+
+
+def _problem_notices(catalogues: Catalogues) -> list[Notice]:
+    return [
+        problem_notice(problem, mono=time.monotonic(), wall=time.time())
+        for problem in catalogues.problems
+    ]
+
+
+async def _say_if_bluetooth_missing(handle: CoreHandle, announce: Callable[[str], None]) -> None:
+    """On the OS stack, tell the person at once when Bluetooth itself is missing, rather
+    than leaving the band line at "scanning" with no hint why."""
+    from companion.ble.availability import BluetoothUnavailableError, async_check_os_bluetooth
+
+    try:
+        await async_check_os_bluetooth()
+    except BluetoothUnavailableError as problem:
+        _LOGGER.error("Bluetooth unavailable: %s", problem)
+        announce(f"warning: {problem}")
+        handle.publish(
+            Notice(
+                mono=time.monotonic(),
+                wall=time.time(),
+                level="error",
+                topic="bluetooth",
+                message=f"No band can connect: {problem.short}. Or restart with --simulate to "
+                "use the virtual band; companion doctor checks everything.",
+            )
+        )
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Fail before anything starts when the dashboard could not listen at ``host:port``
+    (bound the way the web server binds, then let go at once)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _name, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        raise listen_error(host, port, exc) from None
+
+
+def listen_error(host: str, port: int, exc: OSError) -> ListenError:
+    """What a failed listen means for the person, with the fix."""
+    if isinstance(exc, socket.gaierror):
+        return ListenError(
+            host, port, f"{host!r} is not a known address", "use 127.0.0.1 or 0.0.0.0"
+        )
+    if exc.errno == errno.EADDRINUSE:
+        return ListenError(
+            host,
+            port,
+            "the port is in use",
+            "is the companion already running? Stop it, or choose another --port",
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return ListenError(
+            host,
+            port,
+            f"{host} is not an address of this machine",
+            "use 127.0.0.1, or 0.0.0.0 for every network",
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return ListenError(
+            host, port, "not allowed to use this port", "choose a --port of 1024 or above"
+        )
+    return ListenError(host, port, exc.strerror or str(exc), "choose another --host or --port")

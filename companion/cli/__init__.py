@@ -1,7 +1,9 @@
 """The ``companion`` command line. Output for people on stdout; warnings on stderr.
 
-Exit codes: 0 ok, 2 usage error, 3 no matching device found, 4 link lost and not
-recovered before ``--duration`` ended.
+Exit codes: 0 ok, 1 doctor found a problem (or an unexpected failure), 2 usage error,
+3 no matching device found, 4 link lost and not recovered before ``--duration`` ended,
+5 Bluetooth unavailable, 6 the data directory or database cannot be used, 7 the dashboard
+cannot listen. Every non-zero exit prints one line saying why, and what to do.
 """
 
 from __future__ import annotations
@@ -12,19 +14,46 @@ from typing import Any
 import click
 
 from companion.cli import archive, bands, reminders, routines, serve, upkeep
-from companion.cli.common import exit_code_for
+from companion.cli.common import EXIT_FAILURE, EXIT_USAGE, as_companion_error, exit_code_for
 from companion.errors import CompanionError
+
+_LOGGER = logging.getLogger("companion.cli")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 class CompanionGroup(click.Group):
-    """Our own errors end a command with a clear message and the documented exit code."""
+    """Every failure ends a command with one line on stderr and a documented exit code;
+    a traceback only reaches the log at -v."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except CompanionError as exc:
-            click.echo(f"error: {exc}", err=True)
-            raise SystemExit(exit_code_for(exc)) from None
+            _fail(str(exc), exit_code_for(exc), exc)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            _fail(f"{exc.format_message()} (see: {where} --help)", EXIT_USAGE, exc)
+        except (click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            problem = as_companion_error(exc)
+            if problem is not None:
+                _fail(str(problem), exit_code_for(problem), exc)
+            _fail(
+                f"unexpected {type(exc).__name__}: {exc} (this is a bug; run again with -v "
+                "for details and report it)",
+                EXIT_FAILURE,
+                exc,
+            )
+
+
+def _fail(message: str, code: int, exc: BaseException) -> None:
+    _LOGGER.info("command failed", exc_info=exc)
+    click.echo(f"error: {_one_line(message)}", err=True)
+    raise SystemExit(code) from None
 
 
 @click.group(cls=CompanionGroup)
@@ -35,14 +64,14 @@ def main(verbose: int) -> None:
 
     Stop at once if you feel sharp pain. This is not medical advice: if your pain is
     severe or keeps coming back, talk to a doctor or physiotherapist.
+
+    Exit codes: 0 ok, 1 doctor found a problem, 2 usage error, 3 no band found, 4 link
+    lost, 5 Bluetooth unavailable, 6 data dir or database unusable, 7 port unavailable.
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(
         level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s"
     )
-
-
-# --- bands ------------------------------------------------------------------------------------
 
 
 for command in (

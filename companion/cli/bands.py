@@ -8,17 +8,17 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from companion.ble.virtual_band import Vibration, VirtualBand
 from companion.ble.wearer import WearerMode
-from companion.bus import EventBus
 from companion.cli.common import (
     DRAIN_TIMEOUT_S,
     EXIT_LINK_LOST,
     EXIT_NO_DEVICE,
     FIND_BAND_TIMEOUT_S,
+    async_require_bluetooth,
     band_choice,
     data_dir_option,
     device_option,
@@ -31,13 +31,10 @@ from companion.cli.common import (
     simulate_option,
 )
 from companion.errors import DeviceNotFoundError
-from companion.events import (
-    Event,
-    HeartRateSample,
-    LinkChanged,
-    PacketDropped,
-)
-from companion.links import BandChoice, band_link, virtual_band
+
+if TYPE_CHECKING:
+    from companion.ble.virtual_band import VirtualBand
+    from companion.events import Event
 
 
 @click.command()
@@ -47,15 +44,23 @@ from companion.links import BandChoice, band_link, virtual_band
 @data_dir_option
 def scan(hci: str | None, simulate: bool, timeout: float, data_dir: Path | None) -> None:
     """List nearby devices, their signal strength and the profile each matches."""
+    from companion.bus import EventBus
+    from companion.links import BandChoice, band_link
+
     settings = settings_for(data_dir)
     profiles = profiles_for(settings)
     choice = BandChoice(hci=hci, simulate=simulate)
 
     async def go() -> None:
+        await async_require_bluetooth(hci, simulate)
         async with band_link(choice, EventBus(), profiles, start=False) as stack:
             found = await stack.link.async_scan(timeout)
         if not found:
-            click.echo("No devices found.", err=True)
+            click.echo(
+                f"error: no devices found in {timeout:g} s (wake the band by tapping it, keep "
+                "it within a metre, or listen longer with --timeout)",
+                err=True,
+            )
             raise SystemExit(EXIT_NO_DEVICE)
         click.echo(f"{'ADDRESS':<18} {'RSSI':>5}  {'PROFILE':<22} NAME")
         for device in found:
@@ -85,6 +90,10 @@ def watch(
     data_dir: Path | None,
 ) -> None:
     """Show live heart rate (and RR intervals) from the band."""
+    from companion.bus import EventBus
+    from companion.events import HeartRateSample, LinkChanged, PacketDropped
+    from companion.links import band_link
+
     profiles, choice = band_choice(data_dir, hci, simulate, device, profile)
     bus = EventBus()
 
@@ -118,6 +127,7 @@ def watch(
     bus.subscribe(on_event)
 
     async def go() -> int:
+        await async_require_bluetooth(hci, simulate)
         async with band_link(choice, bus, profiles) as stack:
             if not await stack.link.async_wait_connected(FIND_BAND_TIMEOUT_S):
                 raise DeviceNotFoundError(device)
@@ -126,7 +136,14 @@ def watch(
             await asyncio.sleep(duration or 0)
             return 0 if stack.link.is_connected else EXIT_LINK_LOST
 
-    raise SystemExit(run_async(go))
+    code = run_async(go)
+    if code == EXIT_LINK_LOST:
+        click.echo(
+            f"error: the link to the band was lost and had not come back when the {duration:g} s "
+            "ended (keep the band within a metre and charged, then run watch again)",
+            err=True,
+        )
+    raise SystemExit(code)
 
 
 @click.command()
@@ -147,9 +164,13 @@ def buzz(
     data_dir: Path | None,
 ) -> None:
     """Run one haptic cue on the band."""
+    from companion.bus import EventBus
+    from companion.links import band_link
+
     profiles, choice = band_choice(data_dir, hci, simulate, device, profile)
 
     async def go() -> int:
+        await async_require_bluetooth(hci, simulate)
         async with band_link(choice, EventBus(), profiles) as stack:
             if not await stack.link.async_wait_connected(FIND_BAND_TIMEOUT_S):
                 raise DeviceNotFoundError(device)
@@ -186,6 +207,8 @@ def band(hci: str, wearer: str, seed: int) -> None:
     `drop [SECONDS]` (go out of range, and come back after SECONDS), `back`,
     `contact on|off`, `battery PERCENT`, `quit`.
     """
+    from companion.ble.virtual_band import Vibration
+    from companion.links import virtual_band
 
     def on_vibration(vibration: Vibration) -> None:
         echo_json({"vibration": vibration.to_json()})

@@ -18,6 +18,8 @@ from companion.cli.common import (
     store_engine,
 )
 
+MAX_ROW_ID = 2**63 - 1
+
 
 @click.group()
 def remind() -> None:
@@ -77,8 +79,11 @@ def remind_remove(reminder_id: int, db_url: str | None, data_dir: Path | None) -
     from companion.store.reminders import remove_reminder
 
     engine = store_engine(settings_for(data_dir, db_url=db_url))
-    removed = remove_reminder(engine, reminder_id)
-    engine.dispose()
+    try:
+        # Reminder numbers are database integers; a larger number names no reminder.
+        removed = 0 < reminder_id <= MAX_ROW_ID and remove_reminder(engine, reminder_id)
+    finally:
+        engine.dispose()
     if not removed:
         click.echo(f"error: no reminder {reminder_id}", err=True)
         raise SystemExit(EXIT_USAGE)
@@ -99,10 +104,19 @@ def summary(
     import tzlocal
 
     from companion.store.summary_facts import summary_for
-    from companion.summary import format_summary_text
+    from companion.summary import TREND_DAYS, format_summary_text
 
     tz = tzlocal.get_localzone()
     now = dt.datetime.now(tz)
+    # A summary looks a week back, and the store's times start at 1970.
+    first_day = dt.date(1970, 1, 1) + dt.timedelta(days=TREND_DAYS)
+    if day is not None and day.date() < first_day:
+        click.echo(
+            f"error: there are no summaries before {first_day.isoformat()} "
+            "(give --date as YYYY-MM-DD, or leave it out for today)",
+            err=True,
+        )
+        raise SystemExit(EXIT_USAGE)
     engine = store_engine(settings_for(data_dir, db_url=db_url))
     try:
         result = summary_for(engine, day.date() if day else now.date(), tz, now)

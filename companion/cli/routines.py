@@ -6,16 +6,16 @@ import asyncio
 import contextlib
 import json
 import signal
-import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from companion.ble.profiles import select_profile
 from companion.cli.common import (
     DRAIN_TIMEOUT_S,
     FIND_BAND_TIMEOUT_S,
+    as_companion_error,
+    async_require_bluetooth,
     data_dir_option,
     device_option,
     echo_json,
@@ -28,17 +28,10 @@ from companion.cli.common import (
 )
 from companion.config import Settings
 from companion.errors import CompanionError
-from companion.events import (
-    CueFired,
-    Event,
-    LinkChanged,
-    Notice,
-    PacingAdapted,
-    SessionStateChanged,
-    StepStarted,
-)
-from companion.routines.plan import PlanSettings, compile_plan, format_plan_text, plan_to_json
-from companion.routines.progression import ProgressionLevel, ProgressionPolicy, progression_level
+
+if TYPE_CHECKING:
+    from companion.events import Event
+    from companion.routines.progression import ProgressionLevel
 
 
 @click.command()
@@ -50,10 +43,23 @@ from companion.routines.progression import ProgressionLevel, ProgressionPolicy, 
 @data_dir_option
 def plan(routine: str, as_json: bool, profile: str | None, data_dir: Path | None) -> None:
     """Show the timeline of a routine (a built-in name, a user routine, or a .toml file)."""
+    from companion.ble.profiles import select_profile
+    from companion.routines.haptics import Vocabulary
+    from companion.routines.plan import (
+        PlanSettings,
+        compile_plan,
+        compose_plan,
+        format_plan_text,
+        plan_to_json,
+    )
+
     settings = settings_for(data_dir)
     chosen = select_profile(profiles_for(settings), profile) if profile else None
     level = _progression_now(settings)
     compiled = compile_plan(routine_by_name_or_file(settings, routine), PlanSettings(), level)
+    if chosen is not None and chosen.has_haptics:
+        # The exact writes the band receives, composed on its one haptic channel.
+        compiled = compose_plan(compiled, Vocabulary.from_profile(chosen))
     if as_json:
 
         def writes(cue: str) -> list[dict[str, Any]]:
@@ -65,12 +71,22 @@ def plan(routine: str, as_json: bool, profile: str | None, data_dir: Path | None
 
 
 def _progression_now(settings: Settings) -> ProgressionLevel:
-    """The level the next session would use, from the stored history when there is one."""
+    """The level the next session would use, from the stored history when there is one
+    (a history that cannot be read is said so, and the plan starts gently)."""
+    from companion.routines.progression import ProgressionPolicy, progression_level
+
     if not settings.db_path_exists():
         return progression_level([], ProgressionPolicy())
-    from companion.service import progression_level_from_store
+    from companion.store.progress import progression_level_from_store
 
-    return progression_level_from_store(settings.db_url)
+    try:
+        return progression_level_from_store(settings.db_url)
+    except Exception as exc:
+        problem = as_companion_error(exc, settings)
+        if problem is None:
+            raise
+        click.echo(f"warning: your history cannot be read, so this is level 1: {problem}", err=True)
+        return progression_level([], ProgressionPolicy())
 
 
 @click.command()
@@ -93,14 +109,25 @@ def session(
     data_dir: Path | None,
 ) -> None:
     """Run one routine against a band, printing its events. Ctrl-C stops it cleanly."""
+    from companion.cli.session_output import SessionPrinter
+    from companion.events import SessionStateChanged
     from companion.service import Catalogues, open_store, running_core
 
     settings = settings_for(data_dir, hci=hci, simulate=simulate, device=device, profile=profile)
+    printer = SessionPrinter()
+
+    def print_event(event: Event) -> None:
+        if jsonl:
+            echo_json(event.to_json())
+            return
+        for line in printer.lines_for(event):
+            click.echo(line)
 
     def go() -> int:
         catalogues = Catalogues.load(settings)
         chosen = routine_by_name_or_file(settings, routine)
         catalogues.routines[chosen.name] = chosen
+        asyncio.run(async_require_bluetooth(hci, simulate))
         with open_store(settings) as store:
             return asyncio.run(_run_session(settings, catalogues, store, chosen.name, pain_before))
 
@@ -114,7 +141,7 @@ def session(
         async with running_core(settings, catalogues, store) as (core, stack):
 
             def on_event(event: Event) -> None:
-                _print_event(event, jsonl)
+                print_event(event)
                 if isinstance(event, SessionStateChanged) and event.state.is_final:
                     finished.set()
 
@@ -143,20 +170,3 @@ def session(
         return 0
 
     raise SystemExit(go())
-
-
-def _print_event(event: Event, jsonl: bool) -> None:
-    if jsonl:
-        echo_json(event.to_json())
-        return
-    stamp = time.strftime("%H:%M:%S", time.localtime(event.wall))
-    if isinstance(event, StepStarted):
-        count = f" ({event.breaths} breaths)" if event.breaths else ""
-        click.echo(f"{stamp}  ▶ {event.name}{count}\n           {event.instructions}")
-    elif isinstance(event, CueFired):
-        where = "wrist" if event.on_wrist else "screen"
-        click.echo(f"{stamp}    {event.cue:<12} at {event.planned_s:7.2f} s ({where})")
-    elif isinstance(event, SessionStateChanged):
-        click.echo(f"{stamp}  ■ {event.state.value}: {event.reason}")
-    elif isinstance(event, (LinkChanged, Notice, PacingAdapted)):
-        click.echo(f"{stamp}  · {event.to_json()}")

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +33,8 @@ COOL_DOWN = "cool-down"
 REST = "rest"
 # A taster is a demo of the loop, so its holds may be shorter than an exercise's minimum.
 TASTER_MIN_HOLD_S = 10.0
+# A routine is a few KiB of TOML; anything far larger is not one.
+MAX_USER_FILE_BYTES = 256 * 1024
 
 _E = TypeVar("_E", bound=enum.StrEnum)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -440,12 +444,29 @@ def load_catalog() -> Catalog:
     return parse_catalog(_decode(entry.read_text(encoding="utf-8"), source), source)
 
 
+def read_user_file(path: Path, max_bytes: int = MAX_USER_FILE_BYTES) -> str:
+    """The text of a user's data file, refusing anything that is not a regular file and
+    reading at most ``max_bytes`` (a link to /dev/zero or a FIFO must not hang start-up)."""
+    try:
+        # O_NONBLOCK: opening a FIFO nobody writes to returns at once instead of waiting.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise RoutineError(path, "(file)", f"cannot be read: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise RoutineError(path, "(file)", "is not a regular file")
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise RoutineError(path, "(file)", f"is larger than {max_bytes // 1024} KiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RoutineError(path, "(file)", f"is not UTF-8 text: {exc.reason}") from None
+
+
 def load_routine_file(path: Path, catalog: Catalog | None = None) -> Routine:
     """One user routine; its name is the file's stem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RoutineError(path, "(file)", f"cannot be read: {exc}") from exc
+    text = read_user_file(path)
     return parse_routine(path.stem, _decode(text, path), catalog or load_catalog(), path)
 
 
@@ -460,16 +481,37 @@ def built_in_routines(catalog: Catalog) -> dict[str, Routine]:
     return routines
 
 
-def load_routines(user_dir: Path | None, catalog: Catalog | None = None) -> dict[str, Routine]:
+@dataclass(frozen=True)
+class LoadedRoutines:
+    """Every routine that could be read, and the user files that could not (skipped)."""
+
+    routines: dict[str, Routine]
+    problems: tuple[RoutineError, ...] = ()
+
+
+def read_routines(user_dir: Path | None, catalog: Catalog | None = None) -> LoadedRoutines:
     """Built-in routines, then ``user_dir/*.toml`` on top (a user file replaces a built-in
-    routine of the same name). A missing ``user_dir`` simply adds nothing."""
+    routine of the same name). A missing ``user_dir`` simply adds nothing; a user file
+    that cannot be used is logged, kept in ``problems`` and skipped, so one typo never
+    takes the built-in routines (or the other files) away."""
     catalog = catalog or load_catalog()
     routines = built_in_routines(catalog)
     if user_dir is None or not user_dir.is_dir():
-        return routines
+        return LoadedRoutines(routines)
+    problems = []
     for path in sorted(user_dir.glob("*.toml")):
-        routine = load_routine_file(path, catalog)
+        try:
+            routine = load_routine_file(path, catalog)
+        except RoutineError as exc:
+            _LOGGER.warning("skipped a routine file: %s", exc)
+            problems.append(exc)
+            continue
         if routine.name in routines:
             _LOGGER.info("routine %s from %s replaces the built-in one", routine.name, path)
         routines[routine.name] = routine
-    return routines
+    return LoadedRoutines(routines, tuple(problems))
+
+
+def load_routines(user_dir: Path | None, catalog: Catalog | None = None) -> dict[str, Routine]:
+    """The routines :func:`read_routines` finds (bad user files skipped and logged)."""
+    return read_routines(user_dir, catalog).routines

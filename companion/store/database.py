@@ -20,6 +20,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from companion.errors import CompanionError
+
 _LOGGER = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -116,3 +118,103 @@ def upgrade_to_head(url_or_engine: str | URL | Engine) -> None:
     finally:
         if engine is not url_or_engine:
             engine.dispose()
+
+
+# --- telling people what is wrong with a database ------------------------------------------
+
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+# How many problems PRAGMA quick_check reports at most; the first few say enough.
+QUICK_CHECK_ROWS = 5
+
+
+def check_url(url: str) -> URL:
+    """Parse ``url`` and refuse what the companion cannot store to, in one line."""
+    from sqlalchemy.exc import ArgumentError
+
+    from companion.errors import SettingError
+
+    advice = "give --db as sqlite:////path/to/file.db or postgresql://user@host/dbname"
+    try:
+        parsed = normalise_url(url)
+    except (ArgumentError, ValueError):
+        raise SettingError(f"{mask_password(url)!r} is not a database URL", advice) from None
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise SettingError(
+            f"the companion stores to SQLite or PostgreSQL, not {backend}", advice
+        ) from None
+    return parsed
+
+
+def mask_password(url: str | URL) -> str:
+    """``url`` as text with any password replaced by ``***`` (safe to print or log)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        # Not a URL we can parse: show no more than the scheme, which holds no secret.
+        text = str(url)
+        return text.split("://", 1)[0] + "://…" if "://" in text else text
+
+
+def sqlite_path(url: str | URL) -> Path | None:
+    """The file of a SQLite URL (None for other backends and in-memory databases)."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return None if parsed.database == ":memory:" else Path(parsed.database)
+
+
+def quick_check(engine: Engine) -> list[str]:
+    """SQLite's ``PRAGMA quick_check``: [] for a sound file, else its first findings.
+
+    Other backends check themselves; they always answer []. Raises what the driver raises
+    when the file cannot be read at all (e.g. "file is not a database").
+    """
+    if engine.dialect.name != "sqlite":
+        return []
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(f"PRAGMA quick_check({QUICK_CHECK_ROWS})").all()
+    findings = [str(row[0]) for row in rows]
+    return [] if findings == ["ok"] else findings
+
+
+def store_problem(exc: BaseException, url: str | URL) -> CompanionError | None:
+    """A one-line :class:`StoreUnavailableError` for a database failure, or None when
+    ``exc`` is not one. Reads only the error, never the database."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from companion.errors import StoreUnavailableError
+
+    if not isinstance(exc, SQLAlchemyError | sqlite3.Error):
+        return None
+    orig = getattr(exc, "orig", None) or exc
+    reason = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
+    path = sqlite_path(url)
+    where = str(path) if path else mask_password(url)
+    lowered = reason.lower()
+    if "not a database" in lowered or "malformed" in lowered:
+        aside = (
+            f"move it aside: mv {path} {path}.broken, then start again and a new one is made"
+            if path
+            else "restore it from a backup"
+        )
+        return StoreUnavailableError(f"the database {where} is damaged: {reason}", aside)
+    if "readonly" in lowered or "read-only" in lowered:
+        return StoreUnavailableError(
+            f"the database {where} is read-only",
+            f"make it writable: chmod u+w {path}" if path else "give its user write access",
+        )
+    if "disk is full" in lowered or "disk i/o" in lowered:
+        return StoreUnavailableError(f"the database {where} cannot be written: {reason}")
+    if "unable to open" in lowered:
+        return StoreUnavailableError(
+            f"the database {where} cannot be opened",
+            "check that its folder exists and is yours, or choose another --data-dir",
+        )
+    return StoreUnavailableError(
+        f"the database {where} cannot be used: {reason}",
+        "check the --db URL and that the database server is running; companion doctor checks it",
+    )

@@ -1,3 +1,4 @@
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -8,6 +9,7 @@ import pytest
 from companion.errors import RoutineError, UnknownNameError
 from companion.routines.catalog import (
     BUILT_IN,
+    MAX_USER_FILE_BYTES,
     Catalog,
     DoseRange,
     Mode,
@@ -16,6 +18,7 @@ from companion.routines.catalog import (
     load_routine_file,
     load_routines,
     parse_catalog,
+    read_routines,
 )
 from companion.routines.pacer import BreathPattern, BreathPhase
 
@@ -418,11 +421,58 @@ def test_a_file_name_that_is_not_a_routine_name_is_refused(write: Any) -> None:
     )
 
 
-def test_one_bad_user_file_fails_the_whole_load(tmp_path: Path) -> None:
+GOOD_ROUTINE = 'title = "Quick"\ntaster = true\n[[steps]]\nexercise = "knee-to-chest"\n'
+
+
+def test_one_bad_user_file_is_skipped_and_reported_and_the_rest_load(tmp_path: Path) -> None:
     (tmp_path / "broken.toml").write_text('title = "B"\n')
+    (tmp_path / "quick.toml").write_text(GOOD_ROUTINE)
+
+    loaded = read_routines(tmp_path, CATALOG)
+
+    assert sorted(loaded.routines) == ["bedtime", "morning", "quick", "taster"]
+    ((problem),) = loaded.problems
+    assert (problem.path, problem.field) == (tmp_path / "broken.toml", "steps")
+    assert sorted(load_routines(tmp_path, CATALOG)) == ["bedtime", "morning", "quick", "taster"]
+
+
+def test_a_routine_linked_to_dev_zero_is_refused_without_reading_it(tmp_path: Path) -> None:
+    (tmp_path / "zero.toml").symlink_to("/dev/zero")
+
+    loaded = read_routines(tmp_path, CATALOG)
+
+    assert sorted(loaded.routines) == ["bedtime", "morning", "taster"]
+    assert [(p.field, p.problem) for p in loaded.problems] == [("(file)", "is not a regular file")]
+
+
+def test_a_fifo_named_like_a_routine_does_not_block_loading(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.toml")
+
+    loaded = read_routines(tmp_path, CATALOG)
+
+    assert [(p.path.name, p.problem) for p in loaded.problems] == [
+        ("pipe.toml", "is not a regular file")
+    ]
+
+
+def test_a_routine_file_larger_than_the_limit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "huge.toml"
+    path.write_text(GOOD_ROUTINE + "# padding\n" * (MAX_USER_FILE_BYTES // 10))
+
     with pytest.raises(RoutineError) as caught:
-        load_routines(tmp_path, CATALOG)
-    assert caught.value.path == tmp_path / "broken.toml"
+        load_routine_file(path, CATALOG)
+
+    assert caught.value.problem == f"is larger than {MAX_USER_FILE_BYTES // 1024} KiB"
+
+
+def test_a_routine_file_that_is_not_utf8_is_named(write: Any, tmp_path: Path) -> None:
+    path = tmp_path / "latin.toml"
+    path.write_bytes(b'title = "Caf\xe9"\n')
+
+    with pytest.raises(RoutineError) as caught:
+        load_routine_file(path, CATALOG)
+
+    assert caught.value.problem.startswith("is not UTF-8 text")
 
 
 def test_built_in_data_files_are_valid_toml() -> None:
