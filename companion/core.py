@@ -21,7 +21,6 @@ from companion.bus import EventBus
 from companion.clock import WallClock
 from companion.errors import SessionError, UnknownNameError
 from companion.events import (
-    CueFired,
     Event,
     HeartRateSample,
     HeartRateStale,
@@ -106,26 +105,26 @@ class Core:
         self.last_run_id: str | None = None
         self._last_hr: HeartRateSample | None = None
         self._stale_timer: asyncio.TimerHandle | None = None
-        self._last_cue: CueFired | None = None
         self._notices: list[Notice] = []
         self._starting: _StartClaim | None = None
+        self._unsubscribe_runner: Callable[[], None] | None = None
         bus.subscribe(self._on_event)
+        bus.subscribe(self.feed.publish)
 
     # --- events ---------------------------------------------------------------------------
 
     def _on_event(self, event: Event) -> None:
+        """What the status snapshot needs to remember; the bus delivers to everyone else."""
         if isinstance(event, HeartRateSample):
             self._last_hr = event
             self._arm_stale_timer()
-            if self.runner is not None:
-                self.runner.on_heart_rate(event)
-        elif isinstance(event, CueFired):
-            self._last_cue = event
         elif isinstance(event, Notice):
             self._notices = [*self._notices[-(MAX_NOTICES - 1) :], event]
         elif isinstance(event, SessionStateChanged) and event.state.is_final:
             self.clock.release()
-        self.feed.publish(event)
+            if self._unsubscribe_runner is not None:
+                self._unsubscribe_runner()
+                self._unsubscribe_runner = None
 
     def _arm_stale_timer(self) -> None:
         if self._stale_timer is not None:
@@ -211,6 +210,7 @@ class Core:
         )
         self.runner = runner
         self.last_run_id = run_id
+        self._unsubscribe_runner = self.bus.subscribe(_heart_rate_to(runner))
         self.clock.hold()
         if pain_before is not None:
             self.bus.publish(
@@ -342,6 +342,14 @@ class Core:
             "notices": [n.to_json() for n in self._notices],
             "streams": len(self.feed),
         }
+
+
+def _heart_rate_to(runner: SessionRunner) -> Callable[[Event], None]:
+    def deliver(event: Event) -> None:
+        if isinstance(event, HeartRateSample):
+            runner.on_heart_rate(event)
+
+    return deliver
 
 
 def _heart_rate_json(hr: HeartRateSample, now_mono: float) -> dict[str, Any]:

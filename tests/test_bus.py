@@ -1,0 +1,86 @@
+"""The bus delivers in causal order: an event reaches every listener before what it caused."""
+
+from __future__ import annotations
+
+import asyncio
+
+from companion.bus import EventBus
+from companion.core import Core, CoreSettings
+from companion.events import (
+    CueFired,
+    Event,
+    HeartRateSample,
+    Notice,
+    SessionState,
+    SessionStateChanged,
+)
+from companion.routines.catalog import load_routines
+from companion.routines.progression import ProgressionLevel, ProgressionPolicy, progression_level
+from companion.routines.watch import SafetySettings
+
+
+def _sample(hr: int) -> HeartRateSample:
+    return HeartRateSample(mono=0.0, wall=0.0, device="band", hr=hr, contact=True,
+                           energy_kj=None, rr_ms=())  # fmt: skip
+
+
+def test_an_event_published_by_a_listener_waits_until_every_listener_has_the_first() -> None:
+    bus = EventBus()
+    seen: list[tuple[str, int]] = []
+
+    def reacting(event: Event) -> None:
+        seen.append(("reacting", event.hr if isinstance(event, HeartRateSample) else -1))
+        if isinstance(event, HeartRateSample) and event.hr == 1:
+            bus.publish(_sample(2))
+
+    bus.subscribe(reacting)
+    bus.subscribe(lambda e: seen.append(("later", e.hr if isinstance(e, HeartRateSample) else -1)))
+    bus.publish(_sample(1))
+
+    assert seen == [("reacting", 1), ("later", 1), ("reacting", 2), ("later", 2)]
+
+
+def test_a_failing_listener_does_not_stop_delivery_of_later_events() -> None:
+    bus = EventBus()
+    seen: list[int] = []
+
+    def broken(event: Event) -> None:
+        raise RuntimeError("boom")
+
+    bus.subscribe(broken)
+    bus.subscribe(lambda e: seen.append(e.hr if isinstance(e, HeartRateSample) else -1))
+    bus.publish(_sample(1))
+    bus.publish(_sample(2))
+    assert seen == [1, 2]
+
+
+async def _first_level(_routine: str) -> ProgressionLevel:
+    return progression_level([], ProgressionPolicy())
+
+
+async def test_the_dashboard_feed_gets_the_sample_before_the_safety_pause_it_caused() -> None:
+    bus = EventBus()
+    core = Core(
+        bus=bus,
+        link=None,
+        routines=load_routines(None),
+        profile_for_plans=None,
+        settings=CoreSettings(pattern=None, safety=SafetySettings(sustained_s=0.0)),
+        progression=_first_level,
+    )
+    feed = core.feed.subscribe()
+    await core.start_session("taster", pain_before=None)
+    await asyncio.sleep(0)
+    while feed.get(0.0) is not None:
+        pass  # what the start sent
+
+    bus.publish(_sample(150))  # above the 120 bpm ceiling
+    kinds = []
+    while (event := feed.get(0.0)) is not None:
+        kinds.append(event)
+    core.command("stop")
+
+    assert isinstance(kinds[0], HeartRateSample)
+    assert isinstance(kinds[1], CueFired) and kinds[1].cue == "safety"
+    assert isinstance(kinds[2], Notice) and kinds[2].topic == "safety"
+    assert isinstance(kinds[3], SessionStateChanged) and kinds[3].state == SessionState.PAUSED
