@@ -392,10 +392,10 @@ class CoreHandle:
         self._remember_device = remember_device
         self.reminders: ReminderHost | None = None
 
-    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+    def _call(self, coro: Coroutine[Any, Any, T], timeout: float = CALL_TIMEOUT_S) -> T:
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         try:
-            return future.result(CALL_TIMEOUT_S)
+            return future.result(timeout)
         except FutureTimeoutError:
             future.cancel()
             raise SessionError("the companion's core did not answer in time") from None
@@ -435,8 +435,7 @@ class CoreHandle:
         async def scan() -> list[dict[str, Any]]:
             return [d.to_json() for d in await link.async_scan(timeout)]
 
-        future = asyncio.run_coroutine_threadsafe(scan(), self._loop)
-        return future.result(timeout + CALL_TIMEOUT_S)
+        return self._call(scan(), timeout + CALL_TIMEOUT_S)
 
     def choose_device(self, address: str | None) -> None:
         link = self._core.link
