@@ -54,6 +54,38 @@ def hr_summary(row: dict[str, Any], unit: bool = True) -> str:
     return f"{parts[1]}{' bpm' if unit else ''} ({parts[0]}\N{EN DASH}{parts[2]})"
 
 
+def beats_summary(row: dict[str, Any]) -> str:
+    """'1,204 kept, 12 set aside as artefacts' from the cleaned beat counts."""
+    kept, rejected = row.get("beats_kept"), row.get("beats_rejected")
+    if not isinstance(kept, int):
+        return "—"
+    if not isinstance(rejected, int) or rejected == 0:
+        return f"{kept:,} kept"
+    return f"{kept:,} kept, {rejected:,} set aside as artefacts"
+
+
+def minutes_seconds(seconds: object) -> str:
+    """Seconds from a session's start as m:ss."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        return "—"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+GAP_REASONS = {
+    "link_lost": "the band's link was lost",
+    "lost": "the band's link was lost",
+    "no_contact": "no skin contact",
+    "contact": "no skin contact",
+    "no_samples": "no readings from the band",
+    "silent": "no readings from the band",
+}
+
+
+def gap_reason(value: object) -> str:
+    return GAP_REASONS.get(str(value), str(value).replace("_", " "))
+
+
 OUTCOME_WORDS = {
     "completed": "completed",
     "stopped": "stopped",
@@ -148,4 +180,7 @@ def register_template_helpers(app_env: Any) -> None:
         duration=duration,
         session_duration=session_duration,
         hr_summary=hr_summary,
+        beats_summary=beats_summary,
+        mmss=minutes_seconds,
+        gap_reason=gap_reason,
     )

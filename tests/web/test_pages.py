@@ -18,7 +18,8 @@ from companion.store.summary_facts import summary_for
 from tests.web.conftest import T0, FakeCore, record, session_events
 from tests.web.summary_history import BERLIN, DAY, EVENING, MORNING, NOW, events_of
 from web import WebSettings, create_app
-from web.pages import duration, hr_summary
+from web import history as web_history
+from web.pages import beats_summary, duration, hr_summary, minutes_seconds
 from web.summary_view import chart_data
 
 SAFETY = "Stop at once if you feel sharp pain"
@@ -201,7 +202,13 @@ def test_the_settings_page_has_reminders_and_the_wake_time(client: FlaskClient) 
 
     assert '<div id="reminders"' in page and '<form id="add-reminder"' in page
     assert re.findall(r'name="days" value="(\w+)"', page) == list(WEEKDAYS)
-    assert '<input type="time" name="wake_time"' in page
+    # Plain HH:MM fields: a browser's time picker shows AM/PM by its own locale, whatever
+    # clock the person chose.
+    assert re.findall(r'<input type="(\w+)" name="(at|wake_time)"', page) == [
+        ("text", "at"),
+        ("text", "wake_time"),
+    ]
+    assert "24-hour, HH:MM" in page
 
 
 def test_an_unknown_session_page_is_a_404_page(client: FlaskClient) -> None:
@@ -248,3 +255,75 @@ def test_durations_read_as_minutes_and_seconds(seconds: float | None, text: str)
 
 def test_heart_rate_summary_without_samples_is_a_dash() -> None:
     assert hr_summary({"hr_min": None, "hr_mean": None, "hr_max": None}) == "—"
+
+
+HEART_FIGURES = {
+    "rmssd_ms": 41.6,
+    "beats_kept": 1204,
+    "beats_rejected": 12,
+    "breathing_rate_bpm": 6.04,
+    "gaps": [{"start_s": 31.0, "end_s": 52.0, "reason": "link_lost"}],
+}
+
+
+def test_session_page_shows_heart_figures_and_gaps_when_the_store_has_them(
+    client: FlaskClient, history: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = web_history.get_session
+    monkeypatch.setattr(
+        web_history,
+        "get_session",
+        lambda engine, sid: {**(real(engine, sid) or {}), **HEART_FIGURES},
+    )
+
+    page = text_of(client.get("/sessions/older").get_data(as_text=True))
+
+    assert "Heart-rate variability 42 ms RMSSD" in page
+    assert "Beats 1,204 kept, 12 set aside as artefacts" in page
+    assert "Breathing 6.0 breaths a minute" in page
+    assert "0:31 to 0:52 (21 s): the band's link was lost" in page
+
+
+def test_session_page_without_heart_figures_shows_none_of_their_labels(
+    client: FlaskClient, history: Engine
+) -> None:
+    page = text_of(client.get("/sessions/older").get_data(as_text=True))
+
+    assert "RMSSD" not in page and "Beats" not in page and "Gaps in the heart rate" not in page
+
+
+def test_history_has_an_rmssd_column_only_when_sessions_carry_it(
+    client: FlaskClient, history: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "RMSSD" not in client.get("/history").get_data(as_text=True)
+    real = web_history.list_sessions
+    monkeypatch.setattr(
+        web_history,
+        "list_sessions",
+        lambda engine, limit, offset: [
+            {**row, "rmssd_ms": 38.4 if row["id"] == "newer" else None}
+            for row in real(engine, limit, offset)
+        ],
+    )
+
+    page = client.get("/history").get_data(as_text=True)
+
+    assert '<th scope="col">RMSSD, ms</th>' in page
+    assert re.findall(r"<td>(38|—)</td>", page) == ["38", "—"]
+
+
+@pytest.mark.parametrize(
+    ("row", "text"),
+    [
+        ({"beats_kept": 90, "beats_rejected": 0}, "90 kept"),
+        ({"beats_kept": 1500, "beats_rejected": 3}, "1,500 kept, 3 set aside as artefacts"),
+        ({}, "—"),
+    ],
+)
+def test_beat_counts_read_as_words(row: dict[str, int], text: str) -> None:
+    assert beats_summary(row) == text
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(0, "0:00"), (61.9, "1:01"), (-1, "—")])
+def test_offsets_read_as_minutes_and_seconds(seconds: float, text: str) -> None:
+    assert minutes_seconds(seconds) == text

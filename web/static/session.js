@@ -1,4 +1,5 @@
-// Session detail: heart rate over time (uPlot), exercises shaded, holds darker, hold ends marked.
+// Session detail: heart rate over time (uPlot), exercises shaded, holds darker, hold ends marked,
+// and the line broken wherever the heart rate had a gap (no signal for more than GAP_S).
 "use strict";
 
 (() => {
@@ -6,6 +7,10 @@
   const HEIGHT = 320;
   const TICK_STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
   const RELEASE_CUES = new Set(["hold_end", "release", "end_hold"]);
+  // Whole beats per minute only on the heart-rate axis.
+  const BPM_STEPS = [1, 2, 5, 10, 20, 25, 50];
+  // Samples further apart than this are not joined by the line.
+  const GAP_S = 3;
 
   const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
   const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -20,9 +25,11 @@
         from: actual ? s.started_at - start : num(s.planned_start_s ?? s.start_s),
         to: actual ? s.ended_at - start : num(s.planned_end_s ?? s.end_s),
         name: s.name || s.exercise || "",
-        hold: num(s.breaths) !== null,
+        // Rests between exercises count breaths too; only a held stretch is drawn darker.
+        hold: s.mode ? s.mode === "hold" : num(s.breaths) !== null && s.exercise !== "rest",
+        rest: s.mode === "rest" || s.exercise === "rest",
       };
-    }).filter((s) => s.from !== null && s.to !== null && s.to > s.from);
+    }).filter((s) => s.from !== null && s.to !== null && s.to > s.from && !s.rest);
   }
   function holdEnds(detail) {
     return (detail.cues || [])
@@ -31,15 +38,45 @@
       .filter((t) => t !== null);
   }
 
-  function draw(container, detail, samples) {
-    const start = num(detail.started_at) ?? (samples.length ? samples[0].t : 0);
+  // The gaps the companion found (link lost, no contact, no samples), in seconds from the
+  // start, and those the samples show themselves: any two more than GAP_S apart.
+  function gapsOf(detail, times) {
+    const listed = (Array.isArray(detail.gaps) ? detail.gaps : [])
+      .map((g) => [num(g.start_s), num(g.end_s)])
+      .filter(([a, b]) => a !== null && b !== null && b > a);
+    for (let i = 1; i < times.length; i++) {
+      if (times[i] - times[i - 1] > GAP_S) listed.push([times[i - 1], times[i]]);
+    }
+    return listed;
+  }
+  // A null between two samples breaks uPlot's line there.
+  function withBreaks(times, values, gaps) {
     const xs = [];
     const ys = [];
+    for (let i = 0; i < times.length; i++) {
+      const t = times[i];
+      if (i > 0 && gaps.some(([a, b]) => times[i - 1] < b && t > a)) {
+        xs.push((times[i - 1] + t) / 2);
+        ys.push(null);
+      }
+      if (gaps.some(([a, b]) => t > a && t < b)) continue; // inside a listed gap: not live
+      xs.push(t);
+      ys.push(values[i]);
+    }
+    return [xs, ys];
+  }
+
+  function draw(container, detail, samples) {
+    const start = num(detail.started_at) ?? (samples.length ? samples[0].t : 0);
+    const times = [];
+    const values = [];
     for (const s of samples) {
       if (num(s.t) === null || num(s.hr) === null) continue;
-      xs.push(s.t - start);
-      ys.push(s.hr);
+      times.push(s.t - start);
+      values.push(s.hr);
     }
+    const gaps = gapsOf(detail, times);
+    const [xs, ys] = withBreaks(times, values, gaps);
     const spans = stepSpans(detail);
     const lastEnd = spans.reduce((end, span) => Math.max(end, span.to), 0);
     const ends = holdEnds(detail);
@@ -103,7 +140,7 @@
       axes: [
         // Whole seconds only: labels are m:ss, so half-second ticks would repeat.
         { ...axis, incrs: TICK_STEPS_S, values: (u, ticks) => ticks.map(mmss) },
-        { ...axis, label: "bpm" },
+        { ...axis, label: "bpm", incrs: BPM_STEPS, values: (u, ticks) => ticks.map((v) => String(Math.round(v))) },
       ],
       hooks: { drawClear: [shade], draw: [markHoldEnds] },
     };

@@ -3,14 +3,35 @@
 "use strict";
 
 (() => {
-  const { api, el } = Companion;
+  const { api, el, clockText } = Companion;
   const $ = (id) => document.getElementById(id);
 
+  // Each form's problem line and its "saved" line: showing one hides the other, so an old
+  // "Added" never stands beside a new error.
+  const SAVED_OF = { "problem": "prefs-saved", "reminder-problem": "reminder-saved", "wake-problem": "wake-saved" };
   function say(id, message) {
     $(id).textContent = message || "";
     $(id).hidden = !message;
+    if (message && SAVED_OF[id]) $(SAVED_OF[id]).hidden = true;
   }
   const showProblem = (message) => say("problem", message);
+  let clock = "24h";
+  // "21:30" as the chosen clock shows it.
+  function timeText(hhmm) {
+    const [h, m] = String(hhmm).split(":").map(Number);
+    if (!Number.isInteger(h) || !Number.isInteger(m)) return String(hhmm);
+    const at = new Date();
+    at.setHours(h, m, 0, 0);
+    return clockText(at, clock);
+  }
+  // The band the companion is connected to now (address), from the status.
+  async function bandInUse() {
+    try {
+      const link = (await api("GET", "/api/status")).link || {};
+      return link.device && ["connected", "reconnected", "silent"].includes(link.state)
+        ? { address: link.device, profile: link.profile, state: link.state } : null;
+    } catch (e) { return null; }
+  }
 
   function fill(form, s) {
     form.own_pace.checked = s.pattern === null;
@@ -21,6 +42,7 @@
     form.hr_ceiling.value = s.hr_ceiling;
     form.energy.value = s.units.energy;
     form.clock.value = s.units.clock;
+    clock = s.units.clock;
   }
 
   function read(form) {
@@ -44,16 +66,18 @@
     if (form[name] && form[name].tagName === "INPUT") form[name].setAttribute("aria-invalid", "true");
   }
 
-  function deviceRow(device, actions) {
-    const label = el("div", {}, el("strong", { text: device.name || "Unnamed band" }),
+  function deviceRow(device, actions, inUse) {
+    const name = el("strong", { text: device.name || "Unnamed band" });
+    const label = el("div", {}, name,
       el("small", { text: [device.address, device.profile].filter(Boolean).join(" · ") }));
+    if (inUse) label.append(el("span", { class: "in-use", text: "In use now" }));
     const buttons = el("div", { class: "row" });
     for (const [text, handler] of actions) {
       const b = el("button", { type: "button", text });
       b.addEventListener("click", handler);
       buttons.append(b);
     }
-    return el("div", { class: "device" }, label, buttons);
+    return el("div", { class: "device", "data-in-use": inUse ? "true" : "false" }, label, buttons);
   }
 
   async function choose(address) {
@@ -67,14 +91,17 @@
   async function loadDevices() {
     const box = $("devices");
     try {
-      const { devices } = await api("GET", "/api/devices");
+      const [{ devices }, using] = await Promise.all([api("GET", "/api/devices"), bandInUse()]);
+      $("band-in-use").textContent = using
+        ? "In use now: " + ((devices.find((d) => d.address === using.address) || {}).name || using.address) + "."
+        : "No band is connected right now.";
       box.replaceChildren(...devices.map((d) => deviceRow(d, [
         ["Use", () => choose(d.address)],
         ["Forget", async () => {
           try { await api("DELETE", "/api/devices/" + encodeURIComponent(d.address)); await loadDevices(); }
           catch (e) { showProblem(e.message); }
         }],
-      ])));
+      ], using !== null && using.address === d.address)));
       if (!devices.length) box.append(el("p", { class: "hint", text: "No bands known yet." }));
     } catch (e) { showProblem(e.message); }
   }
@@ -94,7 +121,7 @@
   }
 
   function reminderRow(r) {
-    const what = el("div", { class: "reminder-what" }, el("strong", { text: r.at }),
+    const what = el("div", { class: "reminder-what" }, el("strong", { text: timeText(r.at) }),
       el("span", { text: (routineTitles[r.routine] || r.routine) + " · " + daysText(r.days) }));
     const toggle = el("input", { type: "checkbox", name: "enabled" });
     toggle.checked = r.enabled;
@@ -139,7 +166,7 @@
       // Sent as chosen; the server checks the time, the days and the routine.
       const added = await api("POST", "/api/reminders", { at: form.at.value, days, routine: form.routine.value });
       reminderProblem("");
-      $("reminder-saved").textContent = "Added: " + added.at + ", " + daysText(added.days).toLowerCase() + ".";
+      $("reminder-saved").textContent = "Added: " + timeText(added.at) + ", " + daysText(added.days).toLowerCase() + ".";
       $("reminder-saved").hidden = false;
       await loadReminders();
     } catch (e) { reminderProblem(e.message); }
@@ -159,9 +186,20 @@
     $("scan").disabled = true;
     $("scan-state").textContent = "Looking for bands nearby…";
     try {
-      const { devices } = await api("POST", "/api/devices/scan", {});
-      $("found").replaceChildren(...devices.map((d) => deviceRow(d, [["Use this band", () => choose(d.address)]])));
-      $("scan-state").textContent = devices.length ? "Found " + devices.length + "." : "No bands found. Tap the band to wake it and keep it close.";
+      const [{ devices }, using] = await Promise.all([api("POST", "/api/devices/scan", {}), bandInUse()]);
+      // A connected band stops advertising, so a scan never finds the one in use: list it too.
+      const rows = devices.map((d) => deviceRow(d, [["Use this band", () => choose(d.address)]],
+        using !== null && using.address === d.address));
+      const listed = using !== null && devices.some((d) => d.address === using.address);
+      if (using !== null && !listed) {
+        rows.unshift(deviceRow({ name: "The band in use", address: using.address, profile: using.profile }, [], true));
+      }
+      $("found").replaceChildren(...rows);
+      const others = devices.filter((d) => !using || d.address !== using.address).length;
+      $("scan-state").textContent = others
+        ? "Found " + others + (others === 1 ? " other band." : " other bands.")
+        : using ? "No other bands nearby; the band in use is connected."
+          : "No bands found. Tap the band to wake it and keep it close.";
     } catch (e) {
       $("scan-state").textContent = "";
       showProblem(e.message);
