@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
+import gc
 import logging
 import time
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bleak import BleakClient, BleakScanner
+from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
@@ -29,16 +31,18 @@ from companion.ble.gatt_values import decode_battery_level
 from companion.ble.heart_rate import HeartRateMeasurement
 from companion.ble.plausibility import screen
 from companion.ble.profiles import DeviceProfile, HapticWrite, match_advertisement
+from companion.ble.write_channel import QueuedWrite, WriteChannel
 from companion.bus import EventBus
 from companion.clock import WallClock
 from companion.errors import DeviceNotFoundError, MalformedPacketError
 from companion.events import BatteryLevel, HeartRateSample, LinkChanged, LinkState, PacketDropped
+from companion.routines.haptics import Playback, TimedWrite, Vocabulary
 
 _LOGGER = logging.getLogger(__name__)
 
 SCAN_FOR_BAND_S = 5.0
+CONNECT_TIMEOUT_S = 10.0  # bleak's own default for connecting and resolving services
 NOTIFICATION_QUEUE_SIZE = 256
-ATT_WRITE_HEADER = 3  # opcode and handle
 MIN_ATT_PAYLOAD = 20  # the default 23-byte MTU less the header
 # Bands notify about once a second, with or without skin contact. A connected band that
 # says nothing for this long is reported as silent; for the longer span, it is reconnected.
@@ -123,10 +127,14 @@ class BandLink:
             NOTIFICATION_QUEUE_SIZE
         )
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._writing: set[asyncio.Task[Any]] = set()
+        self._channel = WriteChannel(Vocabulary.from_profile(profile) if profile else Vocabulary())
+        self._characteristics: dict[str, Any] = {}
+        self._writer: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._in_flight = False
         self._last_notification_mono = 0.0
         self._lost_because = ""
-        self._write_lock = asyncio.Lock()
 
     # --- public face ----------------------------------------------------------------------
 
@@ -177,15 +185,14 @@ class BandLink:
         return True
 
     def run_cue(self, cue: str) -> bool:
-        """Start the cue's writes on the wrist (not waiting for them); False if it cannot."""
+        """Start the cue's writes on the wrist now (not waiting for them); False if it cannot."""
         profile = self.profile
         if profile is None or not self.is_connected:
             return False
         writes = profile.cue_writes(cue)
         if not writes:
             return False
-        self._spawn_writes(writes)
-        return True
+        return self.play(Playback.now(cue, writes, time.monotonic()))
 
     def show_text(self, text: str) -> bool:
         """Put one line on the band's screen where its profile knows how; False otherwise."""
@@ -199,20 +206,36 @@ class BandLink:
             value=how.render(text),
             with_response=how.with_response,
         )
-        self._spawn_writes((write,))
+        timed = (TimedWrite(time.monotonic(), write),)
+        return self.play(Playback("text", timed, haptic=False))
+
+    def play(self, playback: Playback) -> bool:
+        """Put a cue's writes (at monotonic times) on the band's one haptic channel.
+
+        False when no band is connected. A pattern due while another still plays is placed
+        by the rule in ``companion.routines.haptics``: a higher cue cuts the one playing (a
+        stop write first), anything else waits until the band is free. What reached the band
+        is told to ``playback.on_done``.
+        """
+        if not self.is_connected or not playback.writes:
+            return False
+        self._channel.accept(playback, time.monotonic())
+        self._ensure_writer()
+        self._wake.set()
         return True
 
     async def async_drain(self, timeout: float) -> None:
         """Wait until the cues already started have sent their last write."""
-        if self._writing:
-            await asyncio.wait(set(self._writing), timeout=timeout)
+        if self._channel.pending or self._in_flight:
+            self._idle.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), timeout)
 
-    def _spawn_writes(self, writes: Sequence[HapticWrite]) -> None:
-        task = asyncio.create_task(self._send_writes(writes, time.monotonic()))
-        self._tasks.add(task)
-        self._writing.add(task)
-        task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(self._writing.discard)
+    def _ensure_writer(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._run_writes())
+            self._tasks.add(self._writer)
+            self._writer.add_done_callback(self._tasks.discard)
 
     # --- connection supervision -----------------------------------------------------------
 
@@ -306,23 +329,34 @@ class BandLink:
         self.profile = self._forced_profile or self._match(device, adv)
         self._set_state(LinkState.CONNECTING, device.address)
         self._disconnected.clear()
-        client = await establish_connection(
-            BleakClient,
-            device,
-            adv.local_name or device.address,
-            disconnected_callback=lambda _client: self._disconnected.set(),
-            max_attempts=2,
-            **self._transport.client_kwargs,
-        )
+        # bleak-retry-connector gives each attempt 20 s; a connection whose services never
+        # resolve (a BlueZ cache mismatch) is better dropped and tried afresh sooner. Its
+        # service cache would skip waiting for BlueZ to resolve services after a reconnect
+        # and hand out characteristics that are not ready (or no longer there).
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            client = await establish_connection(
+                BleakClient,
+                device,
+                adv.local_name or device.address,
+                disconnected_callback=lambda _client: self._disconnected.set(),
+                max_attempts=2,
+                use_services_cache=False,
+                **self._transport.client_kwargs,
+            )
+        # bleak reports an attempt that BlueZ aborted (le-connection-abort-by-local: up, then
+        # down) through the same callback; that says nothing about the link that came up.
+        self._disconnected.clear()
         self._client = client
         try:
-            await client.start_notify(uuids.HEART_RATE_MEASUREMENT, self._on_notification)
-            await self._read_battery(client)
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                await client.start_notify(uuids.HEART_RATE_MEASUREMENT, self._on_notification)
+                await self._read_battery(client)
         except (BleakError, TimeoutError) as exc:
             with contextlib.suppress(Exception):
                 await client.disconnect()
             raise BleakError(f"setting up the band failed: {exc}") from exc
         self._last_notification_mono = time.monotonic()
+        self._prepare_writes(client)
         self._connected.set()
         state = LinkState.RECONNECTED if self._ever_connected else LinkState.CONNECTED
         self._ever_connected = True
@@ -419,25 +453,85 @@ class BandLink:
 
     # --- haptics --------------------------------------------------------------------------
 
-    async def _send_writes(self, writes: Sequence[HapticWrite], started: float) -> None:
-        for write in writes:
-            # Offsets count from the cue's start, so a slow write never delays the next one.
-            delay = started + write.after_s - time.monotonic()
+    def _prepare_writes(self, client: BleakClient) -> None:
+        """Make the write path ready before the first cue: characteristics looked up once
+        (not on every write), the writer task running, and what is alive now frozen out of
+        the garbage collector's way so a collection during a routine stays short."""
+        self._characteristics = {}
+        profile = self.profile
+        services = client.services
+        if profile is not None and services is not None:
+            wanted = {w.characteristic for cue in profile.cues.values() for w in cue.writes}
+            if profile.offers.text_write is not None:
+                wanted.add(profile.offers.text_write.characteristic)
+            for uuid in wanted:
+                found = services.get_characteristic(uuid)
+                if found is not None:
+                    self._characteristics[uuid] = found
+                else:
+                    _LOGGER.warning("the band has no characteristic %s its profile writes to", uuid)
+            self._channel.vocabulary = Vocabulary.from_profile(profile)
+        self._ensure_writer()
+        _freeze_startup_objects()
+
+    async def _run_writes(self) -> None:
+        """The one writer: each write at its time, in order, never two at once."""
+        while True:
+            item = self._channel.next_due()
+            if item is None:
+                if not self._in_flight:
+                    self._idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            delay = item.at_s - time.monotonic()
             if delay > 0:
-                await asyncio.sleep(delay)
-            client = self._client
-            if client is None or not client.is_connected:
-                return
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
+                continue  # something earlier may have arrived meanwhile
+            self._channel.pop(item)
+            self._in_flight = True
             try:
-                async with self._write_lock:
-                    # Commands longer than one packet (Bangle.js text) go in MTU-sized pieces.
-                    size = max(MIN_ATT_PAYLOAD, client.mtu_size - ATT_WRITE_HEADER)
-                    for start in range(0, len(write.value), size):
-                        await client.write_gatt_char(
-                            write.characteristic,
-                            write.value[start : start + size],
-                            response=write.with_response,
-                        )
-            except (BleakError, TimeoutError) as exc:
-                _LOGGER.info("vibration write failed: %s", exc)
-                return
+                await self._write_one(item)
+            finally:
+                self._in_flight = False
+
+    async def _write_one(self, item: QueuedWrite) -> None:
+        client = self._client
+        if client is None or not client.is_connected:
+            self._channel.failed(item, "the band is not connected")
+            return
+        write = item.write
+        target: Any = self._characteristics.get(write.characteristic, write.characteristic)
+        sent_at = time.monotonic()
+        try:
+            # Commands longer than one packet (Bangle.js text) go in pieces that fit one.
+            # The characteristic knows that size on every backend (BlueZ's MTU property);
+            # asking the client for the MTU only guesses 23 on BlueZ, with a warning.
+            size = MIN_ATT_PAYLOAD
+            if isinstance(target, BleakGATTCharacteristic):
+                size = max(MIN_ATT_PAYLOAD, target.max_write_without_response_size)
+            for start in range(0, len(write.value), size):
+                await client.write_gatt_char(
+                    target, write.value[start : start + size], response=write.with_response
+                )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # every backend's failure: bleak, Bumble's ATT errors, timeouts
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            _LOGGER.warning("vibration write for %s failed: %s", item.cue, reason)
+            self._channel.failed(item, reason)
+            return
+        self._channel.sent(item, late_s=sent_at - item.at_s)
+
+
+_frozen = False
+
+
+def _freeze_startup_objects() -> None:
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()

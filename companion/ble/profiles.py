@@ -259,8 +259,25 @@ def load_profiles(user_dir: Path | None = None) -> dict[str, DeviceProfile]:
         profile = load_profile(path)
         if profile.name in profiles:
             _LOGGER.info("device profile %s from %s replaces the built-in one", profile.name, path)
+        warn_if_cues_alike(profile)
         profiles[profile.name] = profile
     return profiles
+
+
+def warn_if_cues_alike(profile: DeviceProfile) -> list[str]:
+    """Log a warning naming the cues a wearer could mistake for one another; returns them."""
+    # Imported here: the perception model builds on this module's write type.
+    from companion.routines.haptics import Vocabulary, indistinct_cues
+
+    problems = indistinct_cues(Vocabulary.from_profile(profile))
+    if problems:
+        _LOGGER.warning(
+            "device profile %s (%s): cues cannot be told apart by feel: %s",
+            profile.name,
+            profile.path,
+            "; ".join(problems),
+        )
+    return problems
 
 
 def select_profile(profiles: Mapping[str, DeviceProfile], name: str) -> DeviceProfile:

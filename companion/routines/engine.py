@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from companion.bus import EventBus
 from companion.errors import SessionError
 from companion.events import (
+    CueDelivered,
     CueFired,
     HeartRateSample,
     Notice,
@@ -25,6 +26,14 @@ from companion.events import (
     SessionState,
     SessionStateChanged,
     StepStarted,
+)
+from companion.routines.haptics import (
+    Delivery,
+    DeliveryReport,
+    Fate,
+    Playback,
+    TimedWrite,
+    priority_of,
 )
 from companion.routines.pacer import BreathPattern
 from companion.routines.plan import Plan, PlannedCue, PlannedStep
@@ -49,6 +58,12 @@ class Timer(Protocol):
     def time(self) -> float: ...
 
     def call_at(self, when: float, callback: Callable[[], None]) -> Cancellable: ...
+
+
+class Haptics(Protocol):
+    """The band's one haptic channel (``BandLink.play``)."""
+
+    def play(self, playback: Playback) -> bool: ...
 
 
 Replanner = Callable[[Plan, int, BreathPattern], Plan]
@@ -92,8 +107,13 @@ class SessionRunner:
         pacing: PacingSettings | None = None,
         pain_before: int | None = None,
         plan_json: dict[str, Any] | None = None,
+        haptics: Haptics | None = None,
     ) -> None:
         self.plan = plan
+        # With a composed plan and a channel, each cue's writes are played exactly as the
+        # plan lists them, at their own deadlines; otherwise ``wrist`` runs the cue by name.
+        self._haptics = haptics
+        self._told_write_failure = False
         self.run_id = run_id
         self._timer = timer
         self._wall = wall
@@ -246,7 +266,13 @@ class SessionRunner:
             if tick.step is not None:
                 self._begin_step(tick.step)
             elif tick.cue is not None:
-                self._emit_cue(tick.cue.cue, tick.cue.step, now_offset, planned_s=tick.cue.at_s)
+                self._emit_cue(
+                    tick.cue.cue,
+                    tick.cue.step,
+                    now_offset,
+                    planned_s=tick.cue.at_s,
+                    delivery=tick.cue.delivery,
+                )
             if not self._is_running():
                 return  # a cue's listener paused or ended the routine
         self._schedule_next()
@@ -279,9 +305,36 @@ class SessionRunner:
         )
 
     def _emit_cue(
-        self, cue: str, step: int, actual_s: float, planned_s: float | None = None
+        self,
+        cue: str,
+        step: int,
+        actual_s: float,
+        planned_s: float | None = None,
+        delivery: Delivery | None = None,
     ) -> None:
-        on_wrist = self._wrist(cue)
+        planned = actual_s if planned_s is None else planned_s
+        fate, reason, pending = "", "", False
+        if self._haptics is not None and self.plan.vocabulary is not None:
+            on_done = self._on_delivered(cue, step, planned)
+            on_wrist = False
+            if delivery is None:
+                # A cue the plan did not hold (pain, safety): its pattern from now.
+                pattern = self.plan.vocabulary.pattern(cue)
+                fate = (Fate.PLAYED if pattern else Fate.SCREEN).value
+                if pattern is not None:
+                    now = self._timer.time()
+                    playback = Playback.now(cue, pattern.writes, now, on_done=on_done)
+                    on_wrist = pending = self._haptics.play(playback)
+            else:
+                fate, reason = delivery.fate.value, delivery.reason
+                if delivery.fate.reaches_wrist and delivery.writes:
+                    timed = tuple(
+                        TimedWrite(self._deadline(w.at_s), w.write) for w in delivery.writes
+                    )
+                    playback = Playback(cue, timed, priority_of(cue), on_done=on_done)
+                    on_wrist = pending = self._haptics.play(playback)
+        else:
+            on_wrist = self._wrist(cue)
         self._bus.publish(
             CueFired(
                 mono=self._timer.time(),
@@ -289,12 +342,50 @@ class SessionRunner:
                 run_id=self.run_id,
                 step=step,
                 cue=cue,
-                planned_s=actual_s if planned_s is None else planned_s,
+                planned_s=planned,
                 actual_s=actual_s,
                 on_wrist=on_wrist,
                 duration_s=self._cue_duration(cue),
+                fate=fate,
+                reason=reason,
+                pending=pending,
             )
         )
+
+    def _on_delivered(
+        self, cue: str, step: int, planned_s: float
+    ) -> Callable[[DeliveryReport], None]:
+        def report(outcome: DeliveryReport) -> None:
+            self._bus.publish(
+                CueDelivered(
+                    mono=self._timer.time(),
+                    wall=self._wall(),
+                    run_id=self.run_id,
+                    step=step,
+                    cue=cue,
+                    planned_s=planned_s,
+                    on_wrist=outcome.reached,
+                    acknowledged=outcome.acknowledged,
+                    first_write_late_s=outcome.first_write_late_s,
+                    reason=outcome.reason,
+                )
+            )
+            if not outcome.reached and not self._told_write_failure:
+                # Once per routine: the screen keeps every cue, so one notice is enough.
+                self._told_write_failure = True
+                self._bus.publish(
+                    Notice(
+                        mono=self._timer.time(),
+                        wall=self._wall(),
+                        level="warning",
+                        topic="band",
+                        message=f"The band did not take the {cue} buzz ({outcome.reason}). "
+                        "Follow the screen; cues that miss the wrist are marked in the "
+                        "session's record.",
+                    )
+                )
+
+        return report
 
     def _cue_duration(self, cue: str) -> float:
         pattern = self.plan.pattern

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from companion.routines.catalog import REST, Exercise, Mode, Routine, Side
+from companion.routines.haptics import CueRequest, Delivery, Vocabulary, compose
 from companion.routines.pacer import DEFAULT_PATTERN, BreathPattern, BreathPhase, format_span
 from companion.routines.progression import ProgressionLevel
 
@@ -79,6 +80,8 @@ class PlannedCue:
     at_s: float
     cue: Cue
     step: int
+    # How the cue reaches the band's one channel, once the plan is composed for a band.
+    delivery: Delivery | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,8 @@ class Plan:
     total_s: float
     steps: tuple[PlannedStep, ...]
     cues: tuple[PlannedCue, ...]
+    # The band's patterns the cues were composed for; None until ``compose_plan``.
+    vocabulary: Vocabulary | None = None
 
 
 def _ms(seconds: float) -> float:
@@ -227,20 +232,39 @@ def retime_from(plan: Plan, from_step: int, pattern: BreathPattern) -> Plan:
         raise ValueError(f"no step {from_step}; the plan has steps {known}")
     kept = [cue for cue in plan.cues if cue.step < from_step]
     steps, cues = _lay_out(plan.steps[from_step:], plan.steps[from_step].start_s, pattern)
-    return replace(
+    retimed = replace(
         plan,
         pattern=pattern,
         total_s=steps[-1].end_s,
         steps=plan.steps[:from_step] + steps,
         cues=_sorted(kept + cues),
     )
+    # The rest of the timeline is composed again by the same rule (earlier cues keep theirs:
+    # the rule looks only backwards and at the next cue).
+    return compose_plan(retimed, plan.vocabulary) if plan.vocabulary is not None else retimed
+
+
+def compose_plan(plan: Plan, vocabulary: Vocabulary | None) -> Plan:
+    """The plan with each cue placed on the band's one haptic channel (``haptics.compose``):
+    its writes at plan offsets, or why it was folded, delayed or dropped. Pure. Without a
+    vocabulary (no band chosen) the plan is returned as it is."""
+    if vocabulary is None:
+        return plan
+    deliveries = compose([CueRequest(c.at_s, c.cue.value) for c in plan.cues], vocabulary)
+    cues = tuple(replace(c, delivery=d) for c, d in zip(plan.cues, deliveries, strict=True))
+    return replace(plan, cues=cues, vocabulary=vocabulary)
 
 
 def plan_to_json(plan: Plan, cue_writes: Callable[[str], list[dict[str, Any]]]) -> dict[str, Any]:
-    """The plan as sent to the dashboard and stored with the session; ``cue_writes`` gives the
-    device writes for a cue name (an empty list for a band without haptics)."""
-    writes = {cue: cue_writes(cue) for cue in {c.cue for c in plan.cues}}
-    return {
+    """The plan as sent to the dashboard and stored with the session.
+
+    A composed plan lists each cue's writes as the band will get them (``after_s`` from the
+    cue's ``at_s``), what became of the cue (``fate``, ``reason``), and the whole write
+    sequence in ``band_writes``. An uncomposed plan asks ``cue_writes`` for the profile's
+    writes of each cue (an empty list for a band without haptics).
+    """
+    writes = {cue: cue_writes(cue) for cue in {c.cue for c in plan.cues if c.delivery is None}}
+    shown: dict[str, Any] = {
         "routine": plan.routine,
         "title": plan.title,
         "level": plan.level,
@@ -262,8 +286,53 @@ def plan_to_json(plan: Plan, cue_writes: Callable[[str], list[dict[str, Any]]]) 
             for step in plan.steps
         ],
         "cues": [
-            {"at_s": cue.at_s, "cue": cue.cue.value, "step": cue.step, "writes": writes[cue.cue]}
+            _cue_json(cue, writes[cue.cue] if cue.delivery is None else []) for cue in plan.cues
+        ],
+    }
+    if plan.vocabulary is not None:
+        shown["band_writes"] = _band_writes(plan)
+    return shown
+
+
+def _band_writes(plan: Plan) -> list[dict[str, Any]]:
+    """Every write the band receives, in order: the composed channel."""
+    timeline = sorted(
+        (
+            (timed, cue)
             for cue in plan.cues
+            if cue.delivery is not None
+            for timed in cue.delivery.writes
+        ),
+        key=lambda pair: pair[0].at_s,
+    )
+    return [
+        {
+            "at_s": timed.at_s,
+            "cue": cue.cue.value,
+            "characteristic": timed.write.characteristic,
+            "value": timed.write.value.hex(),
+        }
+        for timed, cue in timeline
+    ]
+
+
+def _cue_json(cue: PlannedCue, profile_writes: list[dict[str, Any]]) -> dict[str, Any]:
+    base: dict[str, Any] = {"at_s": cue.at_s, "cue": cue.cue.value, "step": cue.step}
+    delivery = cue.delivery
+    if delivery is None:
+        return {**base, "writes": profile_writes}
+    return {
+        **base,
+        "fate": delivery.fate.value,
+        "reason": delivery.reason,
+        "start_s": delivery.start_s,
+        "writes": [
+            {
+                "after_s": _ms(timed.at_s - cue.at_s),
+                "characteristic": timed.write.characteristic,
+                "value": timed.write.value.hex(),
+            }
+            for timed in delivery.writes
         ],
     }
 

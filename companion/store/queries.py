@@ -102,6 +102,12 @@ class CueRow:
     duration_s: float
     on_wrist: bool
     at: float
+    fate: str | None = None  # what the band's one channel did with it
+    note: str | None = None  # why it was folded, delayed, dropped or cut
+    delivery: str | None = None  # pending, sent, acknowledged, failed; None: not sent
+    acknowledged: bool | None = None
+    first_write_late_s: float | None = None
+    failure: str | None = None  # why its writes did not reach the band
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -366,6 +372,12 @@ def _cue_row(cue: Row[Any]) -> CueRow:
         duration_s=cue.duration_s,
         on_wrist=cue.on_wrist,
         at=cue.at,
+        fate=cue.fate,
+        note=cue.note,
+        delivery=cue.delivery,
+        acknowledged=cue.acknowledged,
+        first_write_late_s=cue.first_write_late_s,
+        failure=cue.failure,
     )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Table, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from companion.events import (
+    CueDelivered,
     CueFired,
     Event,
     HeartRateSample,
@@ -62,6 +63,7 @@ class WriteKind(enum.Enum):
     INSERT_STEP = "insert_step"
     START_STEP = "start_step"
     INSERT_CUE = "insert_cue"
+    CUE_DELIVERED = "cue_delivered"
     INSERT_LINK = "insert_link"
     INSERT_PACING = "insert_pacing"
     PAIN_BEFORE = "pain_before"
@@ -103,6 +105,8 @@ class EventTranslator:
                 return [Write(WriteKind.START_STEP, _step_from_event(event))]
             case CueFired():
                 return [Write(WriteKind.INSERT_CUE, _cue(event))]
+            case CueDelivered():
+                return [Write(WriteKind.CUE_DELIVERED, _delivered(event))]
             case PacingAdapted():
                 params = {
                     "session_id": event.run_id,
@@ -234,8 +238,34 @@ def _cue(event: CueFired) -> dict[str, Any]:
         "planned_s": event.planned_s,
         "actual_s": event.actual_s,
         "duration_s": event.duration_s,
-        "on_wrist": event.on_wrist,
+        # "On wrist" is only stored as true once it is known: writes still under way are
+        # pending until their CueDelivered says what reached the band.
+        "on_wrist": event.on_wrist and not event.pending,
         "at": event.wall,
+        "fate": event.fate or None,
+        "note": event.reason or None,
+        "delivery": "pending" if event.pending else None,
+        "acknowledged": None,
+        "first_write_late_s": None,
+        "failure": None,
+    }
+
+
+def _delivered(event: CueDelivered) -> dict[str, Any]:
+    delivery = "acknowledged" if event.acknowledged else "sent"
+    if not event.on_wrist:
+        delivery = "failed"
+    return {
+        "session_id": event.run_id,
+        "step_idx": event.step,
+        "cue": event.cue,
+        "planned_s": event.planned_s,
+        "on_wrist": event.on_wrist,
+        "delivery": delivery,
+        "acknowledged": event.acknowledged,
+        "first_write_late_s": event.first_write_late_s,
+        "failure": None if event.on_wrist else (event.reason or "the band did not take it"),
+        "note": event.reason if event.on_wrist and event.reason else None,
     }
 
 
@@ -330,6 +360,26 @@ def _finish_sessions(connection: Connection, params: Sequence[Mapping[str, Any]]
         )
 
 
+def _cues_delivered(connection: Connection, params: Sequence[Mapping[str, Any]]) -> None:
+    for outcome in params:
+        changes = {
+            key: outcome[key]
+            for key in ("on_wrist", "delivery", "acknowledged", "first_write_late_s", "failure")
+        }
+        if outcome["note"] is not None:
+            changes["note"] = outcome["note"]
+        connection.execute(
+            update(_CUES)
+            .where(
+                _CUES.c.session_id == outcome["session_id"],
+                _CUES.c.step_idx == outcome["step_idx"],
+                _CUES.c.cue == outcome["cue"],
+                _CUES.c.planned_s == outcome["planned_s"],
+            )
+            .values(changes)
+        )
+
+
 def _seen_devices(connection: Connection, params: Sequence[Mapping[str, Any]]) -> None:
     for seen in params:
         upsert_device_row(
@@ -387,6 +437,7 @@ _EXECUTORS: dict[WriteKind, Callable[[Connection, Sequence[Mapping[str, Any]]], 
     WriteKind.INSERT_STEP: _insert_into(_STEPS),
     WriteKind.START_STEP: _start_steps,
     WriteKind.INSERT_CUE: _insert_into(_CUES),
+    WriteKind.CUE_DELIVERED: _cues_delivered,
     WriteKind.INSERT_LINK: _insert_into(_LINK_EVENTS),
     WriteKind.INSERT_PACING: _insert_into(_PACING_EVENTS),
     WriteKind.PAIN_BEFORE: _set_pain("pain_before"),

@@ -3,6 +3,7 @@ recorded in a session is touched, and a batch is all or nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -146,7 +147,8 @@ def sample_counts(engine: Engine) -> tuple[int, int, int]:
 
 def minutes_stored(engine: Engine) -> list[HeartMinuteFold]:
     with engine.connect() as c:
-        rows = c.execute(select(HeartMinute.__table__).order_by(HeartMinute.t))
+        columns = [getattr(HeartMinute, f.name) for f in dataclasses.fields(HeartMinuteFold)]
+        rows = c.execute(select(*columns).order_by(HeartMinute.t))
         return [HeartMinuteFold(*row) for row in rows]
 
 

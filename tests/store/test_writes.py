@@ -207,6 +207,8 @@ def test_a_final_state_finishes_the_session_and_pain_records_where(
             [Write(WriteKind.INSERT_CUE, {
                 "session_id": "run1", "step_idx": 0, "cue": "hold-end", "planned_s": 10.0,
                 "actual_s": 10.02, "duration_s": 0.4, "on_wrist": True, "at": T0 + 10,
+                "fate": None, "note": None, "delivery": None, "acknowledged": None,
+                "first_write_late_s": None, "failure": None,
             })],
         ),
         (

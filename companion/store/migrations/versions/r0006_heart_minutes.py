@@ -19,8 +19,8 @@ depends_on: str | None = None
 def upgrade() -> None:
     op.create_table(
         "heart_minutes",
-        sa.Column("device", sa.String(64), nullable=False),
         sa.Column("t", sa.Double(), nullable=False),
+        sa.Column("device", sa.String(64), nullable=False),
         sa.Column("worn", sa.Integer(), nullable=False),
         sa.Column("unworn", sa.Integer(), nullable=False),
         sa.Column("hr_min", sa.SmallInteger(), nullable=True),
@@ -29,11 +29,10 @@ def upgrade() -> None:
         sa.Column("rr_count", sa.Integer(), nullable=False),
         sa.Column("rr_differences", sa.Integer(), nullable=False),
         sa.Column("rmssd_ms", sa.Double(), nullable=True),
-        sa.PrimaryKeyConstraint("device", "t", name=op.f("pk_heart_minutes")),
+        sa.PrimaryKeyConstraint("t", "device", name=op.f("pk_heart_minutes")),
+        sqlite_with_rowid=False,
     )
-    op.create_index(op.f("ix_heart_minutes_t"), "heart_minutes", ["t"])
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_heart_minutes_t"), table_name="heart_minutes")
     op.drop_table("heart_minutes")
