@@ -65,7 +65,11 @@ def test_clean_rr_drops_impossible_and_glitched_intervals(
 def test_cleaned_rr_counts_rejections_by_reason() -> None:
     cleaned = physiology.clean_rr([*STEADY, 250.0, 2000.0, *STEADY])
     assert cleaned.rejected == 2
-    assert cleaned.reasons == {RejectReason.OUT_OF_RANGE: 1, RejectReason.OUTLIER: 1}
+    assert cleaned.reasons == {
+        RejectReason.OUT_OF_RANGE: 1,
+        RejectReason.OUTLIER: 1,
+        RejectReason.ECTOPIC: 0,
+    }
 
 
 def test_successive_differences_skip_over_removed_intervals() -> None:
@@ -273,12 +277,12 @@ def test_analyse_step_of_a_following_wearer() -> None:
     )
 
 
-def test_analyse_step_scores_irregular_breathing_zero_and_short_steps_none() -> None:
+def test_analyse_step_gives_no_score_without_a_confident_rate() -> None:
     times, rr = signals.white_noise_tachogram(60.0, seed=2)
     irregular = physiology.analyse_step(times, rr, paced_rate=6.0)
     short_times, short_rr = signals.sine_tachogram(6.0, 20.0)
     short = physiology.analyse_step(short_times, short_rr, paced_rate=6.0)
-    assert (irregular.breathing_rate, irregular.score) == (None, 0.0)
+    assert (irregular.breathing_rate, irregular.score) == (None, None)
     assert (short.breathing_rate, short.score) == (None, None)
 
 
@@ -298,4 +302,103 @@ def test_combine_steps_weights_by_beats_and_pools_rmssd() -> None:
         breathing_rate=pytest.approx((6.0 * 30 + 8.0 * 90) / 120),
         score=pytest.approx((1.0 * 30 + 0.5 * 90) / 120),
         phase_score=pytest.approx(0.8),
+    )
+
+
+# --- ectopic beats, quality gates and session figures --------------------------------------
+
+# A calm series with a gentle breathing swing, for placing one artefact in.
+CALM = [1000.0 + 40.0 * ((k % 6) - 2.5) / 2.5 for k in range(60)]
+
+
+@pytest.mark.parametrize("prematurity", [0.20, 0.25, 0.35])
+def test_an_ectopic_beat_and_its_compensatory_pause_are_both_rejected(prematurity: float) -> None:
+    rr = list(CALM)
+    early = rr[30] * prematurity
+    rr[30] -= early
+    rr[31] += early
+    cleaned = physiology.clean_rr(rr)
+    assert set(range(60)) - set(cleaned.kept_indices) == {30, 31}
+    assert cleaned.rejected == 2
+
+
+def test_a_calm_series_loses_no_beat() -> None:
+    assert physiology.clean_rr(CALM).rejected == 0
+
+
+def test_breathing_at_the_band_edge_is_withheld() -> None:
+    times, rr = signals.sine_tachogram(3.0, 300.0, noise_ms=5.0, seed=3)
+    estimate = physiology.estimate_breathing(times, rr)
+    assert estimate is not None
+    assert estimate.withheld is physiology.Withheld.BAND_EDGE
+    assert physiology.breathing_rate_from_rr(times, rr) is None
+
+
+def test_a_slow_rhythm_that_does_not_dominate_is_withheld_as_mayer_waves() -> None:
+    """Mayer-like 6 /min swing beside weak 18 /min breathing: not reported as 6 /min."""
+    times, rr = signals.sine_tachogram(6.0, 180.0, swing_ms=30.0, noise_ms=20.0, seed=4)
+    _, breath = signals.sine_tachogram(18.0, 180.0, swing_ms=12.0, seed=4)
+    n = min(len(rr), len(breath))
+    mixed = [a + b - 1000.0 for a, b in zip(rr[:n], breath[:n], strict=True)]
+    estimate = physiology.estimate_breathing(times[:n], mixed)
+    assert estimate is not None
+    assert not estimate.confident
+    assert physiology.following_score(estimate, paced_rate=6.0) is None
+
+
+def test_a_tiny_oscillation_is_withheld_as_low_rsa() -> None:
+    times, rr = signals.sine_tachogram(12.0, 120.0, swing_ms=2.0, seed=5)
+    estimate = physiology.estimate_breathing(times, rr)
+    assert estimate is not None
+    assert estimate.withheld is physiology.Withheld.LOW_RSA
+
+
+def test_a_clear_rhythm_is_confident() -> None:
+    times, rr = signals.sine_tachogram(15.0, 120.0, noise_ms=5.0, seed=6)
+    estimate = physiology.estimate_breathing(times, rr)
+    assert estimate is not None
+    assert estimate.confident
+    assert estimate.rate_bpm == pytest.approx(15.0, abs=0.2)
+    assert estimate.confidence >= physiology.MIN_CONFIDENCE
+
+
+def test_following_score_needs_a_confident_estimate() -> None:
+    sure = physiology.BreathingEstimate(rate_bpm=6.1, peak_share=0.9, confidence=0.9)
+    unsure = physiology.BreathingEstimate(
+        rate_bpm=6.1, peak_share=0.4, confidence=0.2, withheld=physiology.Withheld.LOW_ZONE
+    )
+    far = physiology.BreathingEstimate(rate_bpm=18.0, peak_share=0.9, confidence=0.9)
+    assert physiology.following_score(sure, 6.0) == 1.0
+    assert physiology.following_score(sure, 6.0, phase=0.4) == 0.4
+    assert physiology.following_score(far, 6.0, phase=1.0) == 0.0
+    assert physiology.following_score(unsure, 6.0, phase=1.0) is None
+    assert physiology.following_score(None, 6.0) is None
+
+
+def test_heart_figures_ignore_a_missed_beat() -> None:
+    rr = [1000.0] * 30 + [2124.0] + [1000.0] * 30
+    figures = physiology.heart_figures(physiology.beat_times(rr), rr)
+    assert figures.hr_min == pytest.approx(60.0)
+    assert figures.hr_max == pytest.approx(60.0)
+    assert figures.hr_mean == pytest.approx(60.0)
+    assert (figures.beats_kept, figures.beats_rejected) == (60, 1)
+    assert figures.rmssd_ms == pytest.approx(0.0)
+
+
+def test_heart_figures_from_samples_drop_a_glitched_reading() -> None:
+    samples = [66.0, 65.0, 67.0, 66.0, 64.0, 28.0, 66.0, 65.0, 67.0, 66.0, 65.0]
+    figures = physiology.heart_figures((), (), samples)
+    assert figures.hr_min == 64.0
+    assert figures.hr_max == 67.0
+    assert figures.rmssd_ms is None
+    assert (figures.beats_kept, figures.beats_rejected) == (0, 0)
+
+
+def test_heart_figures_of_nothing() -> None:
+    figures = physiology.heart_figures((), (), ())
+    assert (figures.hr_min, figures.hr_mean, figures.rmssd_ms, figures.breathing) == (
+        None,
+        None,
+        None,
+        None,
     )
