@@ -234,6 +234,7 @@ class CueRequest:
 @dataclass
 class _Placed:
     request: int
+    at_s: float  # when the cue was due (its delivery may start later)
     cue: str
     priority: int
     delivery: Delivery
@@ -253,6 +254,9 @@ class HapticChannel:
     def __init__(self, vocabulary: Vocabulary) -> None:
         self.vocabulary = vocabulary
         self._last: _Placed | None = None
+        # The first cue that took the channel at the latest instant: a breath cue at that
+        # instant folds into it, even if a lower cue had to wait behind it meanwhile.
+        self._instant: _Placed | None = None
         self.cuts: list[tuple[int, Delivery]] = []  # (request, its cut delivery)
 
     def busy_until(self) -> float:
@@ -271,14 +275,18 @@ class HapticChannel:
         last = self._last
         if last is None or at_s >= self.busy_until():
             end = _ms(at_s + pattern.length_s)
-            return self._take(
-                request, cue, rank, Delivery(Fate.PLAYED, at_s, end, _timed(pattern, at_s))
-            )
-        same_instant = abs(at_s - last.delivery.start_s) < 1e-6
-        if same_instant and cue in BREATH_CUES and rank < last.priority:
-            return Delivery(Fate.FOLDED, at_s, at_s, reason=f"folded into {last.cue}")
+            played = Delivery(Fate.PLAYED, at_s, end, _timed(pattern, at_s))
+            return self._take(request, at_s, cue, rank, played)
+        first = self._instant
+        if (
+            first is not None
+            and cue in BREATH_CUES
+            and abs(at_s - first.at_s) < 1e-6
+            and rank < first.priority
+        ):
+            return Delivery(Fate.FOLDED, at_s, at_s, reason=f"folded into {first.cue}")
         if rank > last.priority and at_s < last.delivery.end_s:
-            return self._take(request, cue, rank, self._cut_for(last, at_s, cue, pattern))
+            return self._take(request, at_s, cue, rank, self._cut_for(last, at_s, cue, pattern))
         start = _ms(max(at_s, self.busy_until()))
         if next_at_s is not None and start + pattern.length_s + SEPARATION_S > next_at_s + 1e-9:
             reason = f"no room after {last.cue} before the next cue"
@@ -291,7 +299,7 @@ class HapticChannel:
             _timed(pattern, start),
             reason=f"waited {waited:.2f} s for {last.cue} to finish" if waited > 1e-6 else "",
         )
-        return self._take(request, cue, rank, delivery)
+        return self._take(request, at_s, cue, rank, delivery)
 
     def _cut_for(self, last: _Placed, at_s: float, cue: str, pattern: Pattern) -> Delivery:
         kept = tuple(w for w in last.delivery.writes if w.at_s < at_s)
@@ -311,9 +319,11 @@ class HapticChannel:
         reason = f"{last.cue} stopped first" if writes and start > at_s else ""
         return Delivery(Fate.PLAYED, at_s, _ms(start + pattern.length_s), tuple(writes), reason)
 
-    def _take(self, request: int, cue: str, rank: int, delivery: Delivery) -> Delivery:
+    def _take(self, request: int, at_s: float, cue: str, rank: int, delivery: Delivery) -> Delivery:
         if delivery.writes:
-            self._last = _Placed(request, cue, rank, delivery)
+            self._last = _Placed(request, at_s, cue, rank, delivery)
+            if self._instant is None or abs(self._instant.at_s - at_s) > 1e-6:
+                self._instant = self._last
         return delivery
 
 
