@@ -31,6 +31,8 @@ import random
 from collections import deque
 from dataclasses import dataclass
 
+from companion.ble.resonance_curve import ResonanceCurve
+
 _LOGGER = logging.getLogger(__name__)
 
 CUE_BREATHE_IN = "breath-in"
@@ -54,6 +56,8 @@ RR_FLOOR_S = 0.3
 RR_CEILING_S = 2.0
 RECENT_BEATS_KEPT = 32
 SECONDS_PER_HOUR = 3600.0
+# How quickly a new pace's resonance gain takes hold (first-order time constant).
+RESONANCE_BUILD_UP_S = 10.0
 
 
 class WearerMode(enum.StrEnum):
@@ -128,6 +132,7 @@ class Wearer:
         battery_drain_per_hour: float = 1.0,
         start_s: float = 0.0,
         history_s: float = SECONDS_PER_HOUR,
+        resonance: ResonanceCurve | None = None,
     ) -> None:
         traits = _TRAITS[mode]
         self.mode = mode
@@ -140,6 +145,9 @@ class Wearer:
         self._rr_noise_s = rr_noise_ms / 1000.0
         self._artefact_rate = min(1.0, artefact_rate * traits.artefact_scale)
         self._history_s = history_s
+        # None: the same RSA at every pace (no baroreflex resonance).
+        self._resonance = resonance
+        self._resonance_gain = 1.0
 
         self._breath_rng = random.Random(f"wearer:{seed}:breath")
         self._heart_rng = random.Random(f"wearer:{seed}:heart")
@@ -303,10 +311,24 @@ class Wearer:
         spread = self._drift_sd_bpm * math.sqrt(1.0 - keep * keep)
         self._drift_bpm = self._drift_bpm * keep + spread * self._heart_rng.gauss()
         rsa = self._rsa_bpm * (2.0 * self._lung_volume(t_s) - 1.0)
+        rsa *= self._resonance_gain_at(t_s, previous_rr)
         hr = self._baseline_bpm + self._drift_bpm + rsa
         rr = 60.0 / hr + self._rr_noise_s * self._heart_rng.gauss()
         self._next_hr_bpm = hr
         self._next_rr_s = min(RR_CEILING_S, max(RR_FLOOR_S, rr))
+
+    def _resonance_gain_at(self, t_s: float, step_s: float) -> float:
+        """The RSA gain of the pace breathed over the last whole breath, reached gradually
+        (the resonance builds up over a few breaths, it does not switch)."""
+        if self._resonance is None:
+            return 1.0
+        index = bisect.bisect_right(self._switch_times, t_s) - 1
+        cycle_s = self._switch_times[index] - self._switch_times[index - 2] if index >= 2 else 0.0
+        pace = 60.0 / cycle_s if cycle_s > 0 else self._pace_per_min
+        settle = 1.0 - math.exp(-step_s / RESONANCE_BUILD_UP_S)
+        target = self._resonance.gain(pace)
+        self._resonance_gain += (target - self._resonance_gain) * settle
+        return self._resonance_gain
 
     def _sense(self, beat_s: float, rr_s: float, hr_bpm: float) -> list[Beat]:
         glitch = self._sensor_rng.random() < self._artefact_rate
