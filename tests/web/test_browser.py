@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -16,18 +17,27 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 from sqlalchemy import Engine
 
-from companion.events import Notice, ReminderDue, SessionStarted, SessionState, StepStarted
+from companion.events import (
+    LinkState,
+    Notice,
+    ReminderDue,
+    SessionStarted,
+    SessionState,
+    StepStarted,
+)
 from companion.reminders import Reminder
 from companion.store.queries import get_setting
 from companion.store.reminders import add_reminder, list_reminders
 from tests.support import CHROMIUM, CHROMIUM_ARGS
 from tests.web.conftest import (
+    BAND,
     FIRST_STEP,
     PLAN,
     T0,
     FakeCore,
     cue_event,
     hr_event,
+    link_event,
     record,
     session_events,
 )
@@ -428,3 +438,74 @@ def test_the_wake_time_is_saved_in_settings(
 
     expect(page.locator("#wake-saved")).to_be_visible()
     assert get_setting(engine, "wake_time") == "06:30"
+
+
+# --- a heart rate that is no longer live says so ---------------------------------------------
+
+
+def test_a_heart_rate_without_news_greys_and_says_how_old_it_is(
+    page: Page, server: RunningServer, core: FakeCore
+) -> None:
+    page.goto(server.url + "/")
+    wait_for_streams(core)
+    core.publish(hr_event(66))
+    expect(page.locator("#hr-value")).to_have_text("66")
+    expect(page.locator("#hr")).not_to_have_class(re.compile(r"\bstale\b"))
+
+    # No sample for more than 3 s: the page ages the value by itself.
+    expect(page.locator("#hr-age")).to_have_text(re.compile(r"^no signal for [3-9] s$"))
+    expect(page.locator("#hr")).to_have_class(re.compile(r"\bstale\b"))
+
+    core.publish(link_event(LinkState.LOST))
+    expect(page.locator("#hr-age")).to_have_text(
+        re.compile(r"^band lost, last 66 at [0-2][0-9]:[0-5][0-9]$")
+    )
+    shoot(page, "now-hr-lost-day", full_page=False)
+
+    core.publish(hr_event(70))
+    expect(page.locator("#hr-value")).to_have_text("70")
+    expect(page.locator("#hr-age")).to_be_hidden()
+    expect(page.locator("#hr")).not_to_have_class(re.compile(r"\bstale\b"))
+
+
+def test_a_stale_heart_rate_in_the_status_is_shown_stale_on_load(
+    page: Page, server: RunningServer, core: FakeCore
+) -> None:
+    core.last_hr = {"hr": 64, "contact": True, "t": T0, "age_s": 8.0, "stale": True}
+
+    page.goto(server.url + "/")
+
+    expect(page.locator("#hr-value")).to_have_text("64")
+    expect(page.locator("#hr-age")).to_have_text(re.compile(r"^no signal for (8|9|10) s$"))
+
+
+# --- bands in settings -----------------------------------------------------------------------
+
+
+def test_settings_names_the_band_in_use_and_a_scan_lists_it(
+    page: Page, server: RunningServer, core: FakeCore
+) -> None:
+    page.goto(server.url + "/settings")
+    expect(page.locator("#band-in-use")).to_contain_text("In use now:")
+    expect(page.locator("#devices .device[data-in-use=true]")).to_contain_text(BAND)
+
+    core.found = []  # a connected band stops advertising: the scan sees nothing
+    page.click("#scan")
+
+    expect(page.locator("#scan-state")).to_have_text(
+        "No other bands nearby; the band in use is connected."
+    )
+    expect(page.locator("#found .device[data-in-use=true]")).to_contain_text(BAND)
+
+
+def test_a_new_error_hides_the_old_added_message(page: Page, server: RunningServer) -> None:
+    page.goto(server.url + "/settings")
+    expect(page.locator("select[name=routine] option")).to_have_count(2)
+    page.click("#add-reminder button[type=submit]")
+    expect(page.locator("#reminder-saved")).to_contain_text("Added: 21:30")
+
+    page.fill("input[name=at]", "25:99")
+    page.click("#add-reminder button[type=submit]")
+
+    expect(page.locator("#reminder-problem")).to_contain_text("HH:MM")
+    expect(page.locator("#reminder-saved")).to_be_hidden()

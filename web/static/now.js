@@ -38,7 +38,7 @@
   const DEFAULT_PATTERN = { inhale_s: 4, hold_in_s: 0, exhale_s: 6, hold_out_s: 0 };
   const TICK_MS = 250;
   const RECONNECT_MS = 5000;
-  const STREAM_EVENTS = ["status", "hr", "battery", "link", "session", "step", "cue", "state",
+  const STREAM_EVENTS = ["status", "hr", "hr_stale", "battery", "link", "session", "step", "cue", "state",
     "pacing", "rating", "notice"];
 
   const model = {
@@ -89,6 +89,7 @@
     const label = $("hr-age");
     label.hidden = !stale;
     if (!stale) return;
+    $("contact").textContent = "—"; // unknown until the band says again
     label.textContent = LOST_LINKS.has(model.link)
       ? "band lost, last " + hr.bpm + " at " + clockText(new Date(hr.wall_ms), model.clock)
       : "no signal for " + Math.floor(age) + " s";
@@ -447,6 +448,15 @@
   const handlers = {
     status: applyStatus,
     hr: (p) => showHr(p.hr, p.contact),
+    // The companion's own word that the value is old (the page also ages it by itself).
+    hr_stale: (p) => {
+      const age = num(p.age_s);
+      if (num(p.last_hr) === null || age === null) return;
+      model.hr = { bpm: Math.round(p.last_hr), at_ms: performance.now() - age * 1000,
+        wall_ms: num(p.last_wall) !== null ? p.last_wall * 1000 : Date.now() - age * 1000 };
+      $("hr-value").textContent = String(model.hr.bpm);
+      renderHrAge();
+    },
     battery: (p) => showBattery(p.percent),
     link: (p) => { showLink(p.state, p.detail); renderHrAge(); },
     notice: (p) => (field(p, "topic") === "summary" ? Banners.notice(p, false) : addNotice(p)),
