@@ -10,6 +10,9 @@ Events go one at a time: the next is sent once the previous one has arrived. Eac
 notification carries a tag in its energy-expended field so it is told apart from the
 band's own once-a-second packets; cues use a profile with one write per cue.
 
+Goals: p99 of each way at most 10 ms (the cue-timing goal; the whole stack costs a quarter
+of a millisecond, so a miss says the process waited for a core).
+
     .venv/bin/python -m bench.ble_latency [--events 1000] [--busy]
 """
 
@@ -33,6 +36,8 @@ from bench.common import (
     Summary,
     busy_core,
     conditions,
+    exit_status,
+    judge,
     ms,
     quiet_logging,
     reproduce,
@@ -51,6 +56,7 @@ MODULE = "bench.ble_latency"
 # What `python -m bench --quick` passes.
 QUICK_ARGS = ("--events", "200")
 DEFAULT_EVENTS = 1000
+GOAL_P99_MS = 10.0
 DEFAULT_WARMUP = 20
 CONNECT_TIMEOUT_S = 20.0
 EVENT_TIMEOUT_S = 5.0
@@ -256,7 +262,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Conditions: {conditions(args.busy)}")
     print(f"Machine during the run: {host.describe()}")
     print(f"Reproduce: {reproduce(MODULE, command)}")
-    return 0
+    legs = (
+        ("heart rate, band notify -> bus, p99", result.notify_to_bus),
+        ("cue, run_cue -> band receives it, p99", result.cue_to_band),
+    )
+    verdicts = [
+        judge(MODULE, goal, Summary.of(seconds).p99 * MS_PER_S, GOAL_P99_MS, "ms", digits=3)
+        for goal, seconds in legs
+    ]
+    return exit_status(verdicts)
 
 
 if __name__ == "__main__":

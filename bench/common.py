@@ -64,13 +64,13 @@ class Summary:
         )
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain aligned table: the first column left-aligned, the others right-aligned."""
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> str:
+    """A plain aligned table: the first ``left`` columns left-aligned, the others right."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:
         parts = [
-            cell.ljust(width) if i == 0 else cell.rjust(width)
+            cell.ljust(width) if i < left else cell.rjust(width)
             for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
         ]
         return "  ".join(parts).rstrip()
@@ -238,3 +238,97 @@ class HostWatch:
             steal = (after.steal - before.steal) / total
             parts.append(f"both cores {busy:.0%} busy, {steal:.1%} stolen by the hypervisor")
         return "; ".join(parts) or "no host figures on this system"
+
+
+# --- goals and verdicts -------------------------------------------------------------------
+#
+# Every benchmark states its goals and judges each figure against one with ``judge``: it
+# prints "met" or "MISSED" with the figure and the machine's load, and records the verdict
+# so ``python -m bench`` can end with one table of every goal. A benchmark's ``main``
+# returns ``exit_status(verdicts)``: non-zero when any goal was missed.
+
+MET = "met"
+MISSED = "MISSED"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One goal, the figure measured against it, and whether it was met."""
+
+    bench: str
+    goal: str
+    figure: str
+    met: bool
+    load: str
+
+    @property
+    def word(self) -> str:
+        return MET if self.met else MISSED
+
+    def line(self) -> str:
+        return f"Goal: {self.goal}: {self.word} ({self.figure}; load {self.load})"
+
+
+# Verdicts judged in this process, in order; ``python -m bench`` reads and clears them.
+_verdicts: list[Verdict] = []
+
+
+def load_now() -> str:
+    """The 1-, 5- and 15-minute load averages and the core count, as one short text."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+def judge(
+    bench: str,
+    goal: str,
+    value: float,
+    limit: float,
+    unit: str = "",
+    *,
+    at_most: bool = True,
+    digits: int = 2,
+) -> Verdict:
+    """Judge ``value`` against ``limit`` (a ceiling unless ``at_most`` is False), print the
+    verdict line and record it. ``goal`` says what is measured, e.g. "summary p50 at 5 y"."""
+    met = value <= limit if at_most else value >= limit
+    bound = "at most" if at_most else "at least"
+    suffix = f" {unit}" if unit else ""
+    verdict = Verdict(
+        bench=bench,
+        goal=f"{goal} {bound} {limit:g}{suffix}",
+        figure=f"{value:.{digits}f}{suffix}",
+        met=met,
+        load=load_now(),
+    )
+    return record_verdict(verdict)
+
+
+def judge_true(bench: str, goal: str, holds: bool, figure: str) -> Verdict:
+    """A goal that holds or not (no rows lost, no crash), with the figure that says so."""
+    return record_verdict(Verdict(bench, goal, figure, holds, load_now()))
+
+
+def record_verdict(verdict: Verdict) -> Verdict:
+    _verdicts.append(verdict)
+    print(verdict.line(), flush=True)
+    return verdict
+
+
+def take_verdicts() -> list[Verdict]:
+    """The verdicts recorded since the last call (and forget them)."""
+    taken = list(_verdicts)
+    _verdicts.clear()
+    return taken
+
+
+def exit_status(verdicts: Sequence[Verdict]) -> int:
+    """0 when every goal was met, 1 when any was missed (and 1 when none was judged: a
+    benchmark that judged nothing measured nothing)."""
+    return 0 if verdicts and all(v.met for v in verdicts) else 1
+
+
+def verdict_table(verdicts: Sequence[Verdict]) -> str:
+    header = ("bench", "goal", "figure", "verdict", "load (1/5/15 min)")
+    rows = [(v.bench, v.goal, v.figure, v.word, v.load) for v in verdicts]
+    return table(header, rows, left=2)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import psutil  # type: ignore[import-untyped]
 
-from bench.common import conditions, quiet_logging, reproduce, table
+from bench.common import Verdict, conditions, exit_status, judge, quiet_logging, reproduce, table
 from bench.service_latency import (
     BenchError,
     RoutineCycler,
@@ -160,14 +160,12 @@ def measure_phases(
     return phases
 
 
-def verdicts(phases: Sequence[Phase]) -> list[str]:
+def verdicts(phases: Sequence[Phase]) -> list[Verdict]:
     peak = max(p.rss_peak for p in phases) / MB
     idle = next(p for p in phases if p.name == "idle").cpu_pct
-    rss_ok = "met" if peak < TARGET_RSS_MB else "MISSED"
-    cpu_ok = "met" if idle < TARGET_IDLE_CPU_PCT else "MISSED"
     return [
-        f"resident under {TARGET_RSS_MB:g} MB: {rss_ok} (peak {peak:.1f} MB)",
-        f"idle CPU under {TARGET_IDLE_CPU_PCT:g}% of one core: {cpu_ok} ({idle:.2f}%)",
+        judge(MODULE, "resident memory at its peak", peak, TARGET_RSS_MB, "MB", digits=1),
+        judge(MODULE, "CPU while idle, % of one core", idle, TARGET_IDLE_CPU_PCT, "%"),
     ]
 
 
@@ -203,11 +201,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table(header, [p.row() for p in phases]))
     startup_cpu = phases[0].readings[0].cpu_s
     print(f"CPU time before the dashboard was announced (imports, migrations): {startup_cpu:.2f} s")
-    for line in verdicts(phases):
-        print(f"Target: {line}")
     print(f"Conditions: {conditions(False)}")
     print(f"Reproduce: {reproduce(MODULE, command)}")
-    return 0
+    return exit_status(verdicts(phases))
 
 
 if __name__ == "__main__":
