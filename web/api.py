@@ -11,9 +11,9 @@ from werkzeug.routing import BaseConverter
 
 from companion.errors import UnknownNameError
 from web import history, prefs
-from web.auth import csrf_token
+from web.auth import csrf_token, may_read
 from web.body import json_object, pain_rating, query_int, reject_unknown, text_field
-from web.openapi import openapi_document
+from web.openapi import served_document
 from web.problems import ApiError, UnprocessableError
 from web.replies import json_reply, notify_reminders_changed, store_engine
 from web.state import web_state
@@ -42,7 +42,7 @@ class AddressConverter(BaseConverter):
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    return json_reply(openapi_document())
+    return json_reply(served_document(web_state().core, may_read()))
 
 
 @bp.get("/csrf")

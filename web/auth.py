@@ -112,6 +112,18 @@ def _logged_in(settings: WebSettings) -> bool:
     return logins().is_current(session.get(_SESSION_LOGIN))
 
 
+def may_read() -> bool:
+    """Whether this request may see the companion's own data, such as routine names: what
+    the guard asks of every non-public endpoint (it has already refused a wrong Host)."""
+    settings = web_state().settings
+    if settings.token is None:
+        return True
+    bearer = _bearer()
+    if bearer is not None:
+        return _same(bearer, settings.token)
+    return _logged_in(settings)
+
+
 def _csrf_ok() -> bool:
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FORM_FIELD, "")
     expected = session.get(_SESSION_CSRF)

@@ -1,13 +1,24 @@
-"""The OpenAPI 3.1 description of /api, written by hand and kept honest by a test that
-compares it with the app's routes."""
+"""The OpenAPI 3.1 description of /api, written by hand and kept honest by tests that
+compare it with the app's routes and with the server's own checks: a request it calls valid
+is accepted, one it calls invalid is refused (schemathesis in tests/e2e/test_hostile_input.py).
+
+Routine names are the one part that changes while the service runs (routine files in the
+data dir), so the served document lists the names known at the moment it is asked for.
+One rule no JSON Schema can state, that a breathing pattern's four phases together make
+3-12 breaths a minute, is given in words and as the extension ``x-breaths-per-minute``.
+"""
 
 from __future__ import annotations
 
 import copy
 import functools
-from typing import Any
+import logging
+from collections.abc import Iterable
+from typing import Any, Final
 
 from companion.advice import AdviceKey
+from companion.core_api import CoreControl
+from companion.errors import CompanionError
 from companion.events import SessionState
 from companion.reminders import WEEKDAYS
 from companion.routines.pacer import (
@@ -15,9 +26,14 @@ from companion.routines.pacer import (
     HOLD_RANGE_S,
     INHALE_RANGE_S,
     RATE_RANGE_PER_MIN,
+    BreathPattern,
 )
-from companion.summary import DayPart, TrendDirection
+from companion.summary import WEEKDAY_NAMES, DayPart, TrendDirection
 from web.prefs import HR_CEILING_BPM, ClockStyle, EnergyUnit
+from web.schema_patterns import HH_MM, iso_day_on_or_after, weekday_item, weekday_list
+from web.summary_view import FIRST_DAY
+
+_LOGGER = logging.getLogger(__name__)
 
 SESSION_ID = r"^[A-Za-z0-9_-]{1,64}$"
 ADDRESS = (
@@ -109,16 +125,21 @@ def _query_int(name: str, low: int, high: int, default: int) -> dict[str, Any]:
 
 
 _PAIN = {"type": "integer", "minimum": 0, "maximum": 10}
+_DEFAULT_PATTERN = BreathPattern()
 
 
-def _seconds(bounds: tuple[float, float]) -> dict[str, Any]:
-    return {"type": "number", "minimum": bounds[0], "maximum": bounds[1]}
+def _seconds(bounds: tuple[float, float], default: float) -> dict[str, Any]:
+    return {"type": "number", "minimum": bounds[0], "maximum": bounds[1], "default": default}
 
 
 _OPEN_OBJECT = {"type": "object", "additionalProperties": True}
-_HH_MM = {"type": "string", "pattern": r"^[0-9]{1,2}:[0-9]{2}$", "examples": ["07:30"]}
+_HH_MM = {"type": "string", "pattern": HH_MM, "examples": ["07:30"]}
 _HH_MM_OUT = {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]$"}
 _WEEKDAY = {"enum": list(WEEKDAYS)}
+# What a new reminder's days may say: mon..sun or the full names, in any case.
+DAY_WORDS: Final = (*WEEKDAYS, *(name.lower() for name in WEEKDAY_NAMES))
+# Routine names the API takes (web/api.py and web/reminders_api.py refuse longer ones).
+MAX_ROUTINE_NAME: Final = 200
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
 _PAIN_OR_NULL = {"oneOf": [_PAIN, {"type": "null"}]}
 _DATE = {"type": "string", "format": "date"}
@@ -185,11 +206,18 @@ _SCHEMAS: dict[str, Any] = {
         },
         "additionalProperties": True,
     },
+    "RoutineName": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_ROUTINE_NAME,
+        "description": "The name of one of GET /api/routines. The served document lists "
+        "them (as an enum) for callers allowed to read them.",
+    },
     "StartSession": {
         "type": "object",
         "required": ["routine"],
         "properties": {
-            "routine": {"type": "string", "minLength": 1, "maxLength": 200},
+            "routine": _ref("RoutineName"),
             "pain_before": {"oneOf": [_PAIN, {"type": "null"}]},
         },
         "additionalProperties": False,
@@ -274,14 +302,20 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Pattern": {
         "type": "object",
-        "description": "A breathing pattern; null means each routine's own. One breath "
-        f"(all four phases) makes {RATE_RANGE_PER_MIN[0]:g} to {RATE_RANGE_PER_MIN[1]:g} "
-        "breaths a minute. Fields left out take their defaults (4 s in, 6 s out, no holds).",
+        "description": "A breathing pattern; null means each routine's own. The four phases "
+        f"together must make {RATE_RANGE_PER_MIN[0]:g} to {RATE_RANGE_PER_MIN[1]:g} breaths "
+        f"a minute (one breath of {60 / RATE_RANGE_PER_MIN[1]:g} to "
+        f"{60 / RATE_RANGE_PER_MIN[0]:g} s), or the server answers 422. Fields left out "
+        "take their defaults.",
+        "x-breaths-per-minute": {
+            "minimum": RATE_RANGE_PER_MIN[0],
+            "maximum": RATE_RANGE_PER_MIN[1],
+        },
         "properties": {
-            "inhale_s": _seconds(INHALE_RANGE_S),
-            "hold_in_s": _seconds(HOLD_RANGE_S),
-            "exhale_s": _seconds(EXHALE_RANGE_S),
-            "hold_out_s": _seconds(HOLD_RANGE_S),
+            "inhale_s": _seconds(INHALE_RANGE_S, _DEFAULT_PATTERN.inhale_s),
+            "hold_in_s": _seconds(HOLD_RANGE_S, _DEFAULT_PATTERN.hold_in_s),
+            "exhale_s": _seconds(EXHALE_RANGE_S, _DEFAULT_PATTERN.exhale_s),
+            "hold_out_s": _seconds(HOLD_RANGE_S, _DEFAULT_PATTERN.hold_out_s),
         },
         "additionalProperties": False,
     },
@@ -341,17 +375,17 @@ _SCHEMAS: dict[str, Any] = {
                 "description": "Weekdays (mon..sun or full names, any case) as a list or a "
                 "comma-separated string; left out or null: every day.",
                 "oneOf": [
-                    {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 7},
-                    {"type": "string", "minLength": 3},
+                    {
+                        "type": "array",
+                        "items": {"type": "string", "pattern": weekday_item(DAY_WORDS)},
+                        "minItems": 1,
+                        "maxItems": len(WEEKDAYS),
+                    },
+                    {"type": "string", "pattern": weekday_list(DAY_WORDS, len(WEEKDAYS))},
                     {"type": "null"},
                 ],
             },
-            "routine": {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": 200,
-                "description": "The name of one of GET /api/routines.",
-            },
+            "routine": _ref("RoutineName"),
         },
         "additionalProperties": False,
     },
@@ -581,8 +615,9 @@ def _paths() -> dict[str, Any]:
                         "name": "day",
                         "in": "path",
                         "required": True,
-                        "description": "YYYY-MM-DD; 404 for a day still to come.",
-                        "schema": {**_DATE, "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                        "description": f"YYYY-MM-DD, from {FIRST_DAY.isoformat()} (the first "
+                        "day with a week before it); 404 for a day still to come.",
+                        "schema": {**_DATE, "pattern": iso_day_on_or_after(FIRST_DAY)},
                     }
                 ],
             )
@@ -621,6 +656,35 @@ def _document() -> dict[str, Any]:
     }
 
 
-def openapi_document() -> dict[str, Any]:
-    """A fresh copy, so no caller can change what the next one gets."""
-    return copy.deepcopy(_document())
+def served_document(core: CoreControl, may_read: bool) -> dict[str, Any]:
+    """The document as GET /api/openapi.json serves it: with the routine names there are now
+    for callers who may read them; without (routine fields described in words) for anyone
+    else, or when the core cannot say."""
+    if not may_read:
+        return openapi_document()
+    try:
+        names = [str(routine.get("name")) for routine in core.routines()]
+    except (CompanionError, TimeoutError) as error:
+        _LOGGER.warning("describing the API without routine names: %s", error)
+        return openapi_document()
+    return openapi_document(routine_names=names)
+
+
+def accepted_routine_names(names: Iterable[str]) -> list[str]:
+    """The names a start or a reminder can use: the API refuses blank and over-long ones."""
+    return sorted(
+        {n for n in names if isinstance(n, str) and n.strip() and len(n) <= MAX_ROUTINE_NAME}
+    )
+
+
+def openapi_document(routine_names: Iterable[str] | None = None) -> dict[str, Any]:
+    """A fresh copy, so no caller can change what the next one gets. With ``routine_names``
+    (the routines there are now), routine fields take only those names."""
+    document = copy.deepcopy(_document())
+    if routine_names is not None:
+        names = accepted_routine_names(routine_names)
+        routine = document["components"]["schemas"]["RoutineName"]
+        # An empty enum would describe an operation nobody can call; say it in words instead.
+        if names:
+            routine["enum"] = names
+    return document

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
+import sys
 from typing import Any
 
+import jsonschema_rs
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine
 
-from web.openapi import openapi_document
+from companion.routines.pacer import RATE_RANGE_PER_MIN, BreathPattern
+from tests.web.conftest import ROUTINES, FakeCore
+from web import WebSettings, create_app
+from web.openapi import DAY_WORDS, accepted_routine_names, openapi_document
+from web.problems import UnprocessableError
+from web.reminders_api import check_days
+from web.schema_patterns import HH_MM, PYTHON_WHITESPACE
+from web.summary_view import FIRST_DAY, DayError, parse_day
+from web.timeofday import parse_hh_mm
 
 _PARAM = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 _IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -43,8 +58,8 @@ def test_the_document_is_served_as_json(client: FlaskClient) -> None:
     response = client.get("/api/openapi.json")
 
     assert response.status_code == 200
-    assert json.loads(response.get_data()) == openapi_document()
-    assert openapi_document()["openapi"] == "3.1.0"
+    assert response.mimetype == "application/json"
+    assert json.loads(response.get_data())["openapi"] == "3.1.0"
 
 
 def test_every_route_and_method_is_documented_and_nothing_else(app: Flask) -> None:
@@ -84,3 +99,213 @@ def test_callers_cannot_change_the_next_document() -> None:
     openapi_document()["paths"].clear()
 
     assert "/api/status" in openapi_document()["paths"]
+
+
+# --- the served document: routine names as they are now ----------------------------------------
+
+ROUTINE_NAMES = sorted(r["name"] for r in ROUTINES)
+
+
+def routine_schema(document: dict[str, Any]) -> dict[str, Any]:
+    schema = document["components"]["schemas"]["RoutineName"]
+    assert isinstance(schema, dict)
+    return schema
+
+
+def test_the_document_is_served_with_the_routines_there_are_now(client: FlaskClient) -> None:
+    served = client.get("/api/openapi.json").get_json()
+
+    assert served == openapi_document(routine_names=ROUTINE_NAMES)
+    assert routine_schema(served)["enum"] == ROUTINE_NAMES
+    assert served["components"]["schemas"]["StartSession"]["properties"]["routine"] == {
+        "$ref": "#/components/schemas/RoutineName"
+    }
+    assert served["components"]["schemas"]["NewReminder"]["properties"]["routine"] == {
+        "$ref": "#/components/schemas/RoutineName"
+    }
+
+
+def test_a_routine_file_added_later_is_in_the_next_document(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        "tests.web.conftest.ROUTINES", [*ROUTINES[:2], {**ROUTINES[0], "name": "my-evening"}]
+    )
+
+    served = client.get("/api/openapi.json").get_json()
+
+    assert "my-evening" in routine_schema(served)["enum"]
+
+
+def test_without_a_login_the_names_are_not_shown(core: FakeCore, engine: Engine) -> None:
+    settings = WebSettings(host="0.0.0.0", token="a-long-shared-secret-for-tests")
+    app = create_app(core, store_engine=engine, settings=settings)
+
+    anonymous = app.test_client().get("/api/openapi.json").get_json()
+    with_token = (
+        app.test_client()
+        .get("/api/openapi.json", headers={"Authorization": f"Bearer {settings.token}"})
+        .get_json()
+    )
+
+    assert "enum" not in routine_schema(anonymous)
+    assert routine_schema(with_token)["enum"] == ROUTINE_NAMES
+
+
+class SilentCore(FakeCore):
+    def routines(self) -> list[dict[str, Any]]:
+        raise TimeoutError("the core did not answer")
+
+
+def test_when_the_core_cannot_list_routines_the_document_is_still_served(
+    engine: Engine,
+) -> None:
+    app = create_app(SilentCore(), store_engine=engine, settings=WebSettings())
+
+    response = app.test_client().get("/api/openapi.json")
+
+    assert response.status_code == 200
+    assert response.get_json() == openapi_document()
+
+
+@pytest.mark.parametrize(
+    ("names", "listed"),
+    [
+        (["morning", "bedtime", "morning"], ["bedtime", "morning"]),
+        (["ok", "", "   ", "x" * 201, "y" * 200], ["ok", "y" * 200]),
+    ],
+)
+def test_only_names_the_api_accepts_are_listed(names: list[str], listed: list[str]) -> None:
+    assert accepted_routine_names(names) == listed
+
+
+def test_with_no_usable_routine_names_the_field_is_described_in_words() -> None:
+    schema = routine_schema(openapi_document(routine_names=[" "]))
+
+    assert "enum" not in schema
+    assert schema["type"] == "string"
+
+
+# --- patterns that accept exactly what the server's parsers accept ------------------------------
+
+
+def matches(pattern: str, value: str) -> bool:
+    """JSON Schema's reading (ECMA-262, by jsonschema-rs, as schemathesis checks values):
+    unlike Python's, its "$" does not match before a final newline."""
+    return bool(jsonschema_rs.validator_for({"type": "string", "pattern": pattern}).is_valid(value))
+
+
+def test_the_whitespace_the_patterns_name_is_what_str_strip_removes() -> None:
+    everything = map(chr, range(sys.maxunicode + 1))
+    assert [c for c in everything if c.isspace()] == list(PYTHON_WHITESPACE)
+
+
+def test_only_ascii_letters_lower_to_the_letters_of_day_names() -> None:
+    letters = set("".join(DAY_WORDS))
+    lowering = {
+        c for c in map(chr, range(sys.maxunicode + 1)) if c.lower() in letters and len(c) == 1
+    }
+    assert lowering == letters | {c.upper() for c in letters}
+
+
+def days_accepted(value: object) -> bool:
+    try:
+        check_days(value)
+    except UnprocessableError:
+        return False
+    return True
+
+
+NEW_REMINDER = openapi_document()["components"]["schemas"]["NewReminder"]
+DAYS_AS_LIST, DAYS_AS_TEXT, _ = NEW_REMINDER["properties"]["days"]["oneOf"]
+DAY_PIECES = st.sampled_from(
+    [*DAY_WORDS, "MON", "Tue", "SUNDAY", "monday ", "mo", "mond", "sun day", "x", "", ",", " ",
+     "\t", "\u00a0", "\u3000", "\u200b", "\ufeff", "\x1c", "\n"]
+)  # fmt: skip
+
+
+@given(st.lists(DAY_PIECES, max_size=12).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_the_days_text_pattern_is_exactly_what_the_server_accepts(text: str) -> None:
+    assert matches(DAYS_AS_TEXT["pattern"], text) == days_accepted(text)
+
+
+@given(st.lists(st.lists(DAY_PIECES, max_size=3).map("".join), max_size=9))
+@settings(max_examples=300, deadline=None)
+def test_the_days_list_schema_is_exactly_what_the_server_accepts(days: list[str]) -> None:
+    described = jsonschema_rs.validator_for(DAYS_AS_LIST).is_valid(days)
+
+    assert described == days_accepted(days)
+
+
+def time_accepted(text: str) -> bool:
+    try:
+        parse_hh_mm(text)
+    except ValueError:
+        return False
+    return True
+
+
+def test_the_time_of_day_pattern_is_exactly_what_the_server_accepts() -> None:
+    candidates = [f"{h}:{m:02d}" for h in range(100) for m in range(100)]
+    candidates += [f"{h:02d}:{m}" for h in range(24) for m in range(10)]
+    candidates += [
+        "7:3",
+        "07:30 ",
+        " 07:30",
+        "07:30\n",
+        "0730",
+        "07-30",
+        "\u0660\u0667:\u0663\u0660",
+        "07:30:00",
+    ]
+
+    disagree = [t for t in candidates if matches(HH_MM, t) != time_accepted(t)]
+
+    assert disagree == []
+
+
+SUMMARY_DAY = openapi_document()["paths"]["/api/summary/{day}"]["get"]["parameters"][0]["schema"]
+FAR_FUTURE = datetime.date(9999, 12, 31)
+
+
+def day_accepted(text: str) -> bool:
+    try:
+        parse_day(text, FAR_FUTURE)
+    except DayError:
+        return False
+    return True
+
+
+def day_described(text: str) -> bool:
+    validator = jsonschema_rs.validator_for(SUMMARY_DAY, validate_formats=True)
+    return bool(validator.is_valid(text))
+
+
+def test_the_summary_day_schema_is_exactly_the_days_the_server_summarises() -> None:
+    start = datetime.date(1969, 1, 1)
+    around_the_first_day = [(start + datetime.timedelta(days=n)).isoformat() for n in range(800)]
+    odd = ["0001-01-01", "1443-01-01", "1970-01-07", "1970-01-08", "9999-12-31",
+           "2024-02-29", "2023-02-29", "2026-13-01", "2026-00-10", "2026-1-1", "20260101",
+           "2026-01-01 "]  # fmt: skip
+
+    disagree = [d for d in around_the_first_day + odd if day_described(d) != day_accepted(d)]
+
+    assert disagree == []
+    assert not day_described(FIRST_DAY.isoformat().replace("08", "07"))
+
+
+@given(st.dates())
+@settings(max_examples=300, deadline=None)
+def test_any_day_is_described_as_the_server_reads_it(day: datetime.date) -> None:
+    assert day_described(day.isoformat()) == day_accepted(day.isoformat())
+
+
+def test_the_breathing_rate_rule_is_stated_as_the_pacer_enforces_it() -> None:
+    pattern = openapi_document()["components"]["schemas"]["Pattern"]
+
+    rule = pattern["x-breaths-per-minute"]
+
+    assert (rule["minimum"], rule["maximum"]) == RATE_RANGE_PER_MIN
+    defaults = {name: field["default"] for name, field in pattern["properties"].items()}
+    assert defaults == BreathPattern().to_json()
