@@ -317,6 +317,23 @@ def beat_times(rr_ms: Sequence[float], first_beat_s: float = 0.0) -> tuple[float
 # --- heart figures of a session -----------------------------------------------------------
 
 
+def packet_beat_times(
+    arrivals_s: Sequence[float], packets: Sequence[Sequence[float]]
+) -> tuple[list[float], list[float]]:
+    """(beat times, intervals) of RR packets as a band sends them: each packet's last
+    interval ended at about its arrival, the earlier ones before it in turn."""
+    times: list[float] = []
+    intervals: list[float] = []
+    for arrival, packet in zip(arrivals_s, packets, strict=True):
+        if not len(packet):
+            continue
+        reversed_sums = np.cumsum(np.asarray(packet[::-1], dtype=np.float64)) / 1000.0
+        offsets = np.concatenate([[0.0], reversed_sums[:-1]])[::-1]
+        times.extend(float(arrival - o) for o in offsets)
+        intervals.extend(float(v) for v in packet)
+    return times, intervals
+
+
 @dataclass(frozen=True)
 class HeartFigures:
     """A session's heart figures from clean beats (or clean samples where there is no RR)."""

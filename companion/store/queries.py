@@ -5,9 +5,11 @@ connection of their own and writes commit; with a connection, the caller's trans
 holds (the caller commits). Results are frozen dataclasses of plain values (floats for
 times, as stored), ready for ``dataclasses.asdict`` and JSON.
 
-Heart-rate figures are aggregated in SQL for just the sessions asked for, through the
-``samples(session_id, t)`` index: a page of History costs three queries whatever the
-page size, and no summary columns can go stale when late or buffered samples arrive.
+Heart-rate figures are computed from the samples of just the sessions asked for (read
+through the ``samples(session_id, t)`` index, one query for a page of History), by
+``companion.physiology.heart_figures``: from cleaned RR intervals, or cleaned samples
+where a session has too few intervals, so a glitch never becomes the lowest heart rate.
+No summary columns can go stale when late or buffered samples arrive.
 """
 
 from __future__ import annotations
@@ -26,13 +28,13 @@ from sqlalchemy import (
     Engine,
     Row,
     Select,
-    and_,
-    case,
     delete,
     func,
     select,
 )
 
+from companion import physiology
+from companion.session_gaps import Gap, SamplePoint, find_gaps
 from companion.store.schema import (
     Cue,
     Device,
@@ -50,13 +52,16 @@ from companion.store.writes import upsert, upsert_device_row
 Bind = Connection | Engine
 
 DEFAULT_PAGE = 50
-CSV_HEADER = ("time_utc", "t_unix", "hr", "contact", "energy_kj", "rr_ms")
+CSV_HEADER = ("time_utc", "t_unix", "hr", "contact", "energy_kj", "rr_ms", "gap", "gap_s")
+# Heart figures from RR intervals when at least this share of worn samples carried some.
+RR_COVERAGE_FOR_FIGURES = 0.5
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SessionSummary:
     """One line of History. Heart-rate figures leave out samples taken without skin
-    contact; ``samples`` counts every sample of the session."""
+    contact and beats that cleaning rejected (``beats_rejected``); ``samples`` counts
+    every sample of the session. The breathing rate is given only when confident."""
 
     id: str
     routine: str
@@ -68,12 +73,17 @@ class SessionSummary:
     outcome: Outcome
     pain_before: int | None
     pain_after: int | None
-    hr_min: int | None
+    hr_min: float | None
     hr_mean: float | None
-    hr_max: int | None
+    hr_max: float | None
     samples: int
     steps_planned: int
     steps_started: int
+    rmssd_ms: float | None = None
+    beats_kept: int | None = None  # None: no RR intervals (figures from samples)
+    beats_rejected: int | None = None
+    breathing_rate_bpm: float | None = None
+    breathing_confidence: float | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -138,6 +148,7 @@ class SessionDetail:
     cues: tuple[CueRow, ...]
     link_events: tuple[LinkEventRow, ...]
     pacing_events: tuple[PacingEventRow, ...]
+    gaps: tuple[Gap, ...] = ()  # where the heart-rate record has holes, and why
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -255,29 +266,57 @@ _NO_STEPS: dict[str, Any] = {"steps_planned": 0, "steps_started": 0}
 def _heart_rate_by_session(connection: Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     if not ids:
         return {}
-    # A sample the band flagged as off the skin says nothing about the heart.
-    worn = and_(Sample.hr > 0, Sample.contact.is_not(False))
-    worn_hr = case((worn, Sample.hr))
     query = (
-        select(
-            Sample.session_id,
-            func.min(worn_hr),
-            func.avg(worn_hr),
-            func.max(worn_hr),
-            func.count(),
-        )
+        select(Sample.session_id, Sample.t, Sample.hr, Sample.contact, Sample.rr_ms)
         .where(Sample.session_id.in_(ids))
-        .group_by(Sample.session_id)
+        .order_by(Sample.session_id, Sample.t, Sample.id)
     )
-    return {
-        session_id: {
-            "hr_min": low,
-            "hr_mean": None if mean is None else float(mean),
-            "hr_max": high,
-            "samples": count,
+    gathered: dict[str, _SessionSamples] = {}
+    for owner, t, hr, contact, rr_text in connection.execute(query):
+        # Never NULL: the query asks for these sessions.
+        into = gathered.setdefault(str(owner), _SessionSamples())
+        into.count += 1
+        # A sample the band flagged as off the skin says nothing about the heart.
+        if hr <= 0 or contact is False:
+            continue
+        into.hr.append(float(hr))
+        if rr_text:
+            into.arrivals.append(t)
+            into.rr_texts.append(rr_text)
+    return {session_id: got.figures() for session_id, got in gathered.items()}
+
+
+@dataclasses.dataclass
+class _SessionSamples:
+    count: int = 0
+    hr: list[float] = dataclasses.field(default_factory=list)  # worn samples only
+    arrivals: list[float] = dataclasses.field(default_factory=list)
+    rr_texts: list[str] = dataclasses.field(default_factory=list)
+
+    def figures(self) -> dict[str, Any]:
+        with_rr = len(self.rr_texts) >= RR_COVERAGE_FOR_FIGURES * len(self.hr) > 0
+        times: list[float] = []
+        intervals: list[float] = []
+        if with_rr:
+            packets = [_rr_tuple(text) for text in self.rr_texts]
+            times, intervals = physiology.packet_beat_times(self.arrivals, packets)
+        heart = physiology.heart_figures(times, intervals, self.hr)
+        return {
+            "hr_min": _round(heart.hr_min, 1),
+            "hr_mean": _round(heart.hr_mean, 1),
+            "hr_max": _round(heart.hr_max, 1),
+            "samples": self.count,
+            "rmssd_ms": _round(heart.rmssd_ms, 1),
+            # No intervals, no beats to count (the figures then come from samples).
+            "beats_kept": heart.beats_kept if with_rr else None,
+            "beats_rejected": heart.beats_rejected if with_rr else None,
+            "breathing_rate_bpm": _round(heart.breathing_rate_bpm, 1),
+            "breathing_confidence": _round(heart.breathing_confidence, 2),
         }
-        for session_id, low, mean, high, count in connection.execute(query)
-    }
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def _step_counts_by_session(
@@ -329,6 +368,8 @@ def get_session(bind: Bind, session_id: str) -> SessionDetail | None:
             .where(PacingEvent.session_id == session_id)
             .order_by(PacingEvent.t, PacingEvent.id)
         )
+        link_events = tuple(LinkEventRow(*row) for row in links)
+        gaps = _session_gaps(connection, session_id, summary, link_events)
         return SessionDetail(
             summary=summary,
             level_reason=extra.level_reason,
@@ -340,9 +381,29 @@ def get_session(bind: Bind, session_id: str) -> SessionDetail | None:
             steps=tuple(_step_row(step, summary.started_at) for step in steps),
             cues=tuple(_cue_row(cue) for cue in cues),
             # Positional: a Row's ``t`` attribute is its tuple, not the column.
-            link_events=tuple(LinkEventRow(*row) for row in links),
+            link_events=link_events,
             pacing_events=tuple(PacingEventRow(*row) for row in pacing),
+            gaps=tuple(gaps),
         )
+
+
+def _session_gaps(
+    connection: Connection,
+    session_id: str,
+    summary: SessionSummary,
+    link_events: Sequence[LinkEventRow],
+) -> list[Gap]:
+    points = [
+        SamplePoint(t, hr, contact)
+        for t, hr, contact in connection.execute(
+            select(Sample.t, Sample.hr, Sample.contact)
+            .where(Sample.session_id == session_id)
+            .order_by(Sample.t, Sample.id)
+        )
+    ]
+    return find_gaps(
+        summary.started_at, summary.ended_at, points, [(e.t, e.state) for e in link_events]
+    )
 
 
 def _step_row(step: Row[Any], session_started_at: float) -> StepRow:
@@ -400,8 +461,11 @@ def _rr_tuple(raw: str | None) -> tuple[float, ...]:
 
 
 def session_csv(bind: Bind, session_id: str) -> str:
-    """The session's samples as CSV text with a header line; RR intervals (ms) are
-    space-separated within their field, contact is 1, 0 or empty when not reported."""
+    """The session's samples as CSV text: ``#`` lines with the session's heart figures
+    (from clean beats), a header line, then the raw samples as recorded. RR intervals (ms)
+    are space-separated within their field; contact is 1, 0 or empty when not reported.
+    Each gap in the record (see ``companion.session_gaps``) is a row of its own at the
+    gap's start, with only the times, ``gap`` (its reason) and ``gap_s`` (its length)."""
     query = (
         select(Sample.t, Sample.hr, Sample.contact, Sample.energy_kj, Sample.rr_ms)
         .where(Sample.session_id == session_id)
@@ -409,20 +473,55 @@ def session_csv(bind: Bind, session_id: str) -> str:
     )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
     with reading(bind) as connection:
+        detail = get_session(connection, session_id)
+        if detail is not None:
+            for name in _CSV_FIGURES:
+                value = getattr(detail.summary, name)
+                out.write(f"# {name}: {'' if value is None else value}\n")
+        started = 0.0 if detail is None else detail.summary.started_at
+        gaps = [] if detail is None else list(detail.gaps)
+        writer.writerow(CSV_HEADER)
         for t, hr, contact, energy_kj, rr_ms in connection.execute(query):
+            while gaps and started + gaps[0].start_s < t:
+                _write_gap(writer, started, gaps.pop(0))
             writer.writerow(
                 (
-                    datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds"),
+                    _csv_time(t),
                     f"{t:.3f}",
                     hr,
                     "" if contact is None else int(contact),
                     "" if energy_kj is None else energy_kj,
                     " ".join(f"{v:g}" for v in _rr_tuple(rr_ms)),
+                    "",
+                    "",
                 )
             )
+        for gap in gaps:
+            _write_gap(writer, started, gap)
     return out.getvalue()
+
+
+_CSV_FIGURES = (
+    "hr_min",
+    "hr_mean",
+    "hr_max",
+    "rmssd_ms",
+    "beats_kept",
+    "beats_rejected",
+    "breathing_rate_bpm",
+    "breathing_confidence",
+)
+
+
+def _csv_time(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
+
+
+def _write_gap(writer: Any, started: float, gap: Gap) -> None:
+    t = started + gap.start_s
+    length = gap.end_s - gap.start_s
+    writer.writerow((_csv_time(t), f"{t:.3f}", "", "", "", "", gap.reason.value, f"{length:.1f}"))
 
 
 def recent_outcomes(bind: Bind, limit: int) -> list[OutcomeRow]:

@@ -5,11 +5,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from companion.events import PainRated, SessionState
+from companion.events import LinkChanged, LinkState, PainRated, SessionState
+from companion.session_gaps import Gap, GapReason
 from companion.store import queries
 from companion.store.queries import DeviceRow, OutcomeRow, SampleRow, SessionSummary
 from companion.store.schema import Outcome
-from tests.store.conftest import T0, ended, record, sample, started
+from tests.store.conftest import BAND, T0, ended, record, sample, started
 
 EVENING = T0
 MORNING = T0 + 10 * 3600
@@ -49,14 +50,15 @@ def summary(**fields: Any) -> SessionSummary:
     return SessionSummary(**(defaults | fields))
 
 
+# Half the worn samples carry RR, so the heart rate is that of the two intervals kept.
 EVENING_SUMMARY = summary(
     id="evening", started_at=EVENING, ended_at=EVENING + 600, duration_s=600.0,
-    outcome=Outcome.COMPLETED, pain_before=5, pain_after=3, hr_min=60, hr_mean=65.0,
-    hr_max=70, samples=4,
+    outcome=Outcome.COMPLETED, pain_before=5, pain_after=3, hr_min=60.4, hr_mean=60.4,
+    hr_max=60.4, samples=4, beats_kept=2, beats_rejected=0,
 )  # fmt: skip
 MORNING_SUMMARY = summary(
     id="morning", started_at=MORNING, ended_at=MORNING + 300, duration_s=300.0,
-    outcome=Outcome.STOPPED, hr_min=55, hr_mean=55.0, hr_max=55, samples=1,
+    outcome=Outcome.STOPPED, hr_min=55.0, hr_mean=55.0, hr_max=55.0, samples=1,
 )  # fmt: skip
 TODAY_SUMMARY = summary(id="today", started_at=NEXT_DAY, pain_before=2)
 
@@ -108,14 +110,68 @@ def test_session_samples_are_the_sessions_own_in_time_order(history: Engine) -> 
     ]
 
 
-def test_session_csv_has_a_header_and_one_line_per_sample(history: Engine) -> None:
+def test_session_csv_has_figures_a_header_one_line_per_sample_and_its_gaps(
+    history: Engine,
+) -> None:
     assert queries.session_csv(history, "evening") == (
-        "time_utc,t_unix,hr,contact,energy_kj,rr_ms\n"
-        "2025-06-15T15:06:41.000+00:00,1750000001.000,60,1,12,1000 987.5\n"
-        "2025-06-15T15:06:42.000+00:00,1750000002.000,70,1,,\n"
-        "2025-06-15T15:06:43.000+00:00,1750000003.000,200,0,,\n"
-        "2025-06-15T15:06:44.000+00:00,1750000004.000,0,,,\n"
+        "# hr_min: 60.4\n"
+        "# hr_mean: 60.4\n"
+        "# hr_max: 60.4\n"
+        "# rmssd_ms: \n"
+        "# beats_kept: 2\n"
+        "# beats_rejected: 0\n"
+        "# breathing_rate_bpm: \n"
+        "# breathing_confidence: \n"
+        "time_utc,t_unix,hr,contact,energy_kj,rr_ms,gap,gap_s\n"
+        "2025-06-15T15:06:41.000+00:00,1750000001.000,60,1,12,1000 987.5,,\n"
+        "2025-06-15T15:06:42.000+00:00,1750000002.000,70,1,,,,\n"
+        "2025-06-15T15:06:42.000+00:00,1750000002.000,,,,,no-contact,598.0\n"
+        "2025-06-15T15:06:43.000+00:00,1750000003.000,200,0,,,,\n"
+        "2025-06-15T15:06:44.000+00:00,1750000004.000,0,,,,,\n"
     )
+
+
+def steady_run(start: float, seconds: int, *, rr: float = 1000.0) -> list[Any]:
+    """One sample a second, each with the one interval that ended then."""
+    return [
+        sample(start + k, round(60000 / rr), rr_ms=(rr + (k % 2) * 20,)) for k in range(seconds)
+    ]
+
+
+def test_one_missed_beat_is_not_the_lowest_heart_rate(engine: Engine) -> None:
+    record(
+        engine,
+        [
+            started("glitch", EVENING),
+            *steady_run(EVENING + 1, 30),
+            sample(EVENING + 31, 28, rr_ms=(2124.0,)),
+            *steady_run(EVENING + 32, 30),
+            ended("glitch", EVENING + 62, SessionState.COMPLETED),
+        ],
+    )
+    [found] = queries.list_sessions(engine)
+    assert found.hr_min is not None and found.hr_min > 55
+    assert (found.beats_kept, found.beats_rejected) == (60, 1)
+    assert found.rmssd_ms == pytest.approx(20.0)
+    assert "2124" in queries.session_csv(engine, "glitch")  # the raw value stays
+
+
+def test_session_detail_lists_a_lost_link_as_a_gap(engine: Engine) -> None:
+    record(
+        engine,
+        [
+            started("drop", EVENING),
+            *steady_run(EVENING + 1, 10),
+            LinkChanged(mono=0, wall=EVENING + 11, device=BAND, state=LinkState.LOST),
+            LinkChanged(mono=0, wall=EVENING + 31, device=BAND, state=LinkState.RECONNECTED),
+            *steady_run(EVENING + 32, 10),
+            ended("drop", EVENING + 42, SessionState.COMPLETED),
+        ],
+    )
+    detail = queries.get_session(engine, "drop")
+    assert detail is not None
+    assert detail.gaps == (Gap(10.0, 32.0, GapReason.LINK_LOST),)
+    assert ",link-lost,22.0\n" in queries.session_csv(engine, "drop")
 
 
 def test_recent_outcomes_lists_finished_sessions_newest_first(history: Engine) -> None:

@@ -281,8 +281,11 @@ def test_csv_is_a_download_with_a_safe_file_name(
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"] == 'attachment; filename="session-older.csv"'
-    lines = response.get_data(as_text=True).splitlines()
-    assert lines[0] == "time_utc,t_unix,hr,contact,energy_kj,rr_ms"
+    text = response.get_data(as_text=True).splitlines()
+    figures = [line for line in text if line.startswith("# ")]
+    lines = [line for line in text if not line.startswith("# ")]
+    assert any(line.startswith("# hr_mean: ") for line in figures)
+    assert lines[0] == "time_utc,t_unix,hr,contact,energy_kj,rr_ms,gap,gap_s"
     assert len(lines) == 61
 
 
