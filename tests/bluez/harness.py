@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
@@ -96,6 +97,44 @@ class BlueZWorld:
 
     def calls(self) -> Any:
         return self.bluez.calls
+
+    # --- faults at the OS boundary ------------------------------------------------------------
+
+    def restart_bluetoothd(self, away_s: float) -> None:
+        """bluetoothd leaves the bus (its name owner is lost, its links drop) and comes back."""
+        self.run(self.bluez.stop)
+        time.sleep(away_s)
+        self.run(self.bluez.start)
+
+    def set_powered(self, powered: bool) -> None:
+        self.run(lambda: self.bluez.set_powered(powered))
+
+    def fail_next_connects(self, *errors: tuple[str, str]) -> None:
+        self.call(lambda: self.bluez.faults.connect_errors.extend(errors))
+
+    def never_resolve_next_connections(self, count: int) -> None:
+        def arm() -> None:
+            self.bluez.faults.unresolved_connections = count
+
+        self.call(arm)
+
+    def mute_band(self) -> None:
+        """The band stays connected but sends no more notifications on this link."""
+
+        def mute() -> None:
+            state = self.bluez.band()
+            assert state.connection is not None, "the band is not connected"
+            self.bluez.faults.muted = state.connection
+
+        self.call(mute)
+
+    def drop_band_link(self, away_s: float) -> None:
+        """The band goes out of range for ``away_s`` and advertises again."""
+        self.run(lambda: self.band.drop_link(away_s))
+
+    def forget_band(self) -> None:
+        """RemoveDevice while connected: the objects go; no Connected=false is ever sent."""
+        self.run(self.bluez.forget_band)
 
 
 @contextlib.contextmanager

@@ -109,10 +109,11 @@ class Faults:
 
     # Each Connect call takes the next (error name, message) and fails with it.
     connect_errors: deque[tuple[str, str]] = field(default_factory=deque)
-    # False: connections come up but GATT discovery never finishes (no ServicesResolved).
-    resolve_services: bool = True
-    # False: notifications from the band are swallowed, the link stays up.
-    forward_notifications: bool = True
+    # The next this many connections come up but GATT discovery never finishes for them,
+    # so ServicesResolved never arrives.
+    unresolved_connections: int = 0
+    # The link whose notifications the band stops sending (it stays connected).
+    muted: Connection | None = None
 
 
 @dataclass
@@ -397,6 +398,13 @@ class GattCharacteristic1(ServiceInterface):
         self.sessions[sender] = False
         if not self._state.connected:
             return  # registered at the band once it is connected again, as bluetoothd does
+        if not self._state.services_resolved:
+            # The GATT client is not ready: bluetoothd registers the session when it is,
+            # and answers then (register_notify_cb after bt_gatt_client_ready).
+            await self._bluez.until_ready_or_gone(self._state)
+            if self.sessions.get(sender) is not True:
+                raise DBusError(ERROR_FAILED, "Not connected")
+            return
         await self._bluez.register_notify(self._state, self)
 
     async def stop_notify(self, sender: str) -> None:
@@ -483,6 +491,8 @@ class BandDevice:
     characteristics: list[GattCharacteristic1] = field(default_factory=list)
     descriptors: list[GattDescriptor1] = field(default_factory=list)
     resolving: asyncio.Task[None] | None = None
+    # Set while the device is ready (services resolved) or not connected at all.
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class BlueZStandIn:
@@ -788,7 +798,8 @@ class BlueZStandIn:
             await service.discover_characteristics()
             for characteristic in service.characteristics:
                 await characteristic.discover_descriptors()
-        if not self.faults.resolve_services:
+        if self.faults.unresolved_connections > 0:
+            self.faults.unresolved_connections -= 1
             return
         if state.services:
             # The attribute cache outlived the link; the objects now speak through this one.
@@ -829,11 +840,15 @@ class BlueZStandIn:
                 self._bus.unexport(exported.path)
             objects.clear()
 
+    async def until_ready_or_gone(self, state: BandDevice) -> None:
+        await state.settled.wait()
+
     async def register_notify(self, state: BandDevice, char: GattCharacteristic1) -> None:
         if not char.subscribed:
 
             def on_value(value: bytes) -> None:
-                if self.faults.forward_notifications and char.sessions:
+                muted = state.connection is not None and state.connection is self.faults.muted
+                if char.sessions and not muted:
                     char.set_value(bytes(value))
 
             await self.att(char.proxy.subscribe(on_value))
@@ -891,6 +906,7 @@ class BlueZStandIn:
                 char.sessions[sender] = False
         if state.interface is None:
             state.connected = state.services_resolved = False
+            state.settled.set()
             return
         self._set_device(state, ServicesResolved=False, Connected=False)
 
@@ -899,6 +915,10 @@ class BlueZStandIn:
             state.connected = values["Connected"]
         if "ServicesResolved" in values:
             state.services_resolved = values["ServicesResolved"]
+        if state.connected and not state.services_resolved:
+            state.settled.clear()
+        else:
+            state.settled.set()
         if state.interface is not None:
             state.interface.emit_properties_changed(dict(values))
 

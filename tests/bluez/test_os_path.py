@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 def test_scan_lists_the_band_heard_through_bluez(
     world: BlueZWorld, companion_env: dict[str, str]
 ) -> None:
-    result = run_companion(["scan", "--timeout", "2"], companion_env)
+    result = run_companion(["scan", "--timeout", "1"], companion_env)
 
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stdout.splitlines()[1:]]
@@ -56,22 +56,6 @@ def test_buzz_writes_the_cue_as_write_commands(
     assert felt == [b"\x02", b"\x00"]
     # Immediate Alert's Alert Level is write-without-response: BlueZ is asked for commands.
     assert [kind for _, _, kind in world.calls().writes] == ["command", "command"]
-
-
-def test_a_session_reaches_the_band_through_bluez_write_for_write(
-    world: BlueZWorld, companion_env: dict[str, str], short_routine: Path
-) -> None:
-    result = run_companion(
-        ["session", "--routine", str(short_routine), "--jsonl"], companion_env, timeout=90
-    )
-
-    assert result.returncode == 0, result.stderr
-    events = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [e["state"] for e in events if e["type"] == "state"] == ["running", "completed"]
-    plan = next(e["plan"] for e in events if e["type"] == "session")
-    planned = [w["value"] for cue in plan["cues"] for w in cue["writes"]]
-    felt = world.call(lambda: [v.value.hex() for v in world.band.vibrations])
-    assert sorted(felt) == sorted(planned) and len(felt) > 4
 
 
 def test_run_shows_live_heart_rate_from_bluez_on_the_dashboard(
