@@ -28,6 +28,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 # How long a writer waits for another connection's lock before SQLite gives up.
 SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_WAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024
 
 # PostgreSQL URLs people write by hand; all are served by psycopg 3.
 _POSTGRES_ALIASES = ("postgres", "postgresql", "postgresql+psycopg")
@@ -79,6 +80,9 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> 
         # With WAL, NORMAL loses no committed transaction when the process dies; only a
         # power cut can roll back the last few, which a bedside log can afford.
         cursor.execute("PRAGMA synchronous = NORMAL")
+        # After each checkpoint the WAL file is cut back to this size, so space it took
+        # once (a burst, a full disk) goes back to the disk instead of staying reserved.
+        cursor.execute(f"PRAGMA journal_size_limit = {SQLITE_WAL_SIZE_LIMIT_BYTES}")
     finally:
         cursor.close()
 
@@ -165,6 +169,25 @@ def sqlite_path(url: str | URL) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return None
     return None if parsed.database == ":memory:" else Path(parsed.database)
+
+
+def checkpoint_wal(engine: Engine) -> bool:
+    """Copy a SQLite database's write-ahead log into the file and cut the log to nothing
+    (``PRAGMA wal_checkpoint(TRUNCATE)``), giving its space back to the disk. True when
+    the whole log was written back; False for other backends or when readers held it."""
+    if engine.dialect.name != "sqlite":
+        return False
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _log_frames, _written = cursor.fetchone()
+        finally:
+            cursor.close()
+    finally:
+        connection.close()
+    return bool(busy == 0)
 
 
 def quick_check(engine: Engine) -> list[str]:

@@ -26,7 +26,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 
 from companion.events import Event
-from companion.store.database import create_engine_for_url
+from companion.store.database import checkpoint_wal, create_engine_for_url
 from companion.store.schema import Cue, Outcome, Sample, Session, Step, table_of
 from companion.store.writes import EventTranslator, Write, apply_writes
 
@@ -37,6 +37,8 @@ DEFAULT_FLUSH_INTERVAL_S = 0.5
 DEFAULT_MAX_BUFFER = 36_000
 # A batch this large is written at once rather than waiting for the interval.
 MAX_BATCH_ROWS = 5_000
+# While recovering, rows go in transactions this small, so a little free space is enough.
+RECOVERY_CHUNK_ROWS = 200
 FIRST_RETRY_S = 0.5
 MAX_RETRY_S = 30.0
 DEFAULT_STOP_TIMEOUT_S = 5.0
@@ -285,6 +287,8 @@ class Recorder:
     def _flush(self) -> bool:
         if not self._writes and not self._samples:
             return True
+        if self._attempt:
+            return self._flush_in_chunks()
         batch = [*self._writes, *self._samples]
         try:
             with self._engine.begin() as connection:
@@ -298,6 +302,46 @@ class Recorder:
         self._samples.clear()
         self._succeeded()
         return True
+
+    def _flush_in_chunks(self) -> bool:
+        """After a failure: session rows first, then samples, in small transactions kept as
+        they succeed. Before each, the SQLite write-ahead log is written back into the file
+        and cut to nothing: otherwise the log grows into whatever space came back, the
+        file cannot take the log's pages, and a full disk stays full."""
+        while self._writes or self._samples:
+            if self._writes:
+                chunk = self._writes[:RECOVERY_CHUNK_ROWS]
+            else:
+                count = min(RECOVERY_CHUNK_ROWS, len(self._samples))
+                chunk = [self._samples[i] for i in range(count)]
+            self._relieve_wal()
+            try:
+                with self._engine.begin() as connection:
+                    apply_writes(connection, chunk)
+            except Exception as exc:
+                if classify_failure(exc) is Failure.REJECTED:
+                    return self._flush_one_by_one()
+                self._failed(exc)
+                return False
+            if self._writes:
+                del self._writes[: len(chunk)]
+            else:
+                for _ in chunk:
+                    self._samples.popleft()
+            self._publish_counts()
+        self._succeeded()
+        return True
+
+    def _relieve_wal(self) -> bool:
+        """Give the space a SQLite write-ahead log holds back to the disk. True when the
+        whole log was written back and cut; False otherwise (or not SQLite)."""
+        if self._engine.dialect.name != "sqlite":
+            return False
+        try:
+            return checkpoint_wal(self._engine)
+        except Exception as exc:
+            _LOGGER.debug("could not checkpoint the write-ahead log: %s", _first_line(exc))
+            return False
 
     def _flush_one_by_one(self) -> bool:
         """Find the rows the database rejects and drop only those.
@@ -353,6 +397,7 @@ class Recorder:
         )
         # A fresh connection next time: a replaced file or a restarted server needs one.
         self._engine.dispose()
+        self._relieve_wal()
         self._set_health(False, f"cannot write to the store: {_first_line(exc)}")
 
     def _succeeded(self) -> None:

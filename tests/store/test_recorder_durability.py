@@ -148,6 +148,96 @@ def test_a_full_disk_mid_run_loses_nothing_once_space_returns(tmp_path: Path) ->
     engine.dispose()
 
 
+# Runs in a mount namespace of its own on a 2 MiB tmpfs: fills the disk with a ballast file
+# while recording, keeps recording (a backlog builds up in memory), then frees a little
+# space (argv[2] KiB: less than the backlog needs in one transaction on top of the WAL the
+# failed writes left behind) and reports what the recorder managed.
+SMALL_DISK_CHILD = textwrap.dedent(
+    """
+    import json, os, shutil, sys
+    from sqlalchemy import text
+    from companion.events import SessionState
+    from companion.store.database import create_engine_for_url, upgrade_to_head
+    from companion.store.recorder import Recorder
+    from tests.store.conftest import T0, ended, sample, started
+
+    folder, freed_kib = sys.argv[1], int(sys.argv[2])
+    url = f"sqlite:///{folder}/companion.db"
+    upgrade_to_head(url)
+    reader = create_engine_for_url(url)
+    with reader.connect() as connection:  # as the dashboard's pool keeps one open
+        connection.execute(text("SELECT 1"))
+    recorder = Recorder(url, flush_interval_s=0.05)
+    recorder.start()
+    recorder.submit(started("run1", T0))
+    assert recorder.flush(10)
+    ballast = os.path.join(folder, "ballast")
+    with open(ballast, "wb") as handle:
+        handle.write(bytes(shutil.disk_usage(folder).free - 96 * 1024))
+    i = 0
+    while True:
+        recorder.submit(sample(T0 + i, 60 + i % 50))
+        i += 1
+        if i % 20 == 0 and not recorder.flush(5):
+            break
+    for _ in range(3000):
+        recorder.submit(sample(T0 + i, 60 + i % 50))
+        i += 1
+    full = recorder.flush(5)
+    os.truncate(ballast, os.path.getsize(ballast) - freed_kib * 1024)
+    recovered = recorder.flush(30)
+    recorder.submit(ended("run1", T0 + i, SessionState.COMPLETED))
+    stopped = recorder.stop(10)
+    with reader.connect() as connection:
+        stored = connection.execute(text("SELECT count(*) FROM samples")).scalar_one()
+        outcome = connection.execute(text("SELECT outcome FROM sessions")).scalar_one()
+    print(json.dumps({
+        "flushes": [full, recovered, stopped], "lost": i - stored, "outcome": outcome,
+        "health_end": list(recorder.health()),
+    }))
+    """
+)
+SMALL_DISK_KIB = 2048
+FREED_KIB = 224
+
+
+def _can_mount_a_private_tmpfs() -> bool:
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+        capture_output=True,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+@pytest.mark.slow
+def test_a_full_disk_with_a_little_space_freed_recovers_every_row(tmp_path: Path) -> None:
+    if not _can_mount_a_private_tmpfs():
+        pytest.skip("needs `unshare -rm` to mount a small tmpfs (user namespaces disabled)")
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    script = (
+        f"mount -t tmpfs -o size={SMALL_DISK_KIB}k tmpfs {folder} && "
+        f'exec "{sys.executable}" -c "$0" {folder} {FREED_KIB}'
+    )
+    child = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script, SMALL_DISK_CHILD],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        check=False,
+    )
+
+    assert child.returncode == 0, child.stderr
+    assert json.loads(child.stdout.splitlines()[-1]) == {
+        "flushes": [False, True, True],
+        "lost": 0,
+        "outcome": "completed",
+        "health_end": [True, "store ready", 0, 0],
+    }
+
+
 # Records a sample every 20 ms, numbered in energy_kj, until killed.
 KILLED_CHILD = textwrap.dedent(
     """
