@@ -182,12 +182,13 @@ def checkpoint_wal(engine: Engine) -> bool:
         cursor = connection.cursor()
         try:
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            busy, _log_frames, _written = cursor.fetchone()
+            row = cursor.fetchone()
         finally:
             cursor.close()
     finally:
         connection.close()
-    return bool(busy == 0)
+    # (busy, frames in the log, frames written back): busy is 0 when nothing held it.
+    return row is not None and row[0] == 0
 
 
 def quick_check(engine: Engine) -> list[str]:
