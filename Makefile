@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip install --progress-bar on --disable-pip-version-check -c constraints.txt
 SAY := @printf '\n==> %s\n'
 
-.PHONY: run test lint bench browser-deps web-deps clean
+.PHONY: run test lint bench browser-deps dbus-deps web-deps clean
 
 $(RUN_STAMP): pyproject.toml constraints.txt
 	$(SAY) "Python environment in $(VENV): the service's libraries (about 1 minute on a first run)"
@@ -46,7 +46,14 @@ browser-deps:
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	    chromium fonts-dejavu-core; }
 
-test: $(STAMP) web-deps browser-deps lint
+# The BlueZ-path tests run their own D-Bus daemon as the system bus (tests/bluez/).
+dbus-deps:
+	@command -v dbus-daemon >/dev/null 2>&1 || { \
+	  printf '\n==> %s\n' "Debian's dbus-daemon for the BlueZ-path tests (apt-get, about 20 seconds)"; \
+	  apt-get update && { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	    dbus-daemon || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dbus; }; }
+
+test: $(STAMP) web-deps browser-deps dbus-deps lint
 	$(SAY) "Tests (pytest; the whole suite takes about 15 minutes on 2 cores)"
 	. scripts/postgres-for-tests.sh; $(BIN)/pytest -q
 
