@@ -159,7 +159,12 @@ def _stop_running(api: Api) -> None:
     """Stop the routine still running at the end, and wait until it is recorded as ended."""
     if is_final_state(api.session_state()):
         return
-    api.post("/api/session/stop")
+    try:
+        api.post("/api/session/stop")
+    except BenchError:
+        # It may have ended on its own between the two calls (a 409: nothing to stop).
+        if not is_final_state(api.session_state()):
+            raise
     deadline = time.monotonic() + STOP_WAIT_S
     while time.monotonic() < deadline:
         if is_final_state(api.session_state()):
