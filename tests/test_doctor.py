@@ -11,10 +11,12 @@ from click.testing import CliRunner
 from companion.cli import main
 from companion.config import Settings
 from companion.doctor import Status, run_checks
+from companion.routines.catalog import load_routines
 from companion.store.database import upgrade_to_head
 from companion.systemd import UNIT_NAME, install_user_unit, render_unit
 
 SQLITE_PAGE = 4096
+BUILT_IN_ROUTINES = len(load_routines(None))
 
 BROKEN_PROFILE = """\
 title = "My band"
@@ -40,7 +42,7 @@ def test_a_fresh_data_dir_passes_every_check(tmp_path: Path) -> None:
         "profiles and routines": Status.OK,
         "dashboard port": Status.OK,
     }
-    assert "5 device profiles, 3 routines" in checks["profiles and routines"][1]
+    assert f"5 device profiles, {BUILT_IN_ROUTINES} routines" in checks["profiles and routines"][1]
 
 
 def test_a_data_dir_that_cannot_be_made_fails_with_advice(tmp_path: Path) -> None:
@@ -61,7 +63,7 @@ def test_a_broken_user_profile_is_named_with_its_field_and_skipped(tmp_path: Pat
 
     # The service skips the file and runs with the rest, so it is a warning, not a failure.
     assert status == Status.WARN
-    assert "5 device profiles, 3 routines; skipped:" in message
+    assert f"5 device profiles, {BUILT_IN_ROUTINES} routines; skipped:" in message
     assert "my-band.toml" in message and "offers.heart_rate" in message
     assert "fix or remove" in fix
 
