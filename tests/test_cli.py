@@ -50,7 +50,7 @@ def test_plan_json_for_a_band_without_haptics_has_no_writes(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("plan", "nope"), "no routine named 'nope'; known: bedtime, morning, taster"),
+        (("plan", "nope"), "no routine named 'nope'; known: bedtime, morning, resonance, taster"),
         (("plan", "taster", "--profile", "nope"), "no device profile named 'nope'"),
         (("buzz", "--simulate", "--cue", "hold-end", "--profile", "x"), "no device profile"),
         (("remind", "add", "--at", "25:00", "--routine", "bedtime"), "is not HH:MM"),

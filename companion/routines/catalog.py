@@ -135,6 +135,8 @@ class RoutineStep:
     sides: tuple[Side, ...]  # empty when the exercise has no sides
     variant: Variant | None = None  # None: the exercise's usual form
     amount: float | None = None  # a pinned hold_s / reps / duration_s; None lets progression pick
+    # This step's own breathing (an assessment's paces); None: the routine's or settings'.
+    pattern: BreathPattern | None = None
 
 
 @dataclass(frozen=True)
@@ -323,7 +325,7 @@ def parse_catalog(data: Mapping[str, Any], source: Path) -> Catalog:
 # --- routines ---------------------------------------------------------------------------------
 
 _ROUTINE_KEYS = ("title", "description", "taster", "breathing", "steps")
-_STEP_KEYS = ("exercise", "sides", "variant", *_DOSE_KEYS.values())
+_STEP_KEYS = ("exercise", "sides", "variant", *_DOSE_KEYS.values(), "breathing")
 _PATTERN_KEYS = ("inhale_s", "hold_in_s", "exhale_s", "hold_out_s")
 
 
@@ -383,7 +385,13 @@ def _step(step: _Table, catalog: Catalog, taster: bool) -> RoutineStep:
                 f"{name!r} is not a variant of {exercise.id}; known: {', '.join(names) or 'none'}",
             )
         variant = exercise.variant(name)
-    return RoutineStep(exercise, _sides(step, exercise), variant, _amount(step, exercise, taster))
+    return RoutineStep(
+        exercise,
+        _sides(step, exercise),
+        variant,
+        _amount(step, exercise, taster),
+        pattern=_pattern(step.table("breathing", _PATTERN_KEYS)),
+    )
 
 
 def parse_routine(

@@ -62,6 +62,9 @@ class PlannedStep:
     instructions: str
     breaths: int | None  # how many breaths a hold, flow or rest lasts
     reps: int | None  # how many reps, one per breath
+    # The step's own breathing (an assessment's paces); None: the plan's pattern. Kept
+    # when adaptive pacing re-times the plan.
+    pattern: BreathPattern | None = None
 
     def __post_init__(self) -> None:
         if (self.breaths is None) == (self.reps is None):
@@ -133,7 +136,7 @@ def _work_steps(
         exercise = step.exercise
         amount = step.amount if step.amount is not None else exercise.dose.at(fraction)
         reps = _half_up(amount) if exercise.mode is Mode.REPS else None
-        breaths = None if reps is not None else pattern.breaths_for(amount)
+        breaths = None if reps is not None else (step.pattern or pattern).breaths_for(amount)
         position = step.variant.position if step.variant else exercise.position
         how = step.variant.how if step.variant else exercise.how
         variant = step.variant.label if step.variant else ""
@@ -153,6 +156,7 @@ def _work_steps(
                 instructions=" ".join(part for part in parts if part),
                 breaths=breaths,
                 reps=reps,
+                pattern=step.pattern,
             )
             work.append((planned, position))
     return work
@@ -171,6 +175,7 @@ def _rest_before(step: PlannedStep, position: str, first: bool, breaths: int) ->
         instructions=f"{opening}: {step.name}. {position}",
         breaths=breaths,
         reps=None,
+        pattern=step.pattern,  # a rest before a paced step already breathes at its pace
     )
 
 
@@ -182,18 +187,23 @@ def _lay_out(
     steps: Sequence[PlannedStep], origin_s: float, pattern: BreathPattern
 ) -> tuple[tuple[PlannedStep, ...], list[PlannedCue]]:
     """Time ``steps`` back to back from ``origin_s`` and derive their cues."""
-    cycle = pattern.cycle_s
     laid: list[PlannedStep] = []
     cues: list[PlannedCue] = []
     done = 0
+    current = pattern
     for step in steps:
+        own = step.pattern or pattern
+        if own != current:
+            # A step with its own pace starts a new run of whole breaths where the last ended.
+            origin_s, current, done = origin_s + done * current.cycle_s, own, 0
+        cycle = current.cycle_s
         # Times come from whole breath counts, never from summed durations, so they do
         # not drift and each step ends exactly where the next one starts.
         start = origin_s + done * cycle
         done += step.cycles
         end = origin_s + done * cycle
         laid.append(replace(step, start_s=_ms(start), end_s=_ms(end)))
-        for offset, phase in pattern.phases_between(0.0, step.cycles * cycle):
+        for offset, phase in current.phases_between(0.0, step.cycles * cycle):
             if phase in _PHASE_CUES:
                 cues.append(PlannedCue(_ms(start + offset), _PHASE_CUES[phase], step.index))
         if step.mode is not Mode.REST:
@@ -282,6 +292,7 @@ def plan_to_json(plan: Plan, cue_writes: Callable[[str], list[dict[str, Any]]]) 
                 "end_s": step.end_s,
                 "breaths": step.breaths,
                 "reps": step.reps,
+                **({"pattern": step.pattern.to_json()} if step.pattern else {}),
             }
             for step in plan.steps
         ],
@@ -363,7 +374,8 @@ def _pattern_text(pattern: BreathPattern) -> str:
 def _count(step: PlannedStep) -> str:
     if step.reps is not None:
         return f"{step.reps} reps"
-    return f"{step.breaths} breath{'' if step.breaths == 1 else 's'}"
+    pace = f" at {step.pattern.breaths_per_minute:.2g}/min" if step.pattern else ""
+    return f"{step.breaths} breath{'' if step.breaths == 1 else 's'}{pace}"
 
 
 def format_plan_text(plan: Plan) -> str:

@@ -29,8 +29,9 @@ class SessionOutcome:
 class ProgressionPolicy:
     sessions_per_level: int = 3
     levels: int = 4
-    # A one-minute demo is no evidence of readiness; its pain stops still count.
-    not_counted: frozenset[str] = frozenset({"taster"})
+    # A one-minute demo is no evidence of readiness, nor is the breathing-only resonance
+    # assessment; their pain stops still count.
+    not_counted: frozenset[str] = frozenset({"taster", "resonance"})
 
     def __post_init__(self) -> None:
         if self.sessions_per_level < 1 or self.levels < 1:

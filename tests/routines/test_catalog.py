@@ -55,6 +55,7 @@ def test_catalog_holds_each_exercise_with_its_mode_range_sides_and_breath() -> N
         ("spinal-rotation", Mode.HOLD, DoseRange(20, 30), (L, R), exhale, []),
         ("cat-cow", Mode.FLOW, DoseRange(45, 60), (), exhale, ["hands-and-knees"]),
         ("cool-down", Mode.HOLD, DoseRange(60, 120), (), exhale, []),
+        ("paced-breathing", Mode.HOLD, DoseRange(60, 180), (), exhale, []),
     ]
 
 
@@ -162,9 +163,9 @@ def test_a_bad_catalog_names_the_field(data: dict[str, Any], field: str, problem
 # --- routines --------------------------------------------------------------------------------
 
 
-def test_built_in_routines_are_bedtime_morning_and_taster() -> None:
+def test_built_in_routines_are_bedtime_morning_resonance_and_taster() -> None:
     routines = load_routines(None)
-    assert sorted(routines) == ["bedtime", "morning", "taster"]
+    assert sorted(routines) == ["bedtime", "morning", "resonance", "taster"]
     assert {r.source for r in routines.values()} == {BUILT_IN}
 
 
@@ -174,6 +175,7 @@ def test_bedtime_breathes_out_longer_and_the_others_use_the_default() -> None:
     assert patterns == {
         "bedtime": BreathPattern(inhale_s=4.0, exhale_s=8.0),
         "morning": None,
+        "resonance": None,  # each of its blocks has its own pace instead
         "taster": None,
     }
 
@@ -211,7 +213,7 @@ def test_user_routines_are_added_and_replace_built_ins_of_the_same_name(
     (tmp_path / "quick.toml").write_text(f'title = "Quick"\ntaster = true\n{body}')
     (tmp_path / "notes.txt").write_text("not a routine")
     routines = load_routines(tmp_path)
-    assert sorted(routines) == ["bedtime", "morning", "quick", "taster"]
+    assert sorted(routines) == ["bedtime", "morning", "quick", "resonance", "taster"]
     assert (routines["bedtime"].title, routines["bedtime"].source) == (
         "Mine",
         str(tmp_path / "bedtime.toml"),
@@ -219,7 +221,12 @@ def test_user_routines_are_added_and_replace_built_ins_of_the_same_name(
 
 
 def test_a_missing_user_folder_leaves_the_built_ins(tmp_path: Path) -> None:
-    assert sorted(load_routines(tmp_path / "nowhere")) == ["bedtime", "morning", "taster"]
+    assert sorted(load_routines(tmp_path / "nowhere")) == [
+        "bedtime",
+        "morning",
+        "resonance",
+        "taster",
+    ]
 
 
 def _documented_example() -> str:
@@ -257,8 +264,11 @@ def _routine(*steps: str, head: str = 'title = "Mine"') -> str:
     return "\n".join([head, *tables]) + "\n"
 
 
-KNOWN = "bridging, cat-cow, cool-down, knee-to-chest, pelvic-tilt, spinal-rotation, warm-up"
-STEP_KEYS = "exercise, sides, variant, hold_s, reps, duration_s"
+KNOWN = (
+    "bridging, cat-cow, cool-down, knee-to-chest, paced-breathing, pelvic-tilt, "
+    "spinal-rotation, warm-up"
+)
+STEP_KEYS = "exercise, sides, variant, hold_s, reps, duration_s, breathing"
 
 
 @pytest.mark.parametrize(
@@ -430,10 +440,16 @@ def test_one_bad_user_file_is_skipped_and_reported_and_the_rest_load(tmp_path: P
 
     loaded = read_routines(tmp_path, CATALOG)
 
-    assert sorted(loaded.routines) == ["bedtime", "morning", "quick", "taster"]
+    assert sorted(loaded.routines) == ["bedtime", "morning", "quick", "resonance", "taster"]
     ((problem),) = loaded.problems
     assert (problem.path, problem.field) == (tmp_path / "broken.toml", "steps")
-    assert sorted(load_routines(tmp_path, CATALOG)) == ["bedtime", "morning", "quick", "taster"]
+    assert sorted(load_routines(tmp_path, CATALOG)) == [
+        "bedtime",
+        "morning",
+        "quick",
+        "resonance",
+        "taster",
+    ]
 
 
 def test_a_routine_linked_to_dev_zero_is_refused_without_reading_it(tmp_path: Path) -> None:
@@ -441,7 +457,7 @@ def test_a_routine_linked_to_dev_zero_is_refused_without_reading_it(tmp_path: Pa
 
     loaded = read_routines(tmp_path, CATALOG)
 
-    assert sorted(loaded.routines) == ["bedtime", "morning", "taster"]
+    assert sorted(loaded.routines) == ["bedtime", "morning", "resonance", "taster"]
     assert [(p.field, p.problem) for p in loaded.problems] == [("(file)", "is not a regular file")]
 
 
@@ -478,6 +494,12 @@ def test_a_routine_file_that_is_not_utf8_is_named(write: Any, tmp_path: Path) ->
 def test_built_in_data_files_are_valid_toml() -> None:
     data_dir = Path(__file__).parents[2] / "companion" / "routines" / "data"
     names = sorted(p.name for p in data_dir.glob("*.toml"))
-    assert names == ["bedtime.toml", "exercises.toml", "morning.toml", "taster.toml"]
+    assert names == [
+        "bedtime.toml",
+        "exercises.toml",
+        "morning.toml",
+        "resonance.toml",
+        "taster.toml",
+    ]
     for path in data_dir.glob("*.toml"):
         tomllib.loads(path.read_text(encoding="utf-8"))

@@ -122,12 +122,13 @@ def test_every_built_in_routine_compiles_to_contiguous_steps_and_sorted_cues(
     settings = PlanSettings(rest_breaths=rest_breaths)
     plan = compile_plan(ROUTINES[name], settings, ProgressionLevel(level, 4, ""))
     steps = plan.steps
-    cycle = plan.pattern.cycle_s
     assert [s.index for s in steps] == list(range(len(steps)))
     assert steps[0].start_s == 0.0
     assert [s.start_s for s in steps[1:]] == [s.end_s for s in steps[:-1]]
     assert steps[-1].end_s == plan.total_s
-    assert all(s.end_s - s.start_s == pytest.approx(s.cycles * cycle) for s in steps)
+    # A step with its own pace (the resonance assessment's blocks) lasts its own breaths.
+    cycles = [s.cycles * (s.pattern or plan.pattern).cycle_s for s in steps]
+    assert [s.end_s - s.start_s for s in steps] == pytest.approx(cycles)
     order = list(Cue)
     assert list(plan.cues) == sorted(plan.cues, key=lambda c: (c.at_s, order.index(c.cue)))
     assert plan.cues[-1] == PlannedCue(plan.total_s, DONE, steps[-1].index)
