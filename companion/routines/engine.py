@@ -345,7 +345,7 @@ class SessionRunner:
                 planned_s=planned,
                 actual_s=actual_s,
                 on_wrist=on_wrist,
-                duration_s=self._cue_duration(cue),
+                duration_s=self._cue_duration(cue, step),
                 fate=fate,
                 reason=reason,
                 pending=pending,
@@ -387,8 +387,14 @@ class SessionRunner:
 
         return report
 
-    def _cue_duration(self, cue: str) -> float:
-        pattern = self.plan.pattern
+    def _cue_duration(self, cue: str, step: int | None = None) -> float:
+        # A step with its own pace (the resonance assessment) breathes at that pace.
+        own = (
+            self.plan.steps[step].pattern
+            if step is not None and 0 <= step < len(self.plan.steps)
+            else None
+        )
+        pattern = own or self.plan.pattern
         if cue == "breath-in":
             return pattern.inhale_s + pattern.hold_in_s
         if cue == "breath-out":
