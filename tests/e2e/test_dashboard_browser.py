@@ -17,6 +17,14 @@ from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 
 from tests.e2e.live import REPO, LiveService
 from tests.support import CHROMIUM, CHROMIUM_ARGS
+from tests.web.browser_support import (
+    SCREENS,
+    axe_violations,
+    chromium,
+    fresh_page,
+    off_screen,
+    overlapping,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -28,6 +36,8 @@ CIRCLE_READ_GAP_MS = 1000
 CIRCLE_MOVES_PX = 10
 OPENING_BREATH_S = 3.0
 STORE_TIMEOUT_S = 5.0
+# The taster opens with a 10 s "Get ready".
+STEP_TIMEOUT_MS = 20_000
 
 
 @pytest.fixture
@@ -242,3 +252,37 @@ def test_the_summary_page_renders_in_day_and_night(page: Page, service: LiveServ
     expect(page.locator("nav a[aria-current=page]")).to_have_text("Summary")
     expect(page.locator("main h1").first).to_be_visible()
     shoot_day_and_night(page, "summary")
+
+
+@pytest.mark.parametrize("screen", ["phone", "tablet"])
+def test_a_first_taster_fits_the_screen_and_passes_axe_by_night(
+    service: LiveService, screen: str
+) -> None:
+    """A first visit: the taster is chosen already (as the README suggests), the whole first
+    screen fits, and during the real routine everything needed is on screen and clear of the
+    Pain button; axe-core finds nothing by night light."""
+    service.wait_for_band()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with chromium() as browser, fresh_page(browser, SCREENS[screen], night=True) as page:
+        page.goto(service.url + "/")
+        expect(page.locator("#routines [aria-checked=true]")).to_have_attribute(
+            "data-value", "taster"
+        )
+        shoot(page, f"taster-idle-{screen}-night", full_page=False)
+        assert off_screen(page, ["#routines", "#pain-before", "#start"]) == []
+        page.click("#pain-before [data-value='2']")
+        page.click("#start")
+        # The first exercise after the 10 s "Get ready"; its name carries its side once.
+        expect(page.locator("#step-title")).to_have_text(
+            "Knee to chest — left", timeout=STEP_TIMEOUT_MS
+        )
+        expect(page.locator("#step-side")).to_have_text("")
+        expect(page.locator("#step-mode")).to_have_text("Hold the stretch")
+        shoot(page, f"taster-hold-{screen}-night", full_page=False)
+
+        needed = ["#hr-value", "#step-title", "#phase", "#countdown", "#pause", "#stop", "#pain"]
+        assert off_screen(page, needed) == []
+        assert overlapping(page, ["#phase", "#countdown", "#instructions", "#pause", "#pain"]) == []
+        assert axe_violations(page) == []
+        page.click("#pain")
+        expect(page.locator("#after")).to_be_visible()

@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 from sqlalchemy import Engine
 
 from companion.events import (
+    HeartRateSample,
     LinkState,
     Notice,
     ReminderDue,
@@ -509,3 +510,25 @@ def test_a_new_error_hides_the_old_added_message(page: Page, server: RunningServ
 
     expect(page.locator("#reminder-problem")).to_contain_text("HH:MM")
     expect(page.locator("#reminder-saved")).to_be_hidden()
+
+
+def test_the_session_chart_breaks_its_line_where_the_heart_rate_had_a_gap(
+    page: Page, server: RunningServer, engine: Engine
+) -> None:
+    """Samples every second, then none for 21 s (the band was out of range), then again."""
+    events = [
+        e
+        for e in session_events("gappy", T0 + 2 * 86_400, SessionState.COMPLETED)
+        if not (isinstance(e, HeartRateSample) and 31 <= e.wall - (T0 + 2 * 86_400) < 52)
+    ]
+    record(engine, events)
+
+    page.goto(server.url + "/sessions/gappy")
+    expect(page.locator("#chart canvas").first).to_be_visible()
+
+    xs, ys = page.evaluate("document.getElementById('chart').uplot.data")
+    breaks = [x for x, y in zip(xs, ys, strict=True) if y is None]
+    assert len(breaks) == 1 and 30 < breaks[0] < 52, (xs, ys)
+    page.goto(server.url + "/sessions/older")
+    expect(page.locator("#chart canvas").first).to_be_visible()
+    assert None not in page.evaluate("document.getElementById('chart').uplot.data[1]")

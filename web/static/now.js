@@ -147,17 +147,23 @@
     if (!names.includes(model.routine)) {
       model.routine = names.includes(FIRST_ROUTINE) ? FIRST_ROUTINE : (names.length ? names[0] : null);
     }
+    // Cards say name and length; the chosen one's description is written out below them, so
+    // the picker stays short enough for a phone.
     radioGroup($("routines"), model.routines.map((r) => ({
       value: r.name,
       class: "routine",
       content: [
         el("strong", { text: r.title || r.name }),
-        el("span", { text: [num(r.total_s) ? Math.max(1, Math.round(r.total_s / 60)) + " min" : "",
-          r.description || ""].filter(Boolean).join(" · ") }),
+        el("span", { text: num(r.total_s) ? Math.max(1, Math.round(r.total_s / 60)) + " min" : "" }),
       ],
-    })), model.routine, (name) => { model.routine = name; updateStart(); });
+    })), model.routine, (name) => { model.routine = name; describeRoutine(); updateStart(); });
     if (!names.length) showProblem("No routines are available.");
+    describeRoutine();
     updateStart();
+  }
+  function describeRoutine() {
+    const r = model.routines.find((x) => x.name === model.routine);
+    $("routine-about").textContent = r ? (r.description || "") : "";
   }
   function renderPainBefore() {
     radioGroup($("pain-before"), scaleItems(), model.painBefore, (n) => { model.painBefore = n; updateStart(); });

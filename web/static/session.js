@@ -145,7 +145,9 @@
       hooks: { drawClear: [shade], draw: [markHoldEnds] },
     };
     container.replaceChildren();
-    return new uPlot(opts, [xs, ys], container);
+    const chart = new uPlot(opts, [xs, ys], container);
+    container.uplot = chart; // the chart drawn here, for whoever looks at the page's insides
+    return chart;
   }
 
   document.addEventListener("DOMContentLoaded", async () => {
