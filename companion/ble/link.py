@@ -275,10 +275,15 @@ class BandLink:
             attempt = 0
             await self._disconnected.wait()
             self._connected.clear()
-            self._client = None
+            client, self._client = self._client, None
             if self._running:
                 self._set_state(LinkState.LOST, self._lost_because or "the band went away")
             self._lost_because = ""
+            if client is not None:
+                # bleak's BlueZ client keeps its own D-Bus connection, and with it a notify
+                # session in bluetoothd, after a drop until disconnect() is called.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(client.disconnect(), DISCONNECT_TIMEOUT_S)
 
     async def _find_device(self) -> tuple[BLEDevice, AdvertisementData]:
         wanted = self._wanted

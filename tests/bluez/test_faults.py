@@ -238,3 +238,18 @@ def test_device_removed_from_the_cache_while_connected(world: BlueZWorld, watch:
     watch.stream_resumes(RECOVERY_S, "after the device was removed from BlueZ")
     watch.wait_for_link("reconnected", 5)
     assert world.band_connected()
+
+
+def test_reconnecting_leaves_one_notify_session_in_bluez(world: BlueZWorld, watch: Watch) -> None:
+    streaming(watch)
+
+    for times in (1, 2):
+        world.drop_band_link(away_s=0.3)
+        wait_until(
+            lambda n=times: watch.links().count("reconnected") == n, RECOVERY_S, "reconnected"
+        )
+        watch.stream_resumes(10, "after the band came back in range")
+
+    # Each connection's D-Bus client is let go after a drop, so bluetoothd holds one notify
+    # session (the live one), not one more per reconnect.
+    assert world.value_subscribers() == 1
