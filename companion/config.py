@@ -52,6 +52,16 @@ class Settings:
         return self.data_dir / "routines"
 
     @property
+    def unsaved_dirs(self) -> tuple[Path, ...]:
+        """Where rows the store would not take at shutdown are kept until the next start:
+        the data dir, then the session's runtime dir (memory-backed, for a full disk)."""
+        runtime = os.environ.get("XDG_RUNTIME_DIR")
+        folders = [self.data_dir / "unsaved"]
+        if runtime:
+            folders.append(Path(runtime) / APP_NAME / "unsaved")
+        return tuple(folders)
+
+    @property
     def token_file(self) -> Path:
         return self.data_dir / "token"
 

@@ -45,7 +45,7 @@ from companion.store.database import (
 )
 from companion.store.progress import level_from
 from companion.store.queries import get_setting, put_setting
-from companion.store.recorder import Recorder, mark_interrupted_sessions
+from companion.store.recorder import Recorder, mark_interrupted_sessions, replay_spilled
 from companion.user_files import load_user_catalogues, problem_notice
 
 _LOGGER = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ def _prepare_store(settings: Settings) -> Engine:
     try:
         upgrade_to_head(settings.db_url)
         engine = create_engine_for_url(settings.db_url)
+        replay_spilled(engine, settings.unsaved_dirs)
         interrupted = mark_interrupted_sessions(engine, time.time())
     except Exception as exc:
         if engine is not None:
@@ -93,7 +94,9 @@ def open_store(
     settings: Settings, on_health_change: Callable[[bool, str], None] | None = None
 ) -> Iterator[Store]:
     engine = _prepare_store(settings)
-    recorder = Recorder(settings.db_url, on_health_change=on_health_change)
+    recorder = Recorder(
+        settings.db_url, on_health_change=on_health_change, spill_dirs=settings.unsaved_dirs
+    )
     recorder.start()
     store = Store(engine=engine, recorder=recorder)
     try:

@@ -7,18 +7,26 @@ much. When the database refuses writes (read-only, disk full, PostgreSQL gone) n
 is thrown away: writes wait in memory and are retried with backoff. Only heart-rate
 samples beyond ``max_buffer`` are dropped, oldest first and counted; session, step, cue,
 link and pacing rows are always kept.
+
+After a failure the rows go in small transactions, session rows first, and SQLite's
+write-ahead log is written back and cut before each, so writing resumes as soon as any
+disk space is back. Rows still unwritten when the recorder stops are kept in a file
+(``spill_dirs``) that the next start writes (:func:`replay_spilled`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
+import json
 import logging
 import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import Engine, func, select, update
@@ -28,7 +36,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyErro
 from companion.events import Event
 from companion.store.database import checkpoint_wal, create_engine_for_url
 from companion.store.schema import Cue, Outcome, Sample, Session, Step, table_of
-from companion.store.writes import EventTranslator, Write, apply_writes
+from companion.store.writes import EventTranslator, Write, WriteKind, apply_writes
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -118,6 +126,7 @@ class Recorder:
         flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
         max_buffer: int = DEFAULT_MAX_BUFFER,
         on_health_change: HealthCallback | None = None,
+        spill_dirs: Sequence[Path] = (),
     ) -> None:
         if isinstance(url_or_engine, Engine):
             self._engine = url_or_engine
@@ -128,6 +137,8 @@ class Recorder:
         self._flush_interval_s = flush_interval_s
         self._max_buffer = max_buffer
         self._on_health_change = on_health_change
+        self._spill_dirs = tuple(spill_dirs)
+        self.spilled_to: Path | None = None
         self._inbox: queue.SimpleQueue[Event | _Flush | _Stop] = queue.SimpleQueue()
         self._translator = EventTranslator()
         # Kept apart so samples can be dropped oldest-first without touching the rest;
@@ -416,7 +427,16 @@ class Recorder:
             now = time.monotonic()
             if now >= deadline:
                 lost = len(self._writes) + len(self._samples)
-                _LOGGER.error("recorder stopping with %s rows unwritten", lost)
+                self.spilled_to = spill_writes([*self._writes, *self._samples], self._spill_dirs)
+                if self.spilled_to is not None:
+                    _LOGGER.error(
+                        "the store took no writes before stopping; %s rows kept in %s and "
+                        "written at the next start",
+                        lost,
+                        self.spilled_to,
+                    )
+                else:
+                    _LOGGER.error("recorder stopping with %s rows unwritten", lost)
                 return False
             time.sleep(min(max(self._retry_at - now, 0.0), deadline - now))
         return True
@@ -444,6 +464,70 @@ class Recorder:
                 self._on_health_change(ok, message)
             except Exception:
                 _LOGGER.exception("store health listener failed")
+
+
+SPILL_PREFIX = "unsaved-"
+SPILL_SUFFIX = ".jsonl"
+
+
+def spill_writes(writes: Sequence[Write], folders: Sequence[Path]) -> Path | None:
+    """Keep rows the store would not take in a file (one JSON object a line) in the first
+    folder that takes it; the next start writes them with :func:`replay_spilled`."""
+    if not writes:
+        return None
+    lines = "".join(
+        json.dumps({"kind": w.kind.value, "params": dict(w.params)}, default=str) + "\n"
+        for w in writes
+    )
+    for folder in folders:
+        path = folder / f"{SPILL_PREFIX}{time.time_ns()}{SPILL_SUFFIX}"
+        partial = path.with_suffix(".partial")
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            partial.write_text(lines, encoding="utf-8")
+            partial.replace(path)
+        except OSError as exc:
+            _LOGGER.warning("could not keep unwritten rows in %s: %s", folder, exc)
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+            continue
+        return path
+    return None
+
+
+def replay_spilled(engine: Engine, folders: Sequence[Path]) -> int:
+    """Write the rows an earlier run kept in files (see :func:`spill_writes`), each file in
+    one transaction, and remove it; a file that cannot be read is renamed ``.bad``.
+    Returns how many rows went in."""
+    written = 0
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob(f"{SPILL_PREFIX}*{SPILL_SUFFIX}")):
+            try:
+                writes = [
+                    Write(WriteKind(entry["kind"]), entry["params"])
+                    for entry in map(json.loads, path.read_text(encoding="utf-8").splitlines())
+                ]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                _LOGGER.error("cannot read kept rows in %s (%s); renamed .bad", path, exc)
+                path.replace(path.with_suffix(".bad"))
+                continue
+            try:
+                with engine.begin() as connection:
+                    apply_writes(connection, writes)
+            except Exception as exc:
+                if classify_failure(exc) is Failure.TRANSIENT:
+                    # The store is not taking writes yet: leave the file for the next start.
+                    _LOGGER.error("kept rows in %s not written yet: %s", path, _first_line(exc))
+                    return written
+                _LOGGER.error("the store refused kept rows in %s (%s); renamed .bad", path, exc)
+                path.replace(path.with_suffix(".bad"))
+                continue
+            path.unlink()
+            written += len(writes)
+            _LOGGER.warning("wrote %s rows kept in %s by an earlier run", len(writes), path)
+    return written
 
 
 def _first_line(exc: BaseException) -> str:

@@ -20,7 +20,12 @@ from sqlalchemy.pool import NullPool
 from companion.events import SessionState
 from companion.store import queries
 from companion.store.database import create_engine_for_url, sqlite_url, upgrade_to_head
-from companion.store.recorder import Recorder, StoreHealth, mark_interrupted_sessions
+from companion.store.recorder import (
+    Recorder,
+    StoreHealth,
+    mark_interrupted_sessions,
+    replay_spilled,
+)
 from companion.store.schema import Outcome, Sample
 from tests.store.conftest import T0, cue, ended, sample, started
 
@@ -82,6 +87,53 @@ def test_a_file_turned_read_only_mid_run_loses_nothing_once_writable_again(
     assert detail is not None
     assert (detail.summary.outcome, len(detail.cues)) == (Outcome.COMPLETED, 1)
     reader.dispose()
+
+
+def test_rows_the_store_refuses_at_stop_are_kept_and_written_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "companion.db"
+    upgrade_to_head(sqlite_url(path))
+    mode = {"value": "rw"}
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{path}?mode={mode['value']}", uri=True)
+
+    writer = create_engine_for_url("sqlite://", creator=connect, poolclass=NullPool)
+    reader = create_engine_for_url(sqlite_url(path))
+    unsaved = tmp_path / "unsaved"
+    recorder = Recorder(writer, spill_dirs=[tmp_path / "not-a-dir" / "x", unsaved])
+    (tmp_path / "not-a-dir").write_text("a file where a folder would go")
+    recorder.start()
+    recorder.submit(started("run1", T0))
+    recorder.submit(sample(T0, 60))
+    assert recorder.flush(WAIT_S)
+
+    mode["value"] = "ro"
+    for i in range(1, 6):
+        recorder.submit(sample(T0 + i, 60 + i))
+    recorder.submit(ended("run1", T0 + 6, SessionState.INTERRUPTED))
+    assert not recorder.stop(timeout=0.5)
+
+    assert recorder.spilled_to is not None and recorder.spilled_to.parent == unsaved
+    assert queries.recent_outcomes(reader, 1) == []  # still "running" in the store
+    assert replay_spilled(reader, [unsaved]) == 6
+    assert sample_hrs(reader) == [60, 61, 62, 63, 64, 65]
+    assert queries.recent_outcomes(reader, 1)[0].outcome is Outcome.INTERRUPTED
+    assert list(unsaved.iterdir()) == []
+    assert replay_spilled(reader, [unsaved]) == 0
+    reader.dispose()
+
+
+def test_a_kept_file_that_cannot_be_read_is_set_aside(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "companion.db")
+    upgrade_to_head(url)
+    engine = create_engine_for_url(url)
+    (tmp_path / "unsaved-1.jsonl").write_text("{not json\n")
+
+    assert replay_spilled(engine, [tmp_path]) == 0
+    assert [p.name for p in tmp_path.glob("unsaved-*")] == ["unsaved-1.bad"]
+    engine.dispose()
 
 
 # The child limits its own file size to nothing (as a full disk would), records, lifts the
