@@ -1,7 +1,8 @@
 """The person's settings the dashboard may change, and their validation (pure, in one place).
 
 They live in the store under one key (``companion.service.SETTINGS_KEY``, "preferences"),
-as the service reads them at start: ``{"pattern": {...}, "hr_ceiling": int, "units": {...}}``.
+``{"pattern": {...}, "hr_ceiling": int, "units": {...}}``; the core reads them each time a
+routine starts, so a change applies from the next routine on.
 A missing ``pattern`` means each routine's own breathing pattern. Breathing patterns are
 checked by ``companion.routines.pacer.BreathPattern``, so the web and the planner agree.
 
