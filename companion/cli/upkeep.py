@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from companion.cli.common import (
+    EXIT_FAILURE,
     data_dir_option,
     db_option,
     settings_for,
@@ -28,8 +29,10 @@ def doctor(no_bluetooth: bool, db_url: str | None, data_dir: Path | None) -> Non
         click.echo(f"[{marks[check.status]}] {check.name}: {check.message}")
         if check.fix:
             click.echo(f"       fix: {check.fix}")
-    if any(c.status == Status.FAIL for c in checks):
-        raise SystemExit(1)
+    failed = [c.name for c in checks if c.status == Status.FAIL]
+    if failed:
+        click.echo(f"error: {', '.join(failed)} need fixing (see the fix: lines above)", err=True)
+        raise SystemExit(EXIT_FAILURE)
 
 
 @click.command("install-service")
