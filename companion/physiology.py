@@ -64,8 +64,6 @@ MS_PER_MINUTE = 60_000.0
 MIN_SAMPLES_PER_MINUTE = 20
 MIN_MINUTES_FOR_RESTING = 3
 RESTING_PERCENTILE = 10.0
-# Heart-rate extremes over a session are of this many kept beats, as a band shows them.
-HR_SMOOTHING_BEATS = 5
 
 RESAMPLE_HZ = 4.0
 BREATH_MIN_HZ = 0.05  # 3 breaths a minute
@@ -365,19 +363,18 @@ def heart_figures(
     """Min, mean and max heart rate, RMSSD, beats kept and rejected, and breathing.
 
     With RR intervals the heart rate is from the kept intervals: the mean is 60000 over
-    the mean interval, the extremes those of the rate over ``HR_SMOOTHING_BEATS`` kept
-    beats in a row (what a band shows; one beat alone swings with every breath). Without
+    the mean interval, the extremes those of single beats (so they include the swing of
+    each breath, which a band's display smooths a little). Without
     RR, ``hr_samples`` (bpm, as reported) are cleaned the same way as the intervals they
     stand for, so one glitched reading never becomes the lowest or highest.
     """
     if len(rr_ms):
         cleaned = clean_rr(rr_ms)
         kept = np.asarray(cleaned.kept, dtype=np.float64)
-        low, high = _smoothed_extremes(kept, np.asarray(cleaned.kept_indices))
         return HeartFigures(
-            hr_min=low,
+            hr_min=MS_PER_MINUTE / float(kept.max()) if kept.size else None,
             hr_mean=mean_hr(cleaned.kept),
-            hr_max=high,
+            hr_max=MS_PER_MINUTE / float(kept.min()) if kept.size else None,
             rmssd_ms=rmssd(cleaned),
             beats_kept=len(cleaned.kept),
             beats_rejected=cleaned.rejected,
@@ -400,19 +397,6 @@ def heart_figures(
         beats_rejected=0,
         breathing=None,
     )
-
-
-def _smoothed_extremes(kept: Floats, indices: npt.NDArray[np.int64]) -> tuple[float | None, ...]:
-    if kept.size == 0:
-        return (None, None)
-    width = min(HR_SMOOTHING_BEATS, kept.size)
-    windows = np.lib.stride_tricks.sliding_window_view(kept, width)
-    spans = np.lib.stride_tricks.sliding_window_view(indices, width)
-    # Only runs of beats that were neighbours before cleaning (a gap is not a slow beat).
-    whole = spans[:, -1] - spans[:, 0] == width - 1
-    means = windows.mean(axis=1)[whole] if whole.any() else windows.mean(axis=1)
-    rates = MS_PER_MINUTE / means
-    return (float(rates.min()), float(rates.max()))
 
 
 # --- breathing ----------------------------------------------------------------------------

@@ -36,6 +36,8 @@ MIN_TREND_DAYS = 3
 PAIN_TREND_POINTS = 1.0
 RMSSD_TREND_FRACTION = 0.10
 ONE_LINE_MAX = 60
+RR_SHARE_FOR_FIGURES = 0.5
+NOT_ENOUGH_SIGNAL = "not enough signal"
 # Plain ASCII: watch faces often lack glyphs beyond it.
 ONE_LINE_SEPARATOR = " | "
 
@@ -115,6 +117,11 @@ class SessionFacts:
     rr_ms: Sequence[float] = ()
     rmssd_ms: float | None = None
     breathing_score: float | None = None
+    # The store's figures from clean beats with their real times (breathing needs those);
+    # without them they are worked out from ``rr_ms`` or ``hr_samples``.
+    figures: physiology.HeartFigures | None = None
+    # The pacer's cues were there to score against, but no confident breathing rate.
+    breathing_withheld: bool = False
 
     def __post_init__(self) -> None:
         for name, value in (("started_at", self.started_at), ("ended_at", self.ended_at)):
@@ -125,17 +132,30 @@ class SessionFacts:
     def counts_for_streak(self) -> bool:
         return self.completed_steps > 0
 
+    def heart_figures(self) -> physiology.HeartFigures:
+        """From clean beats: RR when there are at least half as many intervals as worn
+        samples, else the samples, cleaned alike (one glitch is never the lowest)."""
+        if self.figures is not None:
+            return self.figures
+        values = [bpm for _, bpm in self.hr_samples if bpm > 0]
+        if self.rr_ms and len(self.rr_ms) >= RR_SHARE_FOR_FIGURES * len(values):
+            return physiology.heart_figures(physiology.beat_times(self.rr_ms), self.rr_ms)
+        return physiology.heart_figures((), (), values)
+
     def heart_rate_stats(self) -> HeartRateStats | None:
         if self.hr_stats is not None:
             return self.hr_stats
-        values = [bpm for _, bpm in self.hr_samples if bpm > 0]
-        if not values:
+        figures = self.heart_figures()
+        if figures.hr_min is None or figures.hr_mean is None or figures.hr_max is None:
             return None
-        return HeartRateStats(min(values), statistics.fmean(values), max(values), len(values))
+        count = len([bpm for _, bpm in self.hr_samples if bpm > 0]) or figures.beats_kept
+        return HeartRateStats(figures.hr_min, figures.hr_mean, figures.hr_max, count)
 
     def rmssd(self) -> float | None:
         if self.rmssd_ms is not None:
             return self.rmssd_ms
+        if self.figures is not None:
+            return self.figures.rmssd_ms
         return physiology.rmssd(physiology.clean_rr(self.rr_ms)) if self.rr_ms else None
 
 
@@ -152,6 +172,7 @@ class SessionLine:
     completed_steps: int
     pain_before: int | None
     pain_after: int | None
+    heart: physiology.HeartFigures | None = None
 
     @property
     def duration_s(self) -> float | None:
@@ -203,6 +224,8 @@ class MorningSummary:
     pain_trend: Trend
     streak_days: int
     advice: Advice
+    # No score, though the pacer's cues were there: the heart showed no confident rate.
+    breathing_withheld: bool = False
 
     @property
     def evening(self) -> tuple[SessionLine, ...]:
@@ -239,6 +262,11 @@ class MorningSummary:
             "rmssd_ms": _round(self.rmssd_ms, 1),
             "rmssd_trend": _trend_json(self.rmssd_trend, 1),
             "breathing_score": _round(self.breathing_score, 2),
+            "breathing_note": (
+                NOT_ENOUGH_SIGNAL
+                if self.breathing_score is None and self.breathing_withheld
+                else None
+            ),
             "pain": {
                 "before": self.pain_before,
                 "after": self.pain_after,
@@ -322,6 +350,7 @@ def build_summary(
         pain_trend=pain_trend,
         streak_days=_streak(active_days, day),
         advice=advice,
+        breathing_withheld=any(s.breathing_withheld for s in in_window),
     )
 
 
@@ -356,6 +385,8 @@ def format_summary_text(summary: MorningSummary) -> str:
         )
     if summary.breathing_score is not None:
         lines.append(f"Breathing with the pacer: {summary.breathing_score * 100:.0f} %")
+    elif summary.breathing_withheld:
+        lines.append(f"Breathing with the pacer: {NOT_ENOUGH_SIGNAL}")
     if summary.pain_before is not None or summary.pain_after is not None:
         lines.append(
             f"Pain: {_or_dash(summary.pain_before)} before, {_or_dash(summary.pain_after)} after"
@@ -409,6 +440,7 @@ def _line(s: SessionFacts, tz: tzinfo, part: DayPart) -> SessionLine:
         completed_steps=s.completed_steps,
         pain_before=s.pain_before,
         pain_after=s.pain_after,
+        heart=s.heart_figures(),
     )
 
 
@@ -527,6 +559,12 @@ def _describe(line: SessionLine) -> str:
     )
     if line.pain_before is not None or line.pain_after is not None:
         text += f", pain {_or_dash(line.pain_before)} > {_or_dash(line.pain_after)}"
+    heart = line.heart
+    if heart is not None and heart.rmssd_ms is not None:
+        text += f", RMSSD {heart.rmssd_ms:.0f} ms"
+        text += f" ({heart.beats_kept} beats, {heart.beats_rejected} set aside)"
+    if heart is not None and heart.breathing_rate_bpm is not None:
+        text += f", breathing {heart.breathing_rate_bpm:.0f} a minute"
     return text
 
 
@@ -557,6 +595,24 @@ def _session_json(line: SessionLine) -> dict[str, Any]:
         "steps": {"planned": line.planned_steps, "done": line.completed_steps},
         "pain_before": line.pain_before,
         "pain_after": line.pain_after,
+        **_heart_json(line.heart),
+    }
+
+
+def _heart_json(heart: physiology.HeartFigures | None) -> dict[str, Any]:
+    """The session's figures under the same names as the sessions API."""
+    if heart is None:
+        heart = physiology.HeartFigures(None, None, None, None, 0, 0, None)
+    counted = heart.beats_kept + heart.beats_rejected > 0
+    return {
+        "hr_min": _round(heart.hr_min, 1),
+        "hr_mean": _round(heart.hr_mean, 1),
+        "hr_max": _round(heart.hr_max, 1),
+        "rmssd_ms": _round(heart.rmssd_ms, 1),
+        "beats_kept": heart.beats_kept if counted else None,
+        "beats_rejected": heart.beats_rejected if counted else None,
+        "breathing_rate_bpm": _round(heart.breathing_rate_bpm, 1),
+        "breathing_confidence": _round(heart.breathing_confidence, 2),
     }
 
 

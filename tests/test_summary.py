@@ -97,6 +97,7 @@ def test_empty_history_gives_an_empty_summary_that_suggests_starting_gently() ->
         "rmssd_ms": None,
         "rmssd_trend": {"direction": "unknown", "change": None, "days": []},
         "breathing_score": None,
+        "breathing_note": None,
         "pain": {
             "before": None,
             "after": None,
@@ -444,3 +445,34 @@ def test_one_line_never_exceeds_sixty_characters() -> None:
     line = one_line(summarise([*history, *sessions]))
     assert len(line) <= ONE_LINE_MAX
     assert line.startswith("2997/3000 steps | pain 10>10 | HR 180 | streak 400d")
+
+
+# --- heart figures from clean beats ---------------------------------------------------------
+
+
+def test_one_glitched_sample_is_not_the_lowest_heart_rate() -> None:
+    samples = tuple((float(k), 28.0 if k == 30 else 64.0 + (k % 3)) for k in range(60))
+    s = session("evening", at(DAY - timedelta(days=1), 21), hr_samples=samples)
+    summary = build_summary(DAY, BERLIN, by_day([s]), MORNING_NOW)
+    assert summary.heart.minimum == 64.0
+    assert summary.heart.maximum == 66.0
+
+
+def test_one_missed_beat_is_not_the_lowest_heart_rate_from_rr() -> None:
+    rr = tuple([1000.0, 1020.0] * 20 + [2124.0] + [1000.0, 1020.0] * 20)
+    samples = tuple((float(k), 59.0) for k in range(len(rr)))
+    s = session("evening", at(DAY - timedelta(days=1), 21), hr_samples=samples, rr_ms=rr)
+    summary = build_summary(DAY, BERLIN, by_day([s]), MORNING_NOW)
+    assert summary.heart.minimum == pytest.approx(60000 / 1020)
+    [line] = summary.to_json()["sessions"]
+    assert (line["beats_kept"], line["beats_rejected"], line["rmssd_ms"]) == (80, 1, 20.0)
+    assert line["breathing_rate_bpm"] is None
+    assert "RMSSD 20 ms (80 beats, 1 set aside)" in format_summary_text(summary)
+
+
+def test_without_a_confident_breathing_rate_the_score_says_not_enough_signal() -> None:
+    s = session("evening", at(DAY - timedelta(days=1), 21), breathing_withheld=True)
+    summary = build_summary(DAY, BERLIN, by_day([s]), MORNING_NOW)
+    assert summary.breathing_score is None
+    assert summary.to_json()["breathing_note"] == "not enough signal"
+    assert "Breathing with the pacer: not enough signal" in format_summary_text(summary)

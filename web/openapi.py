@@ -406,6 +406,20 @@ _SCHEMAS: dict[str, Any] = {
             "steps": _done_of("Exercise steps (transitions left out)."),
             "pain_before": _PAIN_OR_NULL,
             "pain_after": _PAIN_OR_NULL,
+            # Heart figures from clean beats, named as in the sessions API.
+            "hr_min": _NUMBER_OR_NULL,
+            "hr_mean": _NUMBER_OR_NULL,
+            "hr_max": _NUMBER_OR_NULL,
+            "rmssd_ms": _NUMBER_OR_NULL,
+            "beats_kept": {"type": ["integer", "null"], "minimum": 0},
+            "beats_rejected": {"type": ["integer", "null"], "minimum": 0},
+            "breathing_rate_bpm": {
+                **_NUMBER_OR_NULL,
+                "description": "Breaths a minute from the heart rhythm; null unless confident.",
+            },
+            "breathing_confidence": {
+                "oneOf": [{"type": "number", "minimum": 0, "maximum": 1}, {"type": "null"}]
+            },
         }
     ),
     "Summary": _closed(
@@ -440,6 +454,10 @@ _SCHEMAS: dict[str, Any] = {
             "breathing_score": {
                 "oneOf": [{"type": "number", "minimum": 0, "maximum": 1}, {"type": "null"}],
                 "description": "How closely the heart rhythm followed the breathing cues.",
+            },
+            "breathing_note": {
+                "oneOf": [{"enum": ["not enough signal"]}, {"type": "null"}],
+                "description": "Why there is no breathing score although the pacer ran.",
             },
             "pain": _closed(
                 {

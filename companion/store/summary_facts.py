@@ -40,8 +40,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import json
 import logging
+import statistics
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -57,6 +59,7 @@ from companion.store.queries import Bind, reading
 from companion.store.schema import Cue, Sample, Session, Step
 from companion.summary import (
     EVENING_STARTS,
+    RR_SHARE_FOR_FIGURES,
     TREND_DAYS,
     MorningSummary,
     SessionFacts,
@@ -72,6 +75,7 @@ BREATH_OUT_CUE = PlanCue.BREATH_OUT.value
 # The first chunk of the streak walk before the trend week; each next one is twice as long.
 FIRST_STREAK_CHUNK_DAYS = 8
 MS_PER_S = 1000.0
+SECONDS_PER_MINUTE = 60.0
 
 
 @functools.cache
@@ -372,10 +376,16 @@ def _full(
     hold_steps = [step for step in exercise_steps if _is_hold(step, holds)]
     rep_steps = [step for step in exercise_steps if step.reps is not None]
     rr = _joined_rr(got.rr_texts)
+    hr_values = [bpm for _, bpm in got.hr]
+    if rr and len(rr) >= RR_SHARE_FOR_FIGURES * len(hr_values):
+        figures = physiology.heart_figures(physiology.beat_times(rr), rr)
+    else:
+        figures = physiology.heart_figures((), (), hr_values)
     score = None
-    if scored and rr:
-        times, intervals = _beat_times(got)
-        score = physiology.phase_following_score(times, intervals, got.inhale_cues, got.exhale_cues)
+    withheld = False
+    if scored and got.inhale_cues and got.exhale_cues:
+        score = _following_score(got) if rr else None
+        withheld = score is None
     facts = _facts(
         row,
         tz,
@@ -388,9 +398,29 @@ def _full(
         hr_samples=tuple(got.hr),
         rr_ms=tuple(rr),
         breathing_score=score,
+        figures=figures,
+        breathing_withheld=withheld,
     )
     # Computed once here: build_summary asks a window session for it twice.
     return dataclasses.replace(facts, rmssd_ms=facts.rmssd())
+
+
+def _following_score(got: _Gathered) -> float | None:
+    """Breath-following from a confident breathing rate only (by rate against the pace the
+    breath-in cues set, no better than by phase); None when the heart showed none."""
+    times, intervals = _beat_times(got)
+    estimate = physiology.estimate_breathing(times, intervals)
+    if estimate is None or not estimate.confident:
+        return None
+    phase = physiology.phase_following_score(times, intervals, got.inhale_cues, got.exhale_cues)
+    return physiology.following_score(estimate, _paced_rate(got.inhale_cues), phase)
+
+
+def _paced_rate(inhale_cues: Sequence[float]) -> float | None:
+    """Breaths a minute the pacer asked for: from the typical time between breath-in cues."""
+    cues = sorted(inhale_cues)
+    gaps = [b - a for a, b in itertools.pairwise(cues) if b > a]
+    return SECONDS_PER_MINUTE / statistics.median(gaps) if gaps else None
 
 
 def _is_hold(step: _StepRow, holds: frozenset[str]) -> bool:

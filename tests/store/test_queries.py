@@ -50,11 +50,12 @@ def summary(**fields: Any) -> SessionSummary:
     return SessionSummary(**(defaults | fields))
 
 
-# Half the worn samples carry RR, so the heart rate is that of the two intervals kept.
+# Half the worn samples carry RR, so the heart rate is that of the two intervals kept
+# (1000 and 987.5 ms: 60.0 to 60.8 bpm).
 EVENING_SUMMARY = summary(
     id="evening", started_at=EVENING, ended_at=EVENING + 600, duration_s=600.0,
-    outcome=Outcome.COMPLETED, pain_before=5, pain_after=3, hr_min=60.4, hr_mean=60.4,
-    hr_max=60.4, samples=4, beats_kept=2, beats_rejected=0,
+    outcome=Outcome.COMPLETED, pain_before=5, pain_after=3, hr_min=60.0, hr_mean=60.4,
+    hr_max=60.8, samples=4, beats_kept=2, beats_rejected=0,
 )  # fmt: skip
 MORNING_SUMMARY = summary(
     id="morning", started_at=MORNING, ended_at=MORNING + 300, duration_s=300.0,
@@ -114,9 +115,9 @@ def test_session_csv_has_figures_a_header_one_line_per_sample_and_its_gaps(
     history: Engine,
 ) -> None:
     assert queries.session_csv(history, "evening") == (
-        "# hr_min: 60.4\n"
+        "# hr_min: 60.0\n"
         "# hr_mean: 60.4\n"
-        "# hr_max: 60.4\n"
+        "# hr_max: 60.8\n"
         "# rmssd_ms: \n"
         "# beats_kept: 2\n"
         "# beats_rejected: 0\n"

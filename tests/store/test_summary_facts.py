@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine
 
+from companion import physiology
 from companion.advice import ADVICE, ROTATION, AdviceKey
 from companion.events import (
     CueFired,
@@ -257,6 +258,16 @@ def alternating_rr(count: int) -> tuple[float, ...]:
     return tuple(itertools.islice(itertools.cycle((RR_EVEN, RR_ODD)), count))
 
 
+def clean_figures(rr: tuple[float, ...]) -> physiology.HeartFigures:
+    return physiology.heart_figures(physiology.beat_times(rr), rr)
+
+
+HEART_KEYS = (
+    "hr_min", "hr_mean", "hr_max", "rmssd_ms", "beats_kept", "beats_rejected",
+    "breathing_rate_bpm", "breathing_confidence",
+)  # fmt: skip
+
+
 def test_two_taster_sessions_give_their_steps_holds_and_worn_heart_rate(engine: Engine) -> None:
     store(engine, [EVENING, MORNING])
 
@@ -272,6 +283,7 @@ def test_two_taster_sessions_give_their_steps_holds_and_worn_heart_rate(engine: 
                 holds_planned=2, holds_done=2,
                 hr_samples=tuple((float(s), 66.0) for s in range(1, 140)),
                 rr_ms=alternating_rr(139), rmssd_ms=10.0,
+                figures=clean_figures(alternating_rr(139)),
             )
         ],
         DAY: [
@@ -282,6 +294,7 @@ def test_two_taster_sessions_give_their_steps_holds_and_worn_heart_rate(engine: 
                 holds_planned=2, holds_done=1,
                 hr_samples=tuple((float(s), float(morning_heart(s)[0])) for s in morning_worn),
                 rr_ms=alternating_rr(len(morning_worn)), rmssd_ms=10.0,
+                figures=clean_figures(alternating_rr(len(morning_worn))),
             )
         ],
     }  # fmt: skip
@@ -294,14 +307,23 @@ def test_summary_for_two_taster_sessions_totals_steps_and_pools_worn_heart_rate(
 
     summary = summary_for(engine, DAY, BERLIN, NOW)
 
-    # Worn samples: 139 at 66 bpm; 126 at 58 and one at 90 (the off-skin and zero ones left
-    # out). Minutes with 20+ samples: three of the evening's at 66, the morning's first
-    # (56 x 58 and one 90) and second (58); the 10th percentile of those five.
-    mean = (139 * 66 + 126 * 58 + 90) / (139 + 127)
+    # Every worn sample carries an interval (1000 and 1010 ms in turn), so the heart rate is
+    # from those: the extremes of single beats, the mean of all. Resting heart rate
+    # is from worn samples: 139 at 66 bpm; 126 at 58 and one at 90 (the off-skin and zero
+    # ones left out). Minutes with 20+ samples: three of the evening's at 66, the morning's
+    # first (56 x 58 and one 90) and second (58); the 10th percentile of those five.
     first_morning_minute = (56 * 58 + 90) / 57
     resting = 58 + 0.4 * (first_morning_minute - 58)
     tip = ADVICE[ROTATION[DAY.toordinal() % len(ROTATION)]]
-    assert summary.to_json() == {
+    got = summary.to_json()
+    heart = [{key: line.pop(key) for key in HEART_KEYS} for line in got["sessions"]]
+    for figures, beats in zip(heart, (139, 127), strict=True):
+        assert figures["rmssd_ms"] == 10.0
+        assert (figures["beats_kept"], figures["beats_rejected"]) == (beats, 0)
+        assert figures["hr_min"] == round(60000 / RR_ODD, 1)
+        assert figures["hr_max"] == round(60000 / RR_EVEN, 1)
+        assert figures["breathing_rate_bpm"] is None  # no breathing rhythm in there
+    assert got == {
         "day": "2026-05-12",
         "generated_at": "2026-05-12T09:00:00+02:00",
         "window": {"start": "2026-05-11T18:00:00+02:00", "end": "2026-05-12T09:00:00+02:00"},
@@ -328,7 +350,9 @@ def test_summary_for_two_taster_sessions_totals_steps_and_pools_worn_heart_rate(
             "reps": {"planned": 0, "done": 0},
         },
         "heart_rate": {
-            "min": 58.0, "mean": round(mean, 1), "max": 90.0, "resting": round(resting, 1),
+            "min": round(60000 / RR_ODD, 1),
+            "mean": round(60000 / (70 * RR_EVEN + 69 * RR_ODD) * 139, 1),
+            "max": round(60000 / RR_EVEN, 1), "resting": round(resting, 1),
         },
         "rmssd_ms": 10.0,
         "rmssd_trend": {
@@ -336,6 +360,7 @@ def test_summary_for_two_taster_sessions_totals_steps_and_pools_worn_heart_rate(
             "days": [{"day": "2026-05-11", "value": 10.0}, {"day": "2026-05-12", "value": 10.0}],
         },
         "breathing_score": None,
+        "breathing_note": None,
         "pain": {
             "before": 5, "after": 3,
             "trend": {
