@@ -190,7 +190,7 @@
     const parts = [];
     const breaths = num(field(step, "breaths"));
     if (breaths !== null) {
-      const p = model.pattern;
+      const p = currentPattern();
       const period = p.inhale_s + p.hold_in_s + p.exhale_s + p.hold_out_s;
       const breathsLeft = Math.min(breaths, Math.ceil(left / period));
       parts.push(breathsLeft + (breathsLeft === 1 ? " breath" : " breaths"));
@@ -241,7 +241,7 @@
     const circle = $("circle");
     clearTimeout(holdTimer);
     if (phase === "in" || phase === "out") {
-      const p = model.pattern;
+      const p = currentPattern();
       const fallback = phase === "in" ? p.inhale_s : p.exhale_s;
       // A cue's duration may include the hold after it; the circle moves only while breathing.
       const seconds = num(duration) && duration > 0 ? Math.min(duration, fallback) : fallback;
@@ -350,11 +350,20 @@
     $("instructions").textContent = s ? (field(s, "instructions") || "") : "Lie comfortably and let your breathing settle.";
     renderCountdown();
   }
+  function plannedStep(step) {
+    const index = num(field(step, "index", "step"));
+    return model.plan && Array.isArray(model.plan.steps) && index !== null
+      ? model.plan.steps.find((p) => p.index === index) || null : null;
+  }
+  // The breathing the current step follows: its own (an assessment's paces) or the plan's.
+  function currentPattern() {
+    const planned = model.step ? plannedStep(model.step) : null;
+    const own = planned ? field(planned, "pattern") : null;
+    return own && typeof own === "object" ? { ...model.pattern, ...own } : model.pattern;
+  }
   function stepMode(step) {
     if (!step) return null;
-    const index = num(field(step, "index", "step"));
-    const planned = model.plan && Array.isArray(model.plan.steps) && index !== null
-      ? model.plan.steps.find((p) => p.index === index) : null;
+    const planned = plannedStep(step);
     if (planned && planned.mode) return planned.mode;
     if (field(step, "exercise") === "rest") return "rest";
     if (num(field(step, "reps")) !== null) return "reps";
