@@ -233,6 +233,26 @@ class ReminderRow(Base):
     created_at: Mapped[float] = mapped_column(Double)
 
 
+class ResonanceAssessment(Base):
+    """One resonance-breathing assessment (companion/resonance.py), answered or not: all
+    are kept, so History can show how the answer holds from one try to the next."""
+
+    __tablename__ = "resonance_assessments"
+    __table_args__ = (Index(None, "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL")
+    )
+    at: Mapped[float] = mapped_column(Double)
+    verdict: Mapped[str] = mapped_column(String(32))  # "answered" or why not
+    pace_per_min: Mapped[float | None] = mapped_column(Double)
+    confidence: Mapped[float] = mapped_column(Double)
+    inhale_s: Mapped[float | None] = mapped_column(Double)
+    exhale_s: Mapped[float | None] = mapped_column(Double)
+    details_json: Mapped[str] = mapped_column(Text)  # each pace's figures and quality
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core table behind a model, typed for insert and update statements."""
     return cast(Table, model.__table__)

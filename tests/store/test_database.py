@@ -30,6 +30,7 @@ STORE_TABLES = {
     "settings",
     "reminders",
     "heart_minutes",
+    "resonance_assessments",
 }
 
 
