@@ -20,6 +20,9 @@ class LinkState(enum.StrEnum):
     LOST = "lost"
     RECONNECTED = "reconnected"
     CLOSED = "closed"
+    # The computer's own Bluetooth is missing (no bus, no BlueZ, no adapter, off, denied);
+    # the detail says which, and the fix.
+    UNAVAILABLE = "unavailable"
 
 
 class SessionState(enum.StrEnum):

@@ -26,6 +26,7 @@ from bleak.exc import BleakError
 from bleak_retry_connector import establish_connection
 
 from companion.ble import uuids
+from companion.ble.availability import bluetooth_unavailable
 from companion.ble.backoff import reconnect_delay
 from companion.ble.gatt_values import decode_battery_level
 from companion.ble.heart_rate import HeartRateMeasurement
@@ -269,6 +270,10 @@ class BandLink:
             except (DeviceNotFoundError, BleakError, TimeoutError, OSError) as exc:
                 attempt += 1
                 delay = reconnect_delay(exc, attempt)
+                missing = bluetooth_unavailable(exc) if not self._transport.scanner_kwargs else None
+                if missing is not None:
+                    # Say what is missing on the band line, not "scanning" forever.
+                    self._set_state(LinkState.UNAVAILABLE, missing.short)
                 _LOGGER.info("band not reached (%s); next try in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
                 continue

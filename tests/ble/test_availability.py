@@ -91,3 +91,37 @@ def test_without_a_system_bus_the_check_says_so(monkeypatch: pytest.MonkeyPatch)
         asyncio.run(async_check_os_bluetooth())
 
     assert caught.value.missing is Missing.SYSTEM_BUS
+
+
+def test_the_link_says_bluetooth_is_unavailable_instead_of_scanning_forever(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from companion.ble.link import BandLink, BleakTransport
+    from companion.bus import EventBus
+    from companion.events import Event, LinkChanged, LinkState
+
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/companion-test/bus")
+    seen: list[LinkChanged] = []
+
+    async def go() -> None:
+        bus = EventBus()
+        said = asyncio.Event()
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, LinkChanged):
+                seen.append(event)
+                if event.state is LinkState.UNAVAILABLE:
+                    said.set()
+
+        bus.subscribe(on_event)
+        link = BandLink(bus=bus, profiles={}, transport=BleakTransport())
+        await link.async_start()
+        try:
+            await asyncio.wait_for(said.wait(), 10.0)
+        finally:
+            await link.async_stop()
+
+    asyncio.run(go())
+
+    unavailable = next(e for e in seen if e.state is LinkState.UNAVAILABLE)
+    assert unavailable.detail.startswith("no D-Bus system bus: install and start BlueZ")

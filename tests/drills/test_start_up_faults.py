@@ -65,7 +65,9 @@ def test_run_without_a_system_bus_says_so_on_the_dashboard(tmp_path: Path) -> No
     service = LiveService(process, announced.group(1), tmp_path, stdout, stderr)
     try:
         snapshot = service.client().wait_until(
-            lambda s: "bluetooth" in notices(s), NOTICE_TIMEOUT_S, "a Bluetooth notice"
+            lambda s: "bluetooth" in notices(s) and s["link"]["state"] == "unavailable",
+            NOTICE_TIMEOUT_S,
+            "a Bluetooth notice and the band line saying Bluetooth is unavailable",
         )
     finally:
         service.stop()
