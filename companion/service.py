@@ -25,6 +25,7 @@ import tzlocal
 from sqlalchemy import Engine
 
 from companion.ble.profiles import DeviceProfile, select_profile
+from companion.breathing_watch import BreathingWatcher
 from companion.bus import EventBus
 from companion.clock import WallClock
 from companion.config import Settings
@@ -46,11 +47,14 @@ from companion.store.database import (
 from companion.store.progress import level_from
 from companion.store.queries import get_setting, put_setting
 from companion.store.recorder import Recorder, mark_interrupted_sessions, replay_spilled
+from companion.store.resonance import save_assessment
 from companion.user_files import load_user_catalogues, problem_notice
 
 _LOGGER = logging.getLogger(__name__)
 
 SETTINGS_KEY = "preferences"
+# How long closing waits for a resonance assessment still being scored.
+ASSESSMENT_SETTLE_S = 10.0
 DEVICE_KEY = "device"  # the band chosen on the dashboard, used until another is chosen
 
 
@@ -174,6 +178,16 @@ async def running_core(
     clock = WallClock()
     if store is not None:
         bus.subscribe(store.recorder.submit)
+    # Live coherence, and the resonance assessment scored (in a worker thread) and stored
+    # when its routine completes.
+    engine = store.engine if store is not None else None
+    watcher = BreathingWatcher(
+        bus.publish,
+        save=(lambda run, at, result: save_assessment(engine, run, at, result))
+        if engine is not None
+        else None,
+    )
+    bus.subscribe(watcher.on_event)
     choice = catalogues.band_choice(settings)
     async with band_link(choice, bus, catalogues.profiles, clock=clock) as stack:
         core = Core(
@@ -192,6 +206,8 @@ async def running_core(
             yield core, stack
         finally:
             core.interrupt("the companion was shut down")
+            # An assessment still being scored is announced (and stored) before closing.
+            await watcher.async_settle(ASSESSMENT_SETTLE_S)
 
 
 def _preferences_loader(engine: Engine) -> Callable[[], Awaitable[CoreSettings]]:

@@ -11,7 +11,7 @@ from flask import Flask, Response
 from sqlalchemy import Engine
 
 from companion.core_api import CoreControl
-from web import api, pages, reminders_api, summary_api, vendor
+from web import api, pages, reminders_api, resonance_api, summary_api, vendor
 from web.auth import init_auth, secret_key_for
 from web.problems import register_error_handlers
 from web.settings import WebSettings, zone_for
@@ -75,6 +75,7 @@ def create_app(
     init_auth(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(reminders_api.bp)
+    app.register_blueprint(resonance_api.bp)
     app.register_blueprint(summary_api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(vendor.bp)

@@ -338,6 +338,26 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {"timeout_s": {"type": "number", "minimum": 1, "maximum": 20}},
         "additionalProperties": False,
     },
+    "ResonanceList": _closed(
+        {
+            "assessments": {
+                "type": "array",
+                "description": "Every resonance-breathing assessment, newest first; each "
+                "has verdict, pace_per_min (null unless answered), confidence, the pattern "
+                "it was paced with, a message and per-pace figures.",
+                "items": _OPEN_OBJECT,
+            }
+        }
+    ),
+    "ResonanceAdopt": _closed({"id": {"type": "integer", "minimum": 1, "maximum": 999_999_999}}),
+    "ResonanceAdopted": _closed(
+        {
+            "id": {"type": "integer"},
+            "pace_per_min": {"type": "number"},
+            "pattern": _ref("Pattern"),
+            "applies": {"type": "string"},
+        }
+    ),
     "Choose": {
         "type": "object",
         "required": ["address"],
@@ -568,6 +588,22 @@ def _paths() -> dict[str, Any]:
                 _ok("Settings after the change", "Settings"),
                 body="SettingsUpdate",
             ),
+        },
+        "/api/resonance": {
+            "get": _op(
+                "Resonance-breathing assessments, newest first",
+                _ok("Assessments", "ResonanceList"),
+                "400",
+                parameters=[_query_int("limit", 1, 200, 50)],
+            )
+        },
+        "/api/resonance/adopt": {
+            "post": _op(
+                "Use an assessment's pace as the saved breathing pattern",
+                _ok("Adopted", "ResonanceAdopted"),
+                "404",
+                body="ResonanceAdopt",
+            )
         },
         "/api/devices": {"get": _op("Known devices", _ok("Devices", "DeviceList"))},
         "/api/devices/scan": {

@@ -1,0 +1,62 @@
+"""/api/resonance: the resonance-breathing assessments kept, and adopting one's pace.
+
+Adopting writes the assessment's pattern (as it was paced: inhale shorter than exhale)
+into the person's saved breathing pattern, through the same checks and record as
+PUT /api/settings, so the next routine and `companion plan` use it.
+"""
+
+from __future__ import annotations
+
+import http
+from typing import Any, Final
+
+from flask import Blueprint, Response
+
+from companion.store.resonance import get_assessment, list_assessments
+from web import history, prefs
+from web.body import json_object, query_int, reject_unknown, whole_number
+from web.problems import ApiError, UnprocessableError
+from web.replies import json_reply, store_engine
+
+bp = Blueprint("resonance", __name__, url_prefix="/api/resonance")
+
+MAX_LIST: Final = 200
+MAX_ID: Final = 999_999_999
+
+
+@bp.get("")
+def assessments() -> Response:
+    limit = query_int("limit", 50, 1, MAX_LIST)
+    return json_reply({"assessments": list_assessments(store_engine(), limit)})
+
+
+@bp.post("/adopt")
+def adopt() -> Response:
+    body = json_object()
+    reject_unknown(body, {"id"})
+    assessment_id = whole_number(body.get("id"))
+    if assessment_id is None or not 1 <= assessment_id <= MAX_ID:
+        raise UnprocessableError("id", f"must be an assessment's id, a whole number 1-{MAX_ID}")
+    engine = store_engine()
+    found = get_assessment(engine, assessment_id)
+    if found is None:
+        raise ApiError(http.HTTPStatus.NOT_FOUND, f"no assessment {assessment_id}")
+    if not found["answered"] or found["inhale_s"] is None or found["exhale_s"] is None:
+        raise UnprocessableError("id", "that assessment gave no clear answer; there is no pace")
+    try:
+        checked = prefs.check_update(
+            {prefs.PATTERN: {"inhale_s": found["inhale_s"], "exhale_s": found["exhale_s"]}}
+        )
+    except prefs.PrefsError as error:
+        raise UnprocessableError(error.field, error.problem) from None
+    record = prefs.merged(history.load_setting(engine, prefs.STORE_KEY), checked)
+    history.save_settings(engine, {prefs.STORE_KEY: record})
+    pattern: dict[str, Any] = record[prefs.PATTERN]
+    return json_reply(
+        {
+            "id": assessment_id,
+            "pace_per_min": found["pace_per_min"],
+            "pattern": pattern,
+            "applies": "from the next routine you start",
+        }
+    )
