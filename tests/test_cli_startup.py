@@ -45,3 +45,11 @@ def test_help_and_plan_import_no_bluetooth_store_or_web_code(
     tmp_path: Path, args: list[str]
 ) -> None:
     assert loaded_by(args, tmp_path) == {"code": 0, "loaded": []}
+
+
+def test_plan_reads_an_existing_history_without_sqlalchemy(tmp_path: Path) -> None:
+    from companion.store.database import upgrade_to_head
+
+    upgrade_to_head(f"sqlite:///{tmp_path / 'companion.db'}")
+
+    assert loaded_by(["plan", "taster"], tmp_path) == {"code": 0, "loaded": []}
