@@ -150,6 +150,10 @@ def test_adapter_powered_off_and_on_during_a_session(
         time.sleep(1.0)
         powered_on_at = time.time()
         world.set_powered(True)
+        wait_until(lambda: "reconnected" in links(), RECOVERY_S, "the link coming back")
+        # The dropped connection's D-Bus client was let go: bluetoothd holds one notify
+        # session, the live one, not one more per reconnect.
+        assert world.value_subscribers() == 1
         session.wait(60)
     finally:
         if session.poll() is None:
@@ -196,8 +200,7 @@ def test_connect_aborted_by_local(world: BlueZWorld, companion_env: dict[str, st
     try:
         watch.wait_for_samples(2, FIRST_SAMPLE_S, "after Connect was aborted")
         # The aborted attempt's Connected true/false belongs to that attempt: the link
-        # that came up afterwards stays up.
-        time.sleep(3)
+        # that came up afterwards stays up (it was reported lost at once when it did not).
         watch.stream_resumes(5, "on the link that came up after the abort")
         assert "lost" not in watch.links(), watch.log()
         assert world.calls().connect == 2
@@ -238,18 +241,3 @@ def test_device_removed_from_the_cache_while_connected(world: BlueZWorld, watch:
     watch.stream_resumes(RECOVERY_S, "after the device was removed from BlueZ")
     watch.wait_for_link("reconnected", 5)
     assert world.band_connected()
-
-
-def test_reconnecting_leaves_one_notify_session_in_bluez(world: BlueZWorld, watch: Watch) -> None:
-    streaming(watch)
-
-    for times in (1, 2):
-        world.drop_band_link(away_s=0.3)
-        wait_until(
-            lambda n=times: watch.links().count("reconnected") == n, RECOVERY_S, "reconnected"
-        )
-        watch.stream_resumes(10, "after the band came back in range")
-
-    # Each connection's D-Bus client is let go after a drop, so bluetoothd holds one notify
-    # session (the live one), not one more per reconnect.
-    assert world.value_subscribers() == 1

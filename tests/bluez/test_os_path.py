@@ -32,7 +32,7 @@ def test_scan_lists_the_band_heard_through_bluez(
 def test_watch_streams_heart_rate_through_bluez(
     world: BlueZWorld, companion_env: dict[str, str]
 ) -> None:
-    result = run_companion(["watch", "--duration", "4", "--jsonl"], companion_env)
+    result = run_companion(["watch", "--duration", "3", "--jsonl"], companion_env)
 
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
