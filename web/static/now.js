@@ -500,6 +500,7 @@
   function connect() {
     const source = new EventSource("/api/stream");
     Banners.attach(source);
+    if (typeof Coherence !== "undefined") Coherence.attach(source); // coherence.js
     for (const kind of STREAM_EVENTS) {
       source.addEventListener(kind, (ev) => {
         let payload;
