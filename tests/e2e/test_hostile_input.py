@@ -3,7 +3,9 @@ description (schemathesis), then a table of hand-made nasty ones."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -212,6 +214,43 @@ def test_a_nasty_request_is_refused_with_a_json_error(
 
     assert answer.header("Content-Type") == "application/json", answer
     assert (answer.status, sorted(answer.json())[:1]) == (nasty.status, ["error"]), answer
+
+
+# --- sockets held open do not lock out the owner --------------------------------------------
+
+HELD_SOCKETS = 300
+HALF_A_HEAD = b"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+
+
+@contextlib.contextmanager
+def held_sockets(service: LiveService, count: int) -> Iterator[list[socket.socket]]:
+    """``count`` loopback sockets: every other one sends half a request head and stops, the
+    rest send nothing. All are closed at the end, whatever happens."""
+    client = service.client()
+    held: list[socket.socket] = []
+    try:
+        for index in range(count):
+            held.append(socket.create_connection((client.host, client.port), timeout=5))
+            if index % 2:
+                held[-1].sendall(HALF_A_HEAD)
+        yield held
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_the_pain_button_answers_while_300_sockets_are_held_open(
+    hostile_service: LiveService,
+) -> None:
+    owner = hostile_service.client()
+    routine = "taster" if "taster" in BUILT_IN_NAMES else BUILT_IN_NAMES[0]
+    started = owner.post_json("/api/session", {"routine": routine})
+    assert started.status in (201, 409), started  # 409: one already runs
+
+    with held_sockets(hostile_service, HELD_SOCKETS):
+        pain = owner.post_json("/api/session/pain")  # answers within the client's 30 s
+
+    assert pain.status == 200, pain
 
 
 # --- a service that listens beyond this machine needs its token -----------------------------
