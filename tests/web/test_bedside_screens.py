@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import Engine
 
-from companion.events import SessionStarted, StepStarted
+from companion.events import Notice, SessionStarted, StepStarted
 from tests.web.browser_support import (
     MODES,
     SCREENS,
@@ -49,6 +49,10 @@ RUNNING_NEEDED = [
     "#stop",
     "#pain",
 ]
+SAFETY_NOTICE = (
+    "Your heart rate has stayed above your ceiling of 120 bpm, so the routine is paused. "
+    "Rest, breathe easily, and resume when you feel ready."
+)
 HELD_PATTERN = {"inhale_s": 4.0, "hold_in_s": 2.0, "exhale_s": 6.0, "hold_out_s": 0.0}
 # The held breath comes after the 4 s breath in.
 HOLD_WAIT_MS = 10_000
@@ -155,6 +159,14 @@ def test_every_moment_of_a_routine_fits_the_screen(
         expect(page.locator("#pause")).to_have_text("Resume")
         shoot(page, f"now-paused-{name}", folder="screens")
         check_running_layout(page, "paused")
+        # A safety notice takes room from the circle, not from the controls or the Pain button.
+        core.publish(
+            Notice(mono=0.0, wall=T0, level="warning", topic="safety", message=SAFETY_NOTICE)
+        )
+        expect(page.locator(".notice")).to_contain_text("heart rate")
+        shoot(page, f"now-notice-{name}", folder="screens")
+        check_running_layout(page, "with a notice")
+        assert off_screen(page, [".notice"]) == []
 
         page.click("#pain")
         expect(page.locator("#after")).to_be_visible()
