@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
+from companion.session_gaps import GapReason
 from web import history, summary_api, summary_view
 from web.state import web_state
 
@@ -72,18 +73,16 @@ def minutes_seconds(seconds: object) -> str:
     return f"{minutes}:{secs:02d}"
 
 
+# Why the heart-rate record has a hole, as a person reads it.
 GAP_REASONS = {
-    "link_lost": "the band's link was lost",
-    "lost": "the band's link was lost",
-    "no_contact": "no skin contact",
-    "contact": "no skin contact",
-    "no_samples": "no readings from the band",
-    "silent": "no readings from the band",
+    GapReason.LINK_LOST.value: "the band's link was lost",
+    GapReason.NO_CONTACT.value: "the band was off the skin",
+    GapReason.NO_SAMPLES.value: "no readings from the band",
 }
 
 
 def gap_reason(value: object) -> str:
-    return GAP_REASONS.get(str(value), str(value).replace("_", " "))
+    return GAP_REASONS.get(str(value), str(value).replace("-", " "))
 
 
 OUTCOME_WORDS = {

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
-from companion.events import SessionState
+from companion.events import HeartRateSample, SessionState
 from companion.reminders import WEEKDAYS
 from companion.store.summary_facts import summary_for
 from tests.web.conftest import T0, FakeCore, record, session_events
@@ -262,7 +262,7 @@ HEART_FIGURES = {
     "beats_kept": 1204,
     "beats_rejected": 12,
     "breathing_rate_bpm": 6.04,
-    "gaps": [{"start_s": 31.0, "end_s": 52.0, "reason": "link_lost"}],
+    "gaps": [{"start_s": 31.0, "end_s": 52.0, "reason": "link-lost"}],
 }
 
 
@@ -327,3 +327,20 @@ def test_beat_counts_read_as_words(row: dict[str, int], text: str) -> None:
 @pytest.mark.parametrize(("seconds", "text"), [(0, "0:00"), (61.9, "1:01"), (-1, "—")])
 def test_offsets_read_as_minutes_and_seconds(seconds: float, text: str) -> None:
     assert minutes_seconds(seconds) == text
+
+
+def test_session_page_lists_the_gaps_the_store_finds(client: FlaskClient, engine: Engine) -> None:
+    """No samples from 31 s to 52 s while the link was lost (at 31 s)."""
+    start = T0 + 2 * 86_400
+    record(
+        engine,
+        [
+            e
+            for e in session_events("gappy", start, SessionState.COMPLETED)
+            if not (isinstance(e, HeartRateSample) and 31 <= e.wall - start < 52)
+        ],
+    )
+
+    page = text_of(client.get("/sessions/gappy").get_data(as_text=True))
+
+    assert "Gaps in the heart rate 0:30 to 0:52 (22 s): the band's link was lost" in page
