@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 
 import pytest
 
+from companion import physiology
 from companion.ble.wearer import (
     CUE_BREATHE_IN,
     CUE_BREATHE_OUT,
@@ -97,7 +99,9 @@ def test_restless_wearer_has_a_faster_heart_and_more_artefacts() -> None:
 
 
 def test_reported_intervals_tile_time_even_with_artefacts() -> None:
-    rec = signals.record(WearerMode.FOLLOW_CUES, seed=7, duration_s=120.0, artefact_rate=0.1)
+    rec = signals.record(
+        WearerMode.FOLLOW_CUES, seed=7, duration_s=120.0, artefact_rate=0.1, ectopic_rate=0.05
+    )
     starts = [b.t_s - b.rr_s for b in rec.beats[1:]]
     ends = [b.t_s for b in rec.beats[:-1]]
     assert starts == pytest.approx(ends)
@@ -192,3 +196,66 @@ def test_late_cue_acts_from_the_last_time_beats_were_made() -> None:
     wearer.feel_cue(25.0, cue)  # reported after beats up to 30 s were already made
     assert wearer.breath_phase_at(29.9) is phase
     assert wearer.breath_phase_at(30.1) is phase.opposite
+
+
+# --- closer to people: Mayer waves, ectopic beats, spontaneous breathing, exertion ---------
+
+
+def test_ectopic_beats_come_early_and_the_pause_keeps_the_sinus_rhythm() -> None:
+    rec = signals.record(
+        WearerMode.FOLLOW_CUES, seed=9, duration_s=300.0, artefact_rate=0.0, ectopic_rate=0.02
+    )
+    beats = list(rec.beats)
+    pairs = [
+        (a, b)
+        for a, b in itertools.pairwise(beats)
+        if a.artefact is ArtefactKind.ECTOPIC_BEAT and b.artefact is ArtefactKind.ECTOPIC_BEAT
+    ]
+    assert len(pairs) >= 3
+    for premature, pause in pairs:
+        assert premature.rr_s < 0.82 * pause.rr_s
+        true = rec.wearer.true_rr_s(premature.t_s - premature.rr_s + 1e-9, pause.t_s)
+        assert len(true) == 2
+        assert premature.rr_s + pause.rr_s == pytest.approx(sum(true))
+
+
+def test_mayer_waves_swing_the_heart_near_a_tenth_of_a_hertz() -> None:
+    """With breathing's RSA off, the slow swing is what is left in the heart rhythm."""
+    rec = signals.record(
+        WearerMode.OWN_PACE, seed=10, duration_s=600.0, artefact_rate=0.0, ectopic_rate=0.0,
+        rsa_amplitude_bpm=0.0, drift_bpm=0.0, mayer_amplitude_bpm=3.0,
+    )  # fmt: skip
+    estimate = physiology.estimate_breathing(rec.beat_times_s, rec.rr_ms, min_peak_share=0.0)
+    assert estimate is not None
+    assert 0.08 <= estimate.rate_bpm / 60.0 <= 0.12
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_spontaneous_breathing_is_twelve_to_twenty_a_minute_and_ignores_cues(seed: int) -> None:
+    rec = signals.record(WearerMode.SPONTANEOUS, seed=seed, duration_s=180.0)
+    truth = rec.wearer.breathing_rate_truth(0.0, rec.duration_s)
+    assert truth is not None
+    assert 11.0 <= truth <= 21.0
+
+
+def test_exertion_raises_the_heart_towards_its_target_and_rest_brings_it_back() -> None:
+    wearer = Wearer(11, artefact_rate=0.0, ectopic_rate=0.0)
+    wearer.beats_until(60.0)
+    calm = wearer.heart_rate_bpm()
+    wearer.exert(130.0)
+    assert wearer.exerting
+    wearer.beats_until(150.0)
+    exerted = wearer.heart_rate_bpm()
+    wearer.rest()
+    wearer.beats_until(400.0)
+    rested = wearer.heart_rate_bpm()
+    assert calm < 75.0
+    assert exerted > 120.0
+    assert rested < 80.0
+    assert not wearer.exerting
+
+
+@pytest.mark.parametrize("target", [0.0, 10.0, 500.0])
+def test_exertion_to_an_impossible_heart_rate_is_refused(target: float) -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        Wearer(12).exert(target)

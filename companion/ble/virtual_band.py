@@ -297,3 +297,12 @@ class VirtualBand:
 
     def set_battery(self, percent: int) -> None:
         self._wearer.battery_percent = max(0, min(100, percent))
+
+    def exert(self, target_bpm: float) -> None:
+        """The wearer exerts: heart rate climbs towards ``target_bpm`` (ValueError outside
+        30-220), so adaptive pacing and the heart-rate safety pause can be seen live."""
+        self._wearer.exert(target_bpm)
+
+    def rest(self) -> None:
+        """The wearer stops exerting; heart rate settles back."""
+        self._wearer.rest()

@@ -12,7 +12,13 @@ The model, in short:
 * Instantaneous heart rate = baseline + mode offset + slow drift (an Ornstein-Uhlenbeck
   random walk) + respiratory sinus arrhythmia (RSA: proportional to lung volume, so the
   heart speeds up while breathing in and slows while breathing out).
+* Mayer waves: a slow swing of heart rate near 0.1 Hz (the blood-pressure rhythm), whose
+  frequency wanders a little, as in people; it competes with breathing in the spectrum.
+* Exertion on command (``exert``, ``rest``): heart rate climbs towards a target over
+  about 20 s and settles back over about 40 s; RSA weakens as it climbs.
 * Each beat-to-beat interval is 60 / heart rate plus a little white noise.
+* Now and then an ectopic beat: a premature beat (20-40 % early) and a full compensatory
+  pause, so the beat after it comes when the sinus rhythm would have brought it.
 * The sensor now and then misses a beat (one reported interval about twice as long) or
   sees an extra one (one interval split into two short ones), and reports nothing while
   it has no skin contact.
@@ -64,6 +70,7 @@ class WearerMode(enum.StrEnum):
     FOLLOW_CUES = "follow_cues"
     OWN_PACE = "own_pace"
     RESTLESS = "restless"
+    SPONTANEOUS = "spontaneous"  # breathing 12-20 a minute, weak RSA, ignoring cues
 
 
 class BreathPhase(enum.StrEnum):
@@ -78,6 +85,7 @@ class BreathPhase(enum.StrEnum):
 class ArtefactKind(enum.StrEnum):
     MISSED_BEAT = "missed_beat"
     EXTRA_BEAT = "extra_beat"
+    ECTOPIC_BEAT = "ectopic_beat"  # the heart's own: a premature beat and its pause
 
 
 CUE_PHASES: dict[str, BreathPhase] = {
@@ -110,7 +118,19 @@ _TRAITS: dict[WearerMode, _ModeTraits] = {
     WearerMode.FOLLOW_CUES: _ModeTraits(11.0, 0.08, 0.4, 0.0, 1.0, 1.0),
     WearerMode.OWN_PACE: _ModeTraits(11.0, 0.08, 0.4, 0.0, 1.0, 1.0),
     WearerMode.RESTLESS: _ModeTraits(17.0, 0.25, 0.4, 12.0, 0.6, 4.0),
+    # The pace is drawn per seed from SPONTANEOUS_PACE_PER_MIN unless given.
+    WearerMode.SPONTANEOUS: _ModeTraits(16.0, 0.12, 0.4, 4.0, 0.3, 1.0),
 }
+SENSOR_ARTEFACTS = (ArtefactKind.MISSED_BEAT, ArtefactKind.EXTRA_BEAT)
+SPONTANEOUS_PACE_PER_MIN = (12.0, 20.0)
+MAYER_HZ = (0.085, 0.115)  # each wearer's own, drawn per seed
+MAYER_WANDER_HZ = 0.01  # how far the frequency wanders around it
+MAYER_WANDER_TIME_CONSTANT_S = 60.0
+ECTOPIC_PREMATURITY = (0.20, 0.40)
+EXERTION_RISE_S = 20.0
+EXERTION_FALL_S = 40.0
+# RSA fades with exertion: at this many bpm above baseline it is half as strong.
+RSA_HALVED_AT_BPM = 40.0
 
 
 class Wearer:
@@ -133,11 +153,26 @@ class Wearer:
         start_s: float = 0.0,
         history_s: float = SECONDS_PER_HOUR,
         resonance: ResonanceCurve | None = None,
+        mayer_amplitude_bpm: float = 1.5,
+        ectopic_rate: float = 0.002,
     ) -> None:
         traits = _TRAITS[mode]
         self.mode = mode
         self._traits = traits
-        self._pace_per_min = own_pace_per_min or traits.breaths_per_min
+        self._slow_rng = random.Random(f"wearer:{seed}:slow")
+        self._ectopic_rng = random.Random(f"wearer:{seed}:ectopic")
+        own_pace = own_pace_per_min or traits.breaths_per_min
+        if mode is WearerMode.SPONTANEOUS and own_pace_per_min is None:
+            own_pace = self._slow_rng.uniform(*SPONTANEOUS_PACE_PER_MIN)
+        self._pace_per_min = own_pace
+        self._mayer_bpm = mayer_amplitude_bpm
+        self._mayer_hz = self._slow_rng.uniform(*MAYER_HZ)
+        self._mayer_offset_hz = 0.0
+        self._mayer_phase = self._slow_rng.uniform(0.0, 2.0 * math.pi)
+        self._ectopic_rate = ectopic_rate
+        self._premature_by_s = 0.0  # the pause still owed after a premature beat
+        self._exertion_target_bpm = 0.0
+        self._exertion_bpm = 0.0
         self._baseline_bpm = baseline_bpm + traits.hr_offset_bpm
         self._rsa_bpm = rsa_amplitude_bpm * traits.rsa_scale
         self._drift_sd_bpm = drift_bpm
@@ -198,6 +233,20 @@ class Wearer:
     @battery_percent.setter
     def battery_percent(self, value: float) -> None:
         self._battery = max(0.0, min(100.0, float(value)))
+
+    def exert(self, target_bpm: float) -> None:
+        """Start exerting: the heart climbs towards ``target_bpm`` over about 20 s."""
+        if not 30.0 <= target_bpm <= 220.0:
+            raise ValueError(f"a heart rate of {target_bpm:g} bpm is out of range (30-220)")
+        self._exertion_target_bpm = max(0.0, target_bpm - self._baseline_bpm)
+
+    def rest(self) -> None:
+        """Stop exerting: the heart settles back over about 40 s."""
+        self._exertion_target_bpm = 0.0
+
+    @property
+    def exerting(self) -> bool:
+        return self._exertion_target_bpm > 0.0
 
     def heart_rate_bpm(self, window_beats: int = 5) -> float:
         """The heart rate a band would display: from the last reported beats, else the truth."""
@@ -312,7 +361,9 @@ class Wearer:
         self._drift_bpm = self._drift_bpm * keep + spread * self._heart_rng.gauss()
         rsa = self._rsa_bpm * (2.0 * self._lung_volume(t_s) - 1.0)
         rsa *= self._resonance_gain_at(t_s, previous_rr)
-        hr = self._baseline_bpm + self._drift_bpm + rsa
+        exertion = self._exertion_step(previous_rr)
+        rsa /= 1.0 + exertion / RSA_HALVED_AT_BPM
+        hr = self._baseline_bpm + self._drift_bpm + rsa + exertion + self._mayer_step(previous_rr)
         rr = 60.0 / hr + self._rr_noise_s * self._heart_rng.gauss()
         self._next_hr_bpm = hr
         self._next_rr_s = min(RR_CEILING_S, max(RR_FLOOR_S, rr))
@@ -330,12 +381,43 @@ class Wearer:
         self._resonance_gain += (target - self._resonance_gain) * settle
         return self._resonance_gain
 
+    def _exertion_step(self, step_s: float) -> float:
+        target = self._exertion_target_bpm
+        tau = EXERTION_RISE_S if target > self._exertion_bpm else EXERTION_FALL_S
+        self._exertion_bpm += (target - self._exertion_bpm) * (1.0 - math.exp(-step_s / tau))
+        return self._exertion_bpm
+
+    def _mayer_step(self, step_s: float) -> float:
+        """The Mayer wave's contribution now; its frequency wanders (Ornstein-Uhlenbeck)."""
+        if self._mayer_bpm <= 0.0:
+            return 0.0
+        keep = math.exp(-step_s / MAYER_WANDER_TIME_CONSTANT_S)
+        spread = MAYER_WANDER_HZ * math.sqrt(1.0 - keep * keep)
+        self._mayer_offset_hz = self._mayer_offset_hz * keep + spread * self._slow_rng.gauss()
+        self._mayer_phase += 2.0 * math.pi * (self._mayer_hz + self._mayer_offset_hz) * step_s
+        return self._mayer_bpm * math.sin(self._mayer_phase)
+
+    def _heart_beat(self, beat_s: float, rr_s: float) -> tuple[float, float, bool]:
+        """The beat as the heart made it: (time, interval, ectopic?). A premature beat comes
+        early; the next beat keeps the sinus rhythm's time, so its interval is longer."""
+        if self._premature_by_s > 0.0:
+            owed, self._premature_by_s = self._premature_by_s, 0.0
+            return beat_s, rr_s + owed, True
+        if self._ectopic_rng.random() < self._ectopic_rate:
+            early = rr_s * self._ectopic_rng.uniform(*ECTOPIC_PREMATURITY)
+            self._premature_by_s = early
+            return beat_s - early, rr_s - early, True
+        return beat_s, rr_s, False
+
     def _sense(self, beat_s: float, rr_s: float, hr_bpm: float) -> list[Beat]:
         glitch = self._sensor_rng.random() < self._artefact_rate
-        kind = self._sensor_rng.choice(list(ArtefactKind)) if glitch else None
+        kind = self._sensor_rng.choice(SENSOR_ARTEFACTS) if glitch else None
         split = self._sensor_rng.uniform(*EXTRA_BEAT_SPLIT) if glitch else 0.0
+        beat_s, rr_s, ectopic = self._heart_beat(beat_s, rr_s)
         if not self._contact:
             return []
+        if ectopic and kind is None and self._carried_rr_s is None:
+            return [Beat(beat_s, rr_s, hr_bpm, ArtefactKind.ECTOPIC_BEAT)]
         if self._carried_rr_s is not None:
             merged = self._carried_rr_s + rr_s
             self._carried_rr_s = None

@@ -205,7 +205,8 @@ def band(hci: str, wearer: str, seed: int) -> None:
 
     Each vibration it receives is printed as one JSON line. Type commands on stdin:
     `drop [SECONDS]` (go out of range, and come back after SECONDS), `back`,
-    `contact on|off`, `battery PERCENT`, `quit`.
+    `contact on|off`, `battery PERCENT`, `exert BPM` (the wearer's heart climbs towards
+    BPM), `rest`, `quit`.
     """
     from companion.ble.virtual_band import Vibration
     from companion.links import virtual_band
@@ -260,6 +261,16 @@ async def band_command(vband: VirtualBand, words: list[str]) -> bool:
             vband.set_contact(state == "on")
         case ["battery", percent] if percent.isdigit():
             vband.set_battery(int(percent))
+        case ["exert", bpm]:
+            try:
+                vband.exert(float(bpm))
+            except ValueError as error:
+                click.echo(f"exert: {error}", err=True)
+            else:
+                click.echo(f"exerting: heart rate climbs towards {float(bpm):g} bpm", err=True)
+        case ["rest"]:
+            vband.rest()
+            click.echo("resting: heart rate settles back", err=True)
         case _:
             click.echo(f"unknown command: {' '.join(words)}", err=True)
     return True
