@@ -115,14 +115,15 @@ class BenchError(RuntimeError):
     """The service under test did not behave as a benchmark needs (it is not a measurement)."""
 
 
-def service_command(data_dir: Path) -> list[str]:
-    """``companion run --simulate`` on a free loopback port, keeping its data in ``data_dir``."""
+def service_command(data_dir: Path, link_args: Sequence[str] = ("--simulate",)) -> list[str]:
+    """``companion run --simulate`` on a free loopback port, keeping its data in ``data_dir``
+    (``link_args`` replace ``--simulate``, e.g. ``--hci tcp-client:...`` for a band elsewhere)."""
     return [
         sys.executable,
         "-m",
         "companion",
         "run",
-        "--simulate",
+        *link_args,
         "--host",
         "127.0.0.1",
         "--port",
@@ -191,7 +192,9 @@ def _stop(process: subprocess.Popen[str]) -> None:
 
 
 @contextlib.contextmanager
-def running_service(data_dir: Path | None = None) -> Iterator[ServiceProcess]:
+def running_service(
+    data_dir: Path | None = None, link_args: Sequence[str] = ("--simulate",)
+) -> Iterator[ServiceProcess]:
     """``companion run --simulate`` in a child process until the block ends (then SIGINT).
 
     Without ``data_dir`` the service keeps its data in a temporary directory, removed after.
@@ -205,7 +208,11 @@ def running_service(data_dir: Path | None = None) -> Iterator[ServiceProcess]:
         log = stack.enter_context(log_path.open("w"))
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # announce lines arrive as printed
         process = subprocess.Popen(
-            service_command(data_dir), stdout=subprocess.PIPE, stderr=log, text=True, env=env
+            service_command(data_dir, link_args),
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env=env,
         )
         stack.callback(_stop, process)
         reader = _LineReader(process.stdout)

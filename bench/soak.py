@@ -19,10 +19,21 @@ end (no crash); every routine started; nothing lost (every session started is st
 every cue the dashboard saw is stored, and at least one sample is stored for every
 heart-rate event it saw).
 
-Cue timing here is the engine's (``actual_s`` as stored): the virtual band that records
-each vibration lives inside the service process, out of this benchmark's reach. Timing at
-the band is measured by ``bench.cue_timing`` (the band's own record) and
-``bench.ble_latency`` (``run_cue`` to the band's receipt).
+Cue timing is taken at the band: by default the virtual band runs in a process of its own
+(``companion band``) on Bumble's virtual controllers (``python -m bumble.apps.controllers``,
+two TCP servers on one virtual link), the service reaches it with ``--hci tcp-client:...``
+as it would a USB dongle, and the band prints every vibration it receives as a JSON line
+with its wall-clock time. Each cue meant for the wrist is matched to the first write the
+band received from its planned instant on (the plan's origin is the stored cue's ``at -
+actual_s``); lateness = receipt - planned instant. ``--in-process-band`` runs the service
+with ``--simulate`` instead, and then only the engine's stored timing can be reported.
+With the band in its own process ``--drop-every M`` sends it ``drop S`` every M minutes
+(out of range for ``--drop-seconds``), and every drop must show up as a recorded loss and
+reconnection; cues planned while the band is away are counted, not timed.
+
+Goals (cue timing): p99 at the band at most 50 ms (the band's record; the wrist cannot
+tell a few tens of milliseconds) and every cue meant for the wrist found at the band, save
+those planned during a drop.
 
     .venv/bin/python -m bench.soak [--minutes 60] [--routines taster,bedtime,morning]
 """
@@ -30,12 +41,19 @@ the band is measured by ``bench.cue_timing`` (the band's own record) and
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import socket
 import sqlite3
+import subprocess
+import sys
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil  # type: ignore[import-untyped]
 
@@ -62,7 +80,10 @@ from bench.service_latency import (
 )
 
 MODULE = "bench.soak"
-QUICK_ARGS = ("--minutes", "1", "--settle-minutes", "0.25", "--sample-every", "5")
+QUICK_ARGS = (
+    "--minutes", "1.5", "--settle-minutes", "0.25", "--sample-every", "5",
+    "--drop-every", "0.75", "--drop-seconds", "5",
+)  # fmt: skip
 DEFAULT_MINUTES = 60.0
 DEFAULT_SETTLE_MINUTES = 5.0
 DEFAULT_ROUTINES = "taster,bedtime,morning"
@@ -77,6 +98,149 @@ PROJECT_HOURS = 8.0
 WINDOW_S = 600.0
 TIMELINE_EVERY_S = 300.0
 TABLES = ("sessions", "steps", "cues", "samples", "link_events", "pacing_events", "devices")
+GOAL_BAND_P99_MS = 50.0
+# A band write this long before a cue's planned instant is not that cue's (clocks of two
+# processes agree to well under this), and one later than MATCH_WINDOW_S is not either.
+EARLY_TOLERANCE_S = 0.05
+MATCH_WINDOW_S = 1.0
+# After a drop ends the band must be found and connected again; cues planned until then
+# wait for the link (or go to the screen) and are counted apart, not timed.
+RECONNECT_GRACE_S = 15.0
+# Fates of cues that are meant to reach the wrist (the others were folded into another
+# cue, dropped or shown on the screen only).
+WRIST_FATES = (None, "played", "delayed", "cut")
+BAND_START_TIMEOUT_S = 20.0
+BAND_START_ATTEMPTS = 5
+DEFAULT_DROP_SECONDS = 10.0
+
+
+# --- the band in a process of its own ----------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class BandProcess:
+    """``companion band`` on its own virtual controller; ``writes`` is its record."""
+
+    process: subprocess.Popen[str]
+    link_args: tuple[str, ...]
+    writes: list[tuple[float, str]] = field(default_factory=list)
+
+    def send(self, command: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+
+    def read_record(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                vibration = json.loads(line)["vibration"]
+                self.writes.append((float(vibration["t"]), str(vibration["value"])))
+
+
+def _start_band(hci: str) -> subprocess.Popen[str] | None:
+    band = subprocess.Popen(
+        [sys.executable, "-m", "companion", "band", "--hci", hci],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert band.stderr is not None
+    deadline = time.monotonic() + BAND_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        line = band.stderr.readline()
+        if not line:
+            break  # it ended: the controller was not listening yet
+        if "advertising" in line:
+            # Keep draining its stderr so the band never blocks on a full pipe.
+            threading.Thread(target=band.stderr.read, daemon=True).start()
+            return band
+    band.kill()
+    band.wait()
+    return None
+
+
+@contextlib.contextmanager
+def band_in_own_process() -> Iterator[BandProcess]:
+    service_port, band_port = free_port(), free_port()
+    controllers = subprocess.Popen(
+        [
+            sys.executable, "-m", "bumble.apps.controllers",
+            f"tcp-server:127.0.0.1:{service_port}", f"tcp-server:127.0.0.1:{band_port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    band: subprocess.Popen[str] | None = None
+    try:
+        for _ in range(BAND_START_ATTEMPTS):
+            band = _start_band(f"tcp-client:127.0.0.1:{band_port}")
+            if band is not None:
+                break
+            time.sleep(1.0)
+        if band is None:
+            raise BenchError("the virtual band did not start on its own controller")
+        record = BandProcess(band, ("--hci", f"tcp-client:127.0.0.1:{service_port}"))
+        threading.Thread(target=record.read_record, daemon=True).start()
+        yield record
+    finally:
+        for process in (band, controllers):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def planned_wall(cue: Mapping[str, Any]) -> float:
+    """The wall-clock instant a stored cue was planned for (its session's timeline origin,
+    ``at - actual_s``, plus ``planned_s``)."""
+    return float(cue["at"]) - float(cue["actual_s"]) + float(cue["planned_s"])
+
+
+def meant_for_wrist(cue: Mapping[str, Any]) -> bool:
+    return bool(cue["on_wrist"]) and cue.get("fate") in WRIST_FATES
+
+
+@dataclass(frozen=True)
+class BandTiming:
+    late_s: list[float]  # receipt of each matched cue's first write - its planned instant
+    missing: int  # cues meant for the wrist, planned outside drops, with no write at the band
+    during_drops: int  # cues planned while the band was away or reconnecting (not timed)
+
+
+def band_timing(
+    cues: Sequence[Mapping[str, Any]],
+    writes: Sequence[tuple[float, str]],
+    drops: Sequence[tuple[float, float]] = (),
+) -> BandTiming:
+    """Match cues meant for the wrist to the band's record (pure; see the module doc)."""
+    planned = sorted(planned_wall(c) for c in cues if meant_for_wrist(c))
+    received = sorted(t for t, _value in writes)
+    late: list[float] = []
+    missing = during = 0
+    j = 0
+    for instant in planned:
+        while j < len(received) and received[j] < instant - EARLY_TOLERANCE_S:
+            j += 1
+        found = j < len(received) and received[j] - instant <= MATCH_WINDOW_S
+        if any(start <= instant <= end + RECONNECT_GRACE_S for start, end in drops):
+            during += 1  # the link was down or coming back: not a timing figure
+        elif found:
+            late.append(received[j] - instant)
+        else:
+            missing += 1
+        j += found
+    return BandTiming(late, missing, during)
 
 
 @dataclass(frozen=True)
@@ -121,6 +285,7 @@ class StoreCounts:
     samples_in_sessions: int
     outcomes: dict[str, int]
     file_mb: float
+    link_states: dict[str, int]
 
 
 def count_rows(db_path: Path) -> StoreCounts:
@@ -137,22 +302,22 @@ def count_rows(db_path: Path) -> StoreCounts:
         outcomes = dict(
             connection.execute("SELECT outcome, count(*) FROM sessions GROUP BY outcome")
         )
+        states = dict(connection.execute("SELECT state, count(*) FROM link_events GROUP BY state"))
     finally:
         connection.close()
-    return StoreCounts(rows, int(in_sessions), outcomes, db_path.stat().st_size / MB)
+    return StoreCounts(rows, int(in_sessions), outcomes, db_path.stat().st_size / MB, states)
 
 
-def cue_lateness(api: Api, session_ids: Sequence[str]) -> tuple[list[float], int]:
+def stored_cues(api: Api, session_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Every stored cue of the sessions, as ``GET /api/sessions/<id>`` gives them."""
+    return [cue for sid in session_ids for cue in api.get(f"/api/sessions/{sid}")["cues"]]
+
+
+def cue_lateness(cues: Sequence[Mapping[str, Any]]) -> tuple[list[float], int]:
     """Seconds each stored cue fired after its plan (``actual_s - planned_s``), and how many
     of them were shown on the screen only (the band did not take them)."""
-    late: list[float] = []
-    off_wrist = 0
-    for session_id in session_ids:
-        detail = api.get(f"/api/sessions/{session_id}")
-        for cue in detail["cues"]:
-            late.append(float(cue["actual_s"]) - float(cue["planned_s"]))
-            off_wrist += not cue["on_wrist"]
-    return late, off_wrist
+    late = [float(cue["actual_s"]) - float(cue["planned_s"]) for cue in cues]
+    return late, sum(not cue["on_wrist"] for cue in cues)
 
 
 def _stop_running(api: Api) -> None:
@@ -183,12 +348,38 @@ class Soak:
     store: StoreCounts
     failures: list[str]
     alive_at_end: bool
+    band: BandTiming | None  # None when the band ran inside the service
+    drops: list[tuple[float, float]]  # wall-clock start and end of each drop sent
 
 
-def run_soak(minutes: float, routines: Sequence[str], sample_every_s: float) -> Soak:
+def run_soak(
+    minutes: float,
+    routines: Sequence[str],
+    sample_every_s: float,
+    *,
+    band_process: bool = True,
+    drop_every_s: float = 0.0,
+    drop_s: float = DEFAULT_DROP_SECONDS,
+) -> Soak:
+    with contextlib.ExitStack() as stack:
+        band = stack.enter_context(band_in_own_process()) if band_process else None
+        link_args = band.link_args if band is not None else ("--simulate",)
+        return _soak(minutes, routines, sample_every_s, band, link_args, drop_every_s, drop_s)
+
+
+def _soak(
+    minutes: float,
+    routines: Sequence[str],
+    sample_every_s: float,
+    band: BandProcess | None,
+    link_args: Sequence[str],
+    drop_every_s: float,
+    drop_s: float,
+) -> Soak:
+    drops: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
         data_dir = Path(tmp)
-        with running_service(data_dir) as service:
+        with running_service(data_dir, link_args) as service:
             api = service.api()
             api.wait_connected()
             known = {r["name"] for r in api.get("/api/routines")}
@@ -203,11 +394,18 @@ def run_soak(minutes: float, routines: Sequence[str], sample_every_s: float) -> 
                 cycler.start_next()
                 end = started + minutes * 60.0
                 next_at = started + sample_every_s
+                next_drop = started + drop_every_s if band and drop_every_s > 0 else float("inf")
                 while (now := time.monotonic()) < end:
-                    time.sleep(max(0.0, min(next_at, end) - now))
+                    time.sleep(max(0.0, min(next_at, next_drop, end) - now))
                     if time.monotonic() >= next_at:
                         readings.append(read(process, started))
                         next_at += sample_every_s
+                    if band is not None and time.monotonic() >= next_drop:
+                        # Only a drop the band can come back from before the end counts.
+                        if end - time.monotonic() > drop_s + RECONNECT_GRACE_S:
+                            band.send(f"drop {drop_s:g}")
+                            drops.append((time.time(), time.time() + drop_s))
+                        next_drop += drop_every_s
                     if dashboard.error is not None:
                         raise BenchError(f"the dashboard stream failed: {dashboard.error!r}")
                 cycler.stop()
@@ -215,11 +413,22 @@ def run_soak(minutes: float, routines: Sequence[str], sample_every_s: float) -> 
                 readings.append(read(process, started))
                 _stop_running(api)
                 events = dict(dashboard.counts)
-            late, off_wrist = cue_lateness(api, cycler.session_ids)
+            cues = stored_cues(api, cycler.session_ids)
             db_path = service.db_path
         store = count_rows(db_path)  # after the service stopped: every batch is written
+    late, off_wrist = cue_lateness(cues)
+    timing = band_timing(cues, list(band.writes), drops) if band is not None else None
     return Soak(
-        readings, list(cycler.started), late, off_wrist, events, store, cycler.failures, alive
+        readings,
+        list(cycler.started),
+        late,
+        off_wrist,
+        events,
+        store,
+        cycler.failures,
+        alive,
+        timing,
+        drops,
     )
 
 
@@ -305,6 +514,18 @@ def report(soak: Soak, minutes: float, settle_s: float) -> list[str]:
             f"{ms(late.p50)} ms, p99 {ms(late.p99)} ms, max {ms(late.max)} ms, mean "
             f"{ms(late.mean)} ms; {early} early, {soak.off_wrist} not taken by the band"
         )
+    if soak.band is not None and soak.band.late_s:
+        at_band = Summary.of([x * MS_PER_S for x in soak.band.late_s])
+        lines.append(
+            f"Cue timing at the band (its record: receipt of a cue's first write - the cue's "
+            f"planned instant, {at_band.count} cues): p50 {ms(at_band.p50)} ms, p99 "
+            f"{ms(at_band.p99)} ms, max {ms(at_band.max)} ms; {soak.band.missing} not found at "
+            f"the band; {soak.band.during_drops} planned during a drop or the "
+            f"{RECONNECT_GRACE_S:g} s after it, not timed"
+        )
+    if soak.drops:
+        states = ", ".join(f"{k} {v}" for k, v in sorted(soak.store.link_states.items()))
+        lines.append(f"Link drops sent to the band: {len(soak.drops)}; link events: {states}")
     store = soak.store
     rows = ", ".join(f"{name} {count}" for name, count in store.rows.items())
     outcomes = ", ".join(f"{name} {count}" for name, count in sorted(store.outcomes.items()))
@@ -339,6 +560,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--sample-every", type=float, default=SAMPLE_EVERY_S, help="seconds between readings"
     )
+    parser.add_argument(
+        "--in-process-band",
+        action="store_true",
+        help="run the service with --simulate (no timing at the band, no drops)",
+    )
+    parser.add_argument(
+        "--drop-every", type=float, default=0.0, help="minutes between link drops (0: none)"
+    )
+    parser.add_argument(
+        "--drop-seconds", type=float, default=DEFAULT_DROP_SECONDS, help="how long a drop lasts"
+    )
     args = parser.parse_args(argv)
     args.routine_list = [name.strip() for name in args.routines.split(",") if name.strip()]
     if args.minutes <= 0 or args.settle_minutes < 0 or args.sample_every <= 0:
@@ -351,10 +583,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     quiet_logging()
-    soak = run_soak(args.minutes, args.routine_list, args.sample_every)
+    soak = run_soak(
+        args.minutes,
+        args.routine_list,
+        args.sample_every,
+        band_process=not args.in_process_band,
+        drop_every_s=args.drop_every * 60.0,
+        drop_s=args.drop_seconds,
+    )
     command = ["--minutes", f"{args.minutes:g}", "--routines", ",".join(args.routine_list)]
     command += ["--settle-minutes", f"{args.settle_minutes:g}"]
     command += ["--sample-every", f"{args.sample_every:g}"]
+    if args.in_process_band:
+        command.append("--in-process-band")
+    elif args.drop_every > 0:
+        command += [
+            "--drop-every",
+            f"{args.drop_every:g}",
+            "--drop-seconds",
+            f"{args.drop_seconds:g}",
+        ]
     for line in report(soak, args.minutes, args.settle_minutes * 60.0):
         print(line)
     print(f"Conditions: {conditions(False)}")
@@ -368,7 +616,32 @@ def verdicts(soak: Soak, settle_s: float) -> list[Verdict]:
     rows = soak.store.rows
     streamed_cues = soak.events.get("cue", 0)
     streamed_hr = soak.events.get("hr", 0)
+    at_band: list[Verdict] = []
+    if soak.band is not None:
+        late = Summary.of([x * MS_PER_S for x in soak.band.late_s or [float("inf")]]).p99
+        at_band.append(judge(MODULE, "cue timing at the band, p99", late, GOAL_BAND_P99_MS, "ms"))
+        at_band.append(
+            judge_true(
+                MODULE,
+                "every cue meant for the wrist found at the band (outside drops)",
+                soak.band.missing == 0,
+                f"{len(soak.band.late_s)} found, {soak.band.missing} missing",
+            )
+        )
+    if soak.drops:
+        states = soak.store.link_states
+        recorded = min(states.get("lost", 0), states.get("reconnected", 0))
+        at_band.append(
+            judge_true(
+                MODULE,
+                "every link drop recorded as lost and reconnected",
+                recorded >= len(soak.drops),
+                f"{len(soak.drops)} drops, {states.get('lost', 0)} lost, "
+                f"{states.get('reconnected', 0)} reconnected",
+            )
+        )
     return [
+        *at_band,
         judge(MODULE, "RSS slope after warm-up", slope, RSS_SLOPE_WORTH_NOTING_MB_H, "MB/hour"),
         judge_true(
             MODULE,
