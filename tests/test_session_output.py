@@ -46,6 +46,22 @@ def test_link_changes_read_as_words_not_python_dicts() -> None:
     assert "{" not in line and "'" not in line
 
 
+def test_a_link_detail_that_repeats_the_name_is_not_repeated() -> None:
+    event = LinkChanged(
+        mono=0.0, wall=WALL, device="C0:FF", state=LinkState.CLOSED, detail="stopped",
+        name="Band",
+    )  # fmt: skip
+    named = LinkChanged(
+        mono=0.0, wall=WALL, device="C0:FF", state=LinkState.CONNECTED, detail="Band",
+        name="Band",
+    )  # fmt: skip
+
+    assert texts(SessionPrinter(), event, named) == [
+        "· band closed (Band C0:FF, stopped)",
+        "· band connected (Band C0:FF)",
+    ]
+
+
 def test_notices_show_their_message() -> None:
     notice = Notice(mono=0.0, wall=WALL, level="warning", topic="store", message="Disk full.")
 

@@ -31,7 +31,7 @@ def plural(count: int, word: str) -> str:
 def link_words(event: LinkChanged) -> str:
     """'band connected (Polar H10 AA:BB:…)': what the link did, in words."""
     who = " ".join(part for part in (event.name, event.device) if part)
-    detail = event.detail if event.detail and event.detail != event.device else ""
+    detail = event.detail if event.detail not in ("", event.device, event.name) else ""
     extra = ", ".join(part for part in (who, detail) if part)
     return f"band {event.state.value}" + (f" ({extra})" if extra else "")
 
