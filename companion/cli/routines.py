@@ -31,6 +31,7 @@ from companion.errors import CompanionError
 
 if TYPE_CHECKING:
     from companion.events import Event
+    from companion.routines.pacer import BreathPattern
     from companion.routines.progression import ProgressionLevel
 
 
@@ -56,7 +57,11 @@ def plan(routine: str, as_json: bool, profile: str | None, data_dir: Path | None
     settings = settings_for(data_dir)
     chosen = select_profile(profiles_for(settings), profile) if profile else None
     level = _progression_now(settings)
-    compiled = compile_plan(routine_by_name_or_file(settings, routine), PlanSettings(), level)
+    # The breathing pattern saved in Settings, as the next session will use it.
+    pattern = _saved_pattern_now(settings)
+    compiled = compile_plan(
+        routine_by_name_or_file(settings, routine), PlanSettings(pattern=pattern), level
+    )
     if chosen is not None and chosen.has_haptics:
         # The exact writes the band receives, composed on its one haptic channel.
         compiled = compose_plan(compiled, Vocabulary.from_profile(chosen))
@@ -87,6 +92,23 @@ def _progression_now(settings: Settings) -> ProgressionLevel:
             raise
         click.echo(f"warning: your history cannot be read, so this is level 1: {problem}", err=True)
         return progression_level([], ProgressionPolicy())
+
+
+def _saved_pattern_now(settings: Settings) -> BreathPattern | None:
+    """The pattern saved in Settings (None: each routine's own), as the next session reads
+    it; a store that cannot be read is said so, and the routine's own pattern is shown."""
+    if not settings.db_path_exists():
+        return None
+    from companion.store.saved_pattern import saved_pattern_from_store
+
+    try:
+        return saved_pattern_from_store(settings.db_url)
+    except Exception as exc:
+        problem = as_companion_error(exc, settings)
+        if problem is None:
+            raise
+        click.echo(f"warning: saved settings cannot be read: {problem}", err=True)
+        return None
 
 
 @click.command()
