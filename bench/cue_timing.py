@@ -47,11 +47,15 @@ from bench.common import (
     Summary,
     busy_core,
     conditions,
+    exit_status,
     ms,
     quiet_logging,
     reproduce,
     table,
+    take_verdicts,
 )
+from bench.strap_timing import strap_main
+from companion.ble.link import BandLink
 from companion.ble.profiles import DeviceProfile, load_profiles
 from companion.ble.virtual_band import Vibration, VirtualBand
 from companion.bus import EventBus
@@ -60,7 +64,8 @@ from companion.core import Core
 from companion.events import CueFired, Event, PacingAdapted, SessionState, SessionStateChanged
 from companion.links import BandChoice, LinkStack, band_link
 from companion.routines.catalog import Catalog, Routine, load_catalog, parse_routine
-from companion.routines.plan import Plan, PlanSettings, compile_plan
+from companion.routines.haptics import Playback, TimedWrite, Vocabulary, priority_of, write_timeline
+from companion.routines.plan import Plan, PlannedCue, PlanSettings, compile_plan, compose_plan
 from companion.routines.progression import ProgressionPolicy, progression_level
 from companion.service import Catalogues, running_core
 
@@ -98,6 +103,7 @@ TASTER_BLOCKS: tuple[dict[str, Any], ...] = (
     {"exercise": "knee-to-chest", "sides": ["right"], "hold_s": 10},
 )
 FIRST_LEVEL = progression_level([], ProgressionPolicy())
+PROFILE = "immediate-alert"  # what the virtual band matches
 
 
 class Scheduler(enum.Enum):
@@ -190,13 +196,27 @@ def long_routine(minutes: float, catalog: Catalog) -> Routine:
 
 
 def planned_writes(plan: Plan, profile: DeviceProfile) -> tuple[PlannedWrite, ...]:
-    """Every write of every cue at its plan offset; writes due together keep the cue order."""
+    """Every write the band should get at its plan offset: the composed channel when the plan
+    was composed for the band (as the core does), else every cue's profile writes."""
+    if plan.vocabulary is not None:
+        timeline = write_timeline(c.delivery for c in plan.cues if c.delivery is not None)
+        return tuple((round(w.at_s, PLANNED_DIGITS), w.write.value) for w in timeline)
     writes = [
         (round(cue.at_s + write.after_s, PLANNED_DIGITS), write.value)
         for cue in plan.cues
         for write in profile.cue_writes(cue.cue)
     ]
     return tuple(sorted(writes, key=lambda item: item[0]))
+
+
+def play_composed(link: BandLink, cue: PlannedCue) -> bool:
+    """Hand a composed cue's writes to the link from now, as the engine does from its deadline."""
+    delivery = cue.delivery
+    if delivery is None or not delivery.writes:
+        return True  # folded or dropped by the plan: nothing goes out
+    now = time.monotonic()
+    writes = tuple(TimedWrite(now + (w.at_s - cue.at_s), w.write) for w in delivery.writes)
+    return link.play(Playback(cue.cue.value, writes, priority_of(cue.cue.value)))
 
 
 # --- measuring --------------------------------------------------------------------------------
@@ -306,7 +326,7 @@ async def run_sleep_chain(stack: LinkStack, plan: Plan, start_at: float) -> Run:
     for cue in plan.cues:
         await asyncio.sleep(cue.at_s - previous)
         previous = cue.at_s
-        refused += not stack.link.run_cue(cue.cue)
+        refused += not play_composed(stack.link, cue)
     await asyncio.sleep(TAIL_S)
     return Run(
         Scheduler.SLEEP_CHAIN,
@@ -322,10 +342,10 @@ async def run_apscheduler(stack: LinkStack, plan: Plan, start_at: float) -> Run:
     fired = 0
     all_fired = asyncio.Event()
 
-    async def fire(cue: str) -> None:
+    async def fire(cue: PlannedCue) -> None:
         # A coroutine job runs on the loop itself; a plain function would go to a thread.
         nonlocal refused, fired
-        refused += not stack.link.run_cue(cue)
+        refused += not play_composed(stack.link, cue)
         fired += 1
         if fired == len(plan.cues):
             all_fired.set()
@@ -337,7 +357,7 @@ async def run_apscheduler(stack: LinkStack, plan: Plan, start_at: float) -> Run:
         scheduler.add_job(
             fire,
             DateTrigger(run_date=anchor + timedelta(seconds=cue.at_s), timezone=UTC),
-            args=[cue.cue],
+            args=[cue],
             id=f"cue-{number:06d}",  # jobs due together run in id order: the plan's order
             misfire_grace_time=None,  # never drop a late cue; lateness is what we measure
         )
@@ -360,8 +380,10 @@ async def measure(
     routine: Routine, one_at_a_time: bool, host: HostWatch
 ) -> tuple[list[Run], list[float]]:
     """The three runs, and how late the shared loop woke throughout (seconds)."""
-    plan = compile_first_level(routine)
     profiles = load_profiles(None)
+    # Composed for the band's one channel, as the core composes the engine's plan, so the
+    # three schedulers hand the band the same writes.
+    plan = compose_plan(compile_first_level(routine), Vocabulary.from_profile(profiles[PROFILE]))
     with tempfile.TemporaryDirectory(prefix="bench-cue-timing-") as data_dir:
         settings = Settings.build(data_dir=Path(data_dir), simulate=True)
         catalogues = Catalogues(profiles=profiles, routines={routine.name: routine})
@@ -472,6 +494,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--raw", type=Path, metavar="DIR", help="also write every write's errors as CSV here"
     )
+    parser.add_argument(
+        "--strap",
+        action="store_true",
+        help="measure at a band in its own process over the virtual radio instead "
+        "(bench/strap_timing.py): strap-side p99 and masked patterns, judged",
+    )
+    parser.add_argument(
+        "--routines",
+        default="bedtime,morning",
+        help="with --strap: the built-in routines to run, comma-separated",
+    )
+    parser.add_argument(
+        "--machine",
+        default="idle,busy",
+        help="with --strap: idle, busy (one core kept busy) or both, comma-separated",
+    )
     args = parser.parse_args(argv)
     if args.minutes <= 0:
         parser.error("--minutes must be positive")
@@ -481,6 +519,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     quiet_logging()
+    if args.strap:
+        machine = [m for m in args.machine.split(",") if m]
+        if not set(machine) <= {"idle", "busy"}:
+            raise SystemExit("--machine takes idle, busy or idle,busy")
+        strap_main([r for r in args.routines.split(",") if r], machine, MODULE)
+        return exit_status(take_verdicts())
     routine = long_routine(args.minutes, load_catalog())
     plan = compile_first_level(routine)
     busy = not args.no_busy

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bumble import gatt
+from bumble.att import ATT_Error, ErrorCode
 from bumble.core import AdvertisingData
 from bumble.device import Connection, Device
 from bumble.profiles.battery_service import BatteryService
@@ -24,6 +25,7 @@ from bumble.profiles.heart_rate_service import HeartRateService
 
 from companion.ble import uuids
 from companion.ble.wearer import Wearer
+from companion.routines.haptics import Reading, Received, Vocabulary, read_wrist
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -141,6 +143,17 @@ class VirtualBand:
             gatt.Characteristic.WRITEABLE,
             gatt.CharacteristicValue(write=self._on_alert_write),
         )
+        # Set to refuse every vibration write, as a band answering WRITE_NOT_PERMITTED does.
+        self.refuse_writes = False
+        self._uart_line = b""
+        # Accepts writes with and without response, so profiles of either kind can be tried.
+        self._uart_rx: gatt.Characteristic[bytes] = gatt.Characteristic(
+            uuids.NORDIC_UART_RX,
+            gatt.Characteristic.Properties.WRITE
+            | gatt.Characteristic.Properties.WRITE_WITHOUT_RESPONSE,
+            gatt.Characteristic.WRITEABLE,
+            gatt.CharacteristicValue(write=self._on_uart_write),
+        )
         device.add_services(
             [
                 gatt.Service(uuids.HEART_RATE_SERVICE, [self._measurement, body_sensor_location]),
@@ -152,6 +165,7 @@ class VirtualBand:
                     firmware_revision="1.0",
                 ),
                 gatt.Service(uuids.IMMEDIATE_ALERT_SERVICE, [self._alert_level]),
+                gatt.Service(uuids.NORDIC_UART_SERVICE, [self._uart_rx]),
             ]
         )
         device.advertising_data = bytes(
@@ -241,12 +255,37 @@ class VirtualBand:
 
     # --- vibration ------------------------------------------------------------------------
 
-    def _on_alert_write(self, _connection: Connection | None, value: bytes) -> None:
-        mono, wall = time.monotonic(), time.time()
-        vibration = Vibration(mono, wall, uuids.ALERT_LEVEL, bytes(value))
+    def received(self, since: float = float("-inf")) -> list[Received]:
+        """Every vibration write from monotonic time ``since`` on, as the wearer's reading
+        takes them."""
+        return [
+            Received(v.mono, v.characteristic, v.value) for v in self.vibrations if v.mono >= since
+        ]
+
+    def felt(self, vocabulary: Vocabulary, since: float = float("-inf")) -> Reading:
+        """What the wearer made of the writes: cue words, and anything unreadable."""
+        return read_wrist(self.received(since), vocabulary)
+
+    def _record(self, characteristic: str, value: bytes) -> None:
+        if self.refuse_writes:
+            raise ATT_Error(ErrorCode.WRITE_NOT_PERMITTED)
+        vibration = Vibration(time.monotonic(), time.time(), characteristic, bytes(value))
         self.vibrations.append(vibration)
         if self._on_vibration is not None:
             self._on_vibration(vibration)
+
+    def _on_uart_write(self, _connection: Connection | None, value: bytes) -> None:
+        # A watch's REPL runs a command when its line ends, however many writes carried it
+        # (a command longer than one packet arrives in pieces), so a line is one vibration.
+        if self.refuse_writes:
+            raise ATT_Error(ErrorCode.WRITE_NOT_PERMITTED)
+        self._uart_line += bytes(value)
+        while b"\n" in self._uart_line:
+            line, _, self._uart_line = self._uart_line.partition(b"\n")
+            self._record(uuids.NORDIC_UART_RX, line + b"\n")
+
+    def _on_alert_write(self, _connection: Connection | None, value: bytes) -> None:
+        self._record(uuids.ALERT_LEVEL, value)
         if len(value) != 1:
             _LOGGER.warning("ignored alert level write of %d bytes", len(value))
             return

@@ -47,6 +47,8 @@ from companion.routines.watch import (
 _LOGGER = logging.getLogger(__name__)
 
 PAIN_CUE = "pain"
+# How long after a start the routine's clock begins when cues go to a band's channel.
+WRITE_PATH_LEAD_IN_S = 0.5
 SAFETY_CUE = "safety"
 
 
@@ -108,12 +110,16 @@ class SessionRunner:
         pain_before: int | None = None,
         plan_json: dict[str, Any] | None = None,
         haptics: Haptics | None = None,
+        lead_in_s: float | None = None,
     ) -> None:
         self.plan = plan
         # With a composed plan and a channel, each cue's writes are played exactly as the
         # plan lists them, at their own deadlines; otherwise ``wrist`` runs the cue by name.
         self._haptics = haptics
         self._told_write_failure = False
+        if lead_in_s is None:
+            lead_in_s = WRITE_PATH_LEAD_IN_S if haptics is not None else 0.0
+        self._lead_in_s = lead_in_s
         self.run_id = run_id
         self._timer = timer
         self._wall = wall
@@ -138,10 +144,15 @@ class SessionRunner:
 
     # --- time -----------------------------------------------------------------------------
 
+    @property
+    def clock_origin(self) -> float:
+        """The timer's time at which the routine's offset 0 fell (or will fall)."""
+        return self._start
+
     def offset(self) -> float:
-        """Where the routine is now, in plan seconds."""
+        """Where the routine is now, in plan seconds (0 until its clock has started)."""
         now = self._paused_at if self._paused_at is not None else self._timer.time()
-        return now - self._start - self._paused_total + self._skipped_total
+        return max(0.0, now - self._start - self._paused_total + self._skipped_total)
 
     def _deadline(self, at_s: float) -> float:
         return self._start + self._paused_total - self._skipped_total + at_s
@@ -151,7 +162,10 @@ class SessionRunner:
     def start(self) -> None:
         if self.state is not None:
             raise SessionError("this routine has already started")
-        self._start = self._timer.time()
+        # With a band's channel, the routine's clock starts a moment after the start itself,
+        # so the start-up work (the plan recorded and sent out, the first step shown) is
+        # done before the first cue's writes are due, and they are not late.
+        self._start = self._timer.time() + self._lead_in_s
         self._pending = _ticks(self.plan)
         self.state = SessionState.RUNNING
         self._publish_started()

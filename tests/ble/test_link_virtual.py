@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,6 +11,7 @@ from companion.ble.profiles import load_profiles
 from companion.bus import EventBus
 from companion.events import Event, HeartRateSample, LinkChanged, LinkState, PacketDropped
 from companion.links import BandChoice, LinkStack, band_link
+from companion.routines.haptics import Vocabulary
 from tests.support import eventually
 
 
@@ -165,3 +167,40 @@ async def test_a_silent_band_that_speaks_again_is_connected_again(
     await eventually(lambda: LinkState.SILENT in recorded.link_states(), 10, "the silence")
     await eventually(lambda: stack.link.state == LinkState.CONNECTED, 10, "data again")
     assert LinkState.LOST not in recorded.link_states()
+
+
+async def test_two_cues_started_at_once_reach_the_band_one_after_the_other_never_interleaved(
+    simulated: tuple[LinkStack, Recorded],
+) -> None:
+    stack, _ = simulated
+    band = stack.band
+    assert band is not None
+
+    assert stack.link.run_cue("hold-end") is True
+    assert stack.link.run_cue("breath-in") is True  # lower: waits for the band to be still
+    await eventually(lambda: len(band.vibrations) >= 4, what="both patterns")
+
+    got = list(band.vibrations)[:4]
+    assert [v.value for v in got] == [b"\x02", b"\x00", b"\x01", b"\x00"]
+    # The breath-in starts after the hold-end's 0.6 s and 0.4 s of stillness.
+    assert got[2].mono - got[0].mono >= 0.95
+
+
+async def test_pain_cuts_the_pattern_playing_with_a_stop_first_and_is_felt_whole(
+    simulated: tuple[LinkStack, Recorded],
+) -> None:
+    stack, _ = simulated
+    band = stack.band
+    profile = stack.link.profile
+    assert band is not None and profile is not None
+
+    assert stack.link.run_cue("reminder") is True  # a 0.8 s mild buzz
+    await eventually(lambda: len(band.vibrations) >= 1, what="the reminder's buzz")
+    assert stack.link.run_cue("pain") is True
+    await eventually(lambda: len(band.vibrations) >= 8, 15, "the whole pain pattern")
+    await asyncio.sleep(1.0)  # nothing of the reminder comes after
+
+    values = [v.value.hex() for v in band.vibrations]
+    assert values == ["01", "00", "02", "00", "02", "00", "02", "00"]
+    reading = band.felt(Vocabulary.from_profile(profile))
+    assert [f.cue for f in reading.felt] == ["pain"]

@@ -17,7 +17,7 @@ from companion.ble.write_channel import WriteChannel
 from companion.bus import EventBus
 from companion.events import CueDelivered, CueFired, Event, SessionState, SessionStateChanged
 from companion.routines.catalog import Routine, RoutineStep, Side, load_catalog, load_routines
-from companion.routines.engine import SessionRunner
+from companion.routines.engine import WRITE_PATH_LEAD_IN_S, SessionRunner
 from companion.routines.haptics import (
     Fate,
     Playback,
@@ -128,7 +128,7 @@ def test_every_planned_cue_is_felt_whole_in_order_and_on_time(routine: str, prof
     runner, band, _ = run(plan)
 
     assert runner.state == SessionState.COMPLETED
-    assert_felt_as_planned(plan, band, origin=1000.0)
+    assert_felt_as_planned(plan, band, origin=runner.clock_origin)
 
 
 @pytest.mark.parametrize("profile", VIBRATING)
@@ -148,9 +148,9 @@ def test_every_hold_end_reaches_the_wrist_as_the_full_hold_end_pattern(profile: 
 def test_a_late_engine_does_not_move_the_writes_of_a_pattern_apart() -> None:
     plan = plan_for("bedtime", "immediate-alert")
 
-    _, band, events = run(plan, lateness=0.004)
+    runner, band, events = run(plan, lateness=0.004)
 
-    assert_felt_as_planned(plan, band, origin=1000.0)
+    assert_felt_as_planned(plan, band, origin=runner.clock_origin)
     assert any(isinstance(e, CueFired) and e.actual_s > e.planned_s for e in events)
 
 
@@ -178,7 +178,7 @@ def test_a_faster_pace_from_adaptive_pacing_is_composed_the_same_way(profile: st
     assert retimed.vocabulary == plan.vocabulary
     runner, band, _ = run(retimed)
     assert runner.state == SessionState.COMPLETED
-    assert_felt_as_planned(retimed, band, origin=1000.0)
+    assert_felt_as_planned(retimed, band, origin=runner.clock_origin)
 
 
 def test_pain_mid_pattern_stops_the_buzz_and_nothing_planned_follows_it() -> None:
@@ -191,7 +191,7 @@ def test_pain_mid_pattern_stops_the_buzz_and_nothing_planned_follows_it() -> Non
     band = FakeBand(timer, plan.vocabulary)
     runner = SessionRunner(
         plan, run_id="run-1", timer=timer, wall=lambda: 0.0, bus=bus,
-        wrist=lambda _cue: False, replan=retime_from, haptics=band,
+        wrist=lambda _cue: False, replan=retime_from, haptics=band, lead_in_s=0.0,
     )  # fmt: skip
     runner.start()
     hold_end = next(c for c in plan.cues if c.cue.value == "hold-end")
@@ -208,3 +208,14 @@ def test_pain_mid_pattern_stops_the_buzz_and_nothing_planned_follows_it() -> Non
     felt = [f.cue for f in read_wrist(band.received, plan.vocabulary).felt]
     assert felt[-1] == "pain"
     assert [e.state for e in events if isinstance(e, SessionStateChanged)][-1] == SessionState.PAIN
+
+
+def test_the_routines_clock_starts_after_a_lead_in_so_the_first_writes_are_not_crowded() -> None:
+    plan = plan_for("taster", "immediate-alert")
+
+    runner, band, events = run(plan)
+
+    assert runner.clock_origin == 1000.0 + WRITE_PATH_LEAD_IN_S
+    started = next(e for e in events if isinstance(e, SessionStateChanged))
+    assert started.mono == 1000.0
+    assert band.received[0].t == 1000.0 + WRITE_PATH_LEAD_IN_S

@@ -1,8 +1,14 @@
 import dataclasses
+import itertools
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from companion.ble.profiles import load_profiles
+from companion.cli import main as cli_main
 from companion.routines.catalog import (
     COOL_DOWN,
     REST,
@@ -14,6 +20,7 @@ from companion.routines.catalog import (
     load_catalog,
     load_routines,
 )
+from companion.routines.haptics import Vocabulary
 from companion.routines.pacer import BreathPattern
 from companion.routines.plan import (
     Cue,
@@ -22,6 +29,7 @@ from companion.routines.plan import (
     PlannedStep,
     PlanSettings,
     compile_plan,
+    compose_plan,
     format_plan_text,
     plan_to_json,
     retime_from,
@@ -410,3 +418,54 @@ def test_plan_text_shows_reps_holds_in_the_pattern_and_fractional_seconds() -> N
 def test_planned_steps_need_exactly_one_of_breaths_and_reps() -> None:
     with pytest.raises(ValueError, match="exactly one"):
         PlannedStep(0, "x", "x", None, Mode.HOLD, 0.0, 1.0, "", breaths=2, reps=3)
+
+
+# --- composed for a band's one haptic channel -------------------------------------------------
+
+
+def test_companion_plan_json_lists_the_exact_writes_with_no_two_patterns_overlapping(
+    tmp_path: Path,
+) -> None:
+    result = CliRunner().invoke(
+        cli_main,
+        ["plan", "bedtime", "--json", "--profile", "immediate-alert"],
+        env={"COMPANION_DATA_DIR": str(tmp_path)},
+    )
+
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    band = shown["band_writes"]
+    assert [w["at_s"] for w in band] == sorted(w["at_s"] for w in band)
+    # Each cue's writes come in one unbroken run: no pattern is interleaved with another.
+    runs = [cue for cue, _ in itertools.groupby((w["at_s"], w["cue"])[1] for w in band)]
+    played = [c for c in shown["cues"] if c["fate"] in ("played", "delayed")]
+    assert len(runs) == len(played)
+    assert runs == [c["cue"] for c in sorted(played, key=lambda c: c["start_s"])]
+    for cue in shown["cues"]:
+        if cue["cue"] == "hold-end":
+            assert cue["fate"] == "played"
+            assert [w["value"] for w in cue["writes"]] == ["02", "00"]
+    folded = [c for c in shown["cues"] if c["fate"] == "folded"]
+    assert folded and all(c["writes"] == [] and c["reason"] for c in folded)
+
+
+def test_retiming_a_composed_plan_composes_the_rest_by_the_same_rule() -> None:
+    vocabulary = Vocabulary.from_profile(load_profiles(None)["immediate-alert"])
+    plan = compose_plan(compile_plan(ROUTINES["taster"], DEFAULT, LEVEL_1), vocabulary)
+
+    retimed = retime_from(plan, 2, LONG_EXHALE)
+
+    assert retimed.vocabulary is vocabulary
+    assert all(c.delivery is not None for c in retimed.cues)
+    assert retimed.cues[: len([c for c in plan.cues if c.step < 2])] == tuple(
+        c for c in plan.cues if c.step < 2
+    )
+    ends = [c for c in retimed.cues if c.cue is END]
+    assert ends and all(c.delivery and c.delivery.fate.value == "played" for c in ends)
+
+
+def test_composing_without_a_band_leaves_the_plan_as_it_was() -> None:
+    plan = compile_plan(ROUTINES["taster"], DEFAULT, LEVEL_1)
+
+    assert compose_plan(plan, None) is plan
+    assert "band_writes" not in plan_to_json(plan, lambda _cue: [])
