@@ -105,6 +105,28 @@ def test_a_read_only_database_says_so(tmp_path: Path) -> None:
     assert code == EXIT_STORE and "read-only" in line
 
 
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_run_with_a_damaged_database_is_one_line_with_exit_6(tmp_path: Path, damage: str) -> None:
+    path = _database(tmp_path)
+    broken = b"not a database" * 100 if damage == "garbage" else path.read_bytes()[:5000]
+    path.write_bytes(broken)
+
+    code, err = invoke("run", "--simulate", "--port", "0", data_dir=tmp_path)
+
+    line = assert_one_line(err)
+    assert code == EXIT_STORE and "is damaged" in line and "mv " in line
+
+
+def test_run_with_a_data_dir_that_is_not_a_directory_is_one_line(tmp_path: Path) -> None:
+    code, err = invoke(
+        "run", "--simulate", "--port", "0", "--data-dir", "/dev/null", data_dir=tmp_path
+    )
+
+    line = assert_one_line(err)
+    assert code == EXIT_STORE
+    assert line.startswith("error: the data directory /dev/null is not a directory")
+
+
 def test_a_busy_port_is_one_line_with_exit_7(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
