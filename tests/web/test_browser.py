@@ -529,6 +529,8 @@ def test_the_session_chart_breaks_its_line_where_the_heart_rate_had_a_gap(
     xs, ys = page.evaluate("document.getElementById('chart').uplot.data")
     breaks = [x for x, y in zip(xs, ys, strict=True) if y is None]
     assert len(breaks) == 1 and 30 < breaks[0] < 52, (xs, ys)
+    expect(page.locator(".gaps")).to_contain_text("the band's link was lost")
+    shoot(page, "session-with-a-gap-day")
     page.goto(server.url + "/sessions/older")
     expect(page.locator("#chart canvas").first).to_be_visible()
     assert None not in page.evaluate("document.getElementById('chart').uplot.data[1]")

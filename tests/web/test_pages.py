@@ -292,7 +292,7 @@ def test_session_page_without_heart_figures_shows_none_of_their_labels(
     assert "RMSSD" not in page and "Beats" not in page and "Gaps in the heart rate" not in page
 
 
-def test_history_has_an_rmssd_column_only_when_sessions_carry_it(
+def test_history_has_rmssd_and_breathing_columns_only_when_sessions_carry_them(
     client: FlaskClient, history: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert "RMSSD" not in client.get("/history").get_data(as_text=True)
@@ -301,15 +301,19 @@ def test_history_has_an_rmssd_column_only_when_sessions_carry_it(
         web_history,
         "list_sessions",
         lambda engine, limit, offset: [
-            {**row, "rmssd_ms": 38.4 if row["id"] == "newer" else None}
+            {
+                **row,
+                "rmssd_ms": 38.4 if row["id"] == "newer" else None,
+                "breathing_rate_bpm": 6.04 if row["id"] == "older" else None,
+            }
             for row in real(engine, limit, offset)
         ],
     )
 
     page = client.get("/history").get_data(as_text=True)
 
-    assert '<th scope="col">RMSSD, ms</th>' in page
-    assert re.findall(r"<td>(38|—)</td>", page) == ["38", "—"]
+    assert '<th scope="col">RMSSD, ms</th><th scope="col">Breaths a minute</th>' in page
+    assert re.findall(r"<td>(38|6.0|—)</td>", page) == ["38", "—", "—", "6.0"]
 
 
 @pytest.mark.parametrize(

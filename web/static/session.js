@@ -110,6 +110,23 @@
       });
       ctx.restore();
     };
+    // Where there was no signal: a dotted line along the bottom of the plot under the break.
+    const markGaps = (u) => {
+      const { ctx, bbox } = u;
+      ctx.save();
+      clipToPlot(u);
+      ctx.strokeStyle = css("--muted");
+      ctx.lineWidth = 3 * devicePixelRatio;
+      ctx.setLineDash([2 * devicePixelRatio, 4 * devicePixelRatio]);
+      const y = bbox.top + bbox.height - 3 * devicePixelRatio;
+      for (const [a, b] of gaps) {
+        ctx.beginPath();
+        ctx.moveTo(u.valToPos(a, "x", true), y);
+        ctx.lineTo(u.valToPos(b, "x", true), y);
+        ctx.stroke();
+      }
+      ctx.restore();
+    };
     // Hold ends are drawn over the line, so they stay visible on any shading.
     const markHoldEnds = (u) => {
       const { ctx, bbox } = u;
@@ -142,7 +159,7 @@
         { ...axis, incrs: TICK_STEPS_S, values: (u, ticks) => ticks.map(mmss) },
         { ...axis, label: "bpm", incrs: BPM_STEPS, values: (u, ticks) => ticks.map((v) => String(Math.round(v))) },
       ],
-      hooks: { drawClear: [shade], draw: [markHoldEnds] },
+      hooks: { drawClear: [shade], draw: [markHoldEnds, markGaps] },
     };
     container.replaceChildren();
     const chart = new uPlot(opts, [xs, ys], container);
