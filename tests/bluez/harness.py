@@ -18,7 +18,8 @@ from companion.ble.bumble_backend import uuid_str
 from companion.ble.radio import VIRTUAL_TRANSPORT, VirtualRadio
 from companion.ble.virtual_band import VirtualBand
 from companion.links import virtual_band
-from tests.bluez.standin import ADAPTER_ADDRESS, BandDevice, BlueZStandIn
+from tests.bluez.objects import ADAPTER_ADDRESS
+from tests.bluez.standin import BandDevice, BlueZStandIn
 
 T = TypeVar("T")
 CALL_TIMEOUT_S = 20.0

@@ -16,7 +16,7 @@ import pytest
 
 from tests.bluez.conftest import COMPANION
 from tests.bluez.harness import BlueZWorld
-from tests.bluez.standin import (
+from tests.bluez.objects import (
     ERROR_FAILED,
     ERROR_IN_PROGRESS,
     LE_CONNECTION_ABORT_BY_LOCAL,
