@@ -33,7 +33,8 @@ def test_plan_json_carries_each_cues_writes_for_the_chosen_profile(tmp_path: Pat
     assert code == 0
     assert set(plan) >= {"routine", "total_s", "steps", "cues"}
     hold_end = next(c for c in plan["cues"] if c["cue"] == "hold-end")
-    assert set(hold_end) == {"at_s", "cue", "step", "writes"}
+    assert set(hold_end) == {"at_s", "cue", "step", "fate", "reason", "start_s", "writes"}
+    assert hold_end["fate"] == "played"
     assert hold_end["writes"][0] == {
         "after_s": 0.0,
         "characteristic": "00002a06-0000-1000-8000-00805f9b34fb",

@@ -53,6 +53,8 @@ def assert_one_line(err: str) -> str:
          "no reminder 99999999999999999999999"),
         (("summary", "--date", "0001-01-01"), EXIT_USAGE, "there are no summaries before 1970"),
         (("plan", "taster", "--bogus"), EXIT_USAGE, "No such option '--bogus'"),
+        (("--bogus",), EXIT_USAGE, "No such option '--bogus'"),
+        (("bogus",), EXIT_USAGE, "No such command 'bogus'"),
     ],
 )  # fmt: skip
 def test_bad_values_are_one_line_with_a_documented_code(
@@ -69,6 +71,17 @@ def _database(tmp_path: Path) -> Path:
     path = tmp_path / "companion.db"
     upgrade_to_head(f"sqlite:///{path}")
     return path
+
+
+@pytest.mark.parametrize("args", [(), ("remind",)])
+def test_a_bare_command_group_shows_its_help_and_exits_0(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    result = CliRunner().invoke(main, list(args), env={"COMPANION_DATA_DIR": str(tmp_path)})
+
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Usage: ")
+    assert result.stderr == ""
 
 
 def test_a_database_that_is_not_one_says_so_and_how_to_move_it_aside(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ cannot listen. Every non-zero exit prints one line saying why, and what to do.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -28,11 +28,25 @@ class CompanionGroup(click.Group):
     """Every failure ends a command with one line on stderr and a documented exit code;
     a traceback only reaches the log at -v."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args and not ctx.resilient_parsing:
+            # A bare `companion` is a request for help, not a mistake.
+            click.echo(ctx.get_help())
+            ctx.exit(0)
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            _fail(f"{exc.format_message()} (see: {ctx.command_path} --help)", EXIT_USAGE, exc)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except CompanionError as exc:
             _fail(str(exc), exit_code_for(exc), exc)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            # `companion remind` alone: its help, as `companion` alone gives the main help.
+            click.echo(exc.ctx.get_help() if exc.ctx is not None else ctx.get_help())
+            raise SystemExit(0) from None
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
             _fail(f"{exc.format_message()} (see: {where} --help)", EXIT_USAGE, exc)
@@ -50,7 +64,7 @@ class CompanionGroup(click.Group):
             )
 
 
-def _fail(message: str, code: int, exc: BaseException) -> None:
+def _fail(message: str, code: int, exc: BaseException) -> NoReturn:
     _LOGGER.info("command failed", exc_info=exc)
     click.echo(f"error: {_one_line(message)}", err=True)
     raise SystemExit(code) from None
