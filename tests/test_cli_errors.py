@@ -54,6 +54,9 @@ def assert_one_line(err: str) -> str:
         (("summary", "--date", "0001-01-01"), EXIT_USAGE, "there are no summaries before 1970"),
         (("plan", "taster", "--bogus"), EXIT_USAGE, "No such option '--bogus'"),
         (("--bogus",), EXIT_USAGE, "No such option '--bogus'"),
+        # TEST-NET-1: an address that is never this machine's.
+        (("run", "--simulate", "--port", "0", "--host", "192.0.2.1"), EXIT_LISTEN,
+         "192.0.2.1 is not an address of this machine"),
         (("bogus",), EXIT_USAGE, "No such command 'bogus'"),
     ],
 )  # fmt: skip
