@@ -30,9 +30,13 @@ MODES = ("day", "night")
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
-def unexpected(message: ConsoleMessage) -> bool:
-    """A console error other than the 4xx a refused value is meant to get."""
-    return message.type == "error" and "status of 4" not in message.text
+# The console error a refused settings value is meant to get.
+REFUSED = ("status of 422",)
+
+
+def unexpected(message: ConsoleMessage, expected: tuple[str, ...] = REFUSED) -> bool:
+    """A console error other than those ``expected`` (substrings of its text)."""
+    return message.type == "error" and not any(e in message.text for e in expected)
 
 
 def launch(playwright: Any) -> Browser:
@@ -52,7 +56,11 @@ def chromium() -> Iterator[Browser]:
 
 @contextlib.contextmanager
 def fresh_page(
-    browser: Browser, viewport: dict[str, int] | None = None, *, night: bool = False
+    browser: Browser,
+    viewport: dict[str, int] | None = None,
+    *,
+    night: bool = False,
+    expected_errors: tuple[str, ...] = REFUSED,
 ) -> Iterator[Page]:
     """A page in a context of its own (no cookies or storage from other tests), with axe-core
     loaded into every document before the page's own scripts, and night light on if asked."""
@@ -66,7 +74,7 @@ def fresh_page(
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     # CSP violations and failed loads show up as console errors.
-    page.on("console", lambda m: errors.append(m.text) if unexpected(m) else None)
+    page.on("console", lambda m: errors.append(m.text) if unexpected(m, expected_errors) else None)
     page.set_default_timeout(WAIT_MS)
     yield page
     context.close()
