@@ -57,3 +57,37 @@ def test_the_token_is_made_once_and_kept_owner_only(tmp_path: Path) -> None:
 
     assert fresh and not fresh_again and token == again and len(token) >= 24
     assert stat.S_IMODE(settings.token_file.stat().st_mode) == 0o600
+
+
+def test_rows_kept_at_the_last_shutdown_are_written_before_unfinished_sessions_are_marked(
+    tmp_path: Path,
+) -> None:
+    from companion.events import SessionState
+    from companion.service import open_store
+    from companion.store.queries import list_sessions
+    from companion.store.recorder import spill_writes
+    from companion.store.writes import EventTranslator, apply_writes
+    from tests.store.conftest import T0, ended, sample, started
+
+    settings = Settings.build(data_dir=tmp_path)
+    upgrade_to_head(settings.db_url)
+    engine = create_engine_for_url(settings.db_url)
+    translator = EventTranslator()
+    with engine.begin() as connection:
+        apply_writes(connection, translator.writes_for(started("run1", T0)))
+    engine.dispose()
+    # What the recorder could not write when the service last stopped: two samples and
+    # the session's honest end.
+    kept = [
+        *translator.writes_for(sample(T0 + 1, 61)),
+        *translator.writes_for(sample(T0 + 2, 62)),
+        *translator.writes_for(ended("run1", T0 + 3, SessionState.INTERRUPTED)),
+    ]
+    assert spill_writes(kept, settings.unsaved_dirs) is not None
+
+    with open_store(settings) as store:
+        (session,) = list_sessions(store.engine)
+
+    # Written as kept (ended at T0 + 3), not guessed by the start-up sweep.
+    assert (session.outcome, session.ended_at, session.samples) == ("interrupted", T0 + 3, 2)
+    assert list(settings.unsaved_dirs[0].iterdir()) == []
