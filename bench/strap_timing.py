@@ -7,7 +7,9 @@ The session prints its composed plan (``band_writes``: every write the band shou
 the band prints every write it received with its monotonic time (one clock for every
 process on Linux). Error of a write = its receipt less its planned offset, less the median
 of that over the run (the routine's start is not shared between processes). Masked or
-interleaved = writes the wearer cannot read as a whole pattern, plus cues felt as another.
+interleaved = writes out of their planned place (the plan has no two patterns overlapping);
+misread = cues the wearer (``haptics.read_wrist``, 50 ms rhythm tolerance) could not read
+as planned, which lateness alone can cause.
 Beside it, the engine-side figure: how late the engine fired each cue (``actual_s -
 planned_s``), all the earlier benchmarks could see. Run with ``python -m bench.cue_timing
 --strap``.
@@ -48,7 +50,8 @@ class StrapRun:
     received: int
     errors_ms: tuple[float, ...]
     engine_late_ms: tuple[float, ...]
-    masked: int
+    masked: int  # writes out of their planned place: a pattern masked or interleaved
+    misread: int  # cues the wearer could not read as planned (rhythm bent by lateness too)
     note: str
     planned_s: tuple[float, ...] = ()
 
@@ -138,9 +141,9 @@ def measure(
     notes = []
     if len(planned) != len(received):
         notes.append(f"{len(received)} writes received for {len(planned)} planned")
+    # The plan has no two patterns overlapping, so a write out of its planned place is a
+    # pattern masked or interleaved on the way.
     wrong = sum(value != got["value"] for (_, value), got in pairs)
-    if wrong:
-        notes.append(f"{wrong} writes out of order")
     offsets = [(got["mono"] - at) * MS_PER_S for (at, _), got in pairs]
     middle = statistics.median(offsets) if offsets else 0.0
     vocabulary = Vocabulary.from_profile(load_profiles(None)[PROFILE])
@@ -159,7 +162,8 @@ def measure(
         received=len(received),
         errors_ms=tuple(o - middle for o in offsets),
         engine_late_ms=tuple(engine),
-        masked=len(reading.unreadable) + misread,
+        masked=wrong + abs(len(planned) - len(received)),
+        misread=len(reading.unreadable) + misread,
         note="; ".join(notes),
         planned_s=tuple(at for (at, _), _got in pairs),
     )
@@ -179,6 +183,7 @@ def report(runs: Sequence[StrapRun]) -> str:
                 ms(strap.max),
                 str(run.over_target),
                 str(run.masked),
+                str(run.misread),
                 ms(engine.p50),
                 ms(engine.p99),
                 ms(engine.max),
@@ -194,6 +199,7 @@ def report(runs: Sequence[StrapRun]) -> str:
         "max",
         f"> {STRAP_TARGET_MS:g}",
         "masked",
+        "misread",
         "engine p50",
         "p99",
         "max",

@@ -496,9 +496,15 @@ class BandLink:
                 continue
             delay = item.at_s - time.monotonic()
             if delay > 0:
+                # A timer on the loop wakes the writer right at the deadline (no task per
+                # wait, no cancellation to unwind); a new cue wakes it earlier.
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
+                loop = asyncio.get_running_loop()
+                alarm = loop.call_at(loop.time() + delay, self._wake.set)
+                try:
+                    await self._wake.wait()
+                finally:
+                    alarm.cancel()
                 continue  # something earlier may have arrived meanwhile
             self._channel.pop(item)
             self._in_flight = True

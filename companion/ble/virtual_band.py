@@ -262,9 +262,13 @@ class VirtualBand:
             Received(v.mono, v.characteristic, v.value) for v in self.vibrations if v.mono >= since
         ]
 
-    def felt(self, vocabulary: Vocabulary, since: float = float("-inf")) -> Reading:
+    def felt(
+        self, vocabulary: Vocabulary, since: float = float("-inf"), tolerance_s: float | None = None
+    ) -> Reading:
         """What the wearer made of the writes: cue words, and anything unreadable."""
-        return read_wrist(self.received(since), vocabulary)
+        if tolerance_s is None:
+            return read_wrist(self.received(since), vocabulary)
+        return read_wrist(self.received(since), vocabulary, tolerance_s)
 
     def _record(self, characteristic: str, value: bytes) -> None:
         if self.refuse_writes:

@@ -26,6 +26,8 @@ from companion.routines.haptics import (
 
 _LOGGER = logging.getLogger(__name__)
 
+_SAME_TIME_S = 1e-6
+
 
 @dataclass(eq=False)
 class _Active:
@@ -86,7 +88,8 @@ class WriteChannel:
     ) -> tuple[Playback, str, tuple[TimedWrite, ...]]:
         last = self._last if self._last is not None and not self._last.done else None
         start = playback.writes[0].at_s
-        if last is None or start >= last.end_s + SEPARATION_S:
+        # A composed plan already keeps its patterns apart; allow for float rounding.
+        if last is None or start >= last.end_s + SEPARATION_S - _SAME_TIME_S:
             return playback, "", ()
         if playback.priority > last.playback.priority:
             stop_at = max(start, now)

@@ -377,11 +377,13 @@ class Reading:
     unreadable: tuple[Received, ...]  # writes no whole pattern explains: masked or interleaved
 
 
-def read_wrist(received: Sequence[Received], vocabulary: Vocabulary) -> Reading:
+def read_wrist(
+    received: Sequence[Received], vocabulary: Vocabulary, tolerance_s: float = READ_TOLERANCE_S
+) -> Reading:
     """What a wearer who knows the band's patterns feels from the writes it received.
 
     From each write not yet explained, the longest pattern whose writes follow one another
-    unbroken, with the pattern's values and rhythm (within ``READ_TOLERANCE_S``), is felt as
+    unbroken, with the pattern's values and rhythm (within ``tolerance_s``), is felt as
     that cue. A stop write on its own ends a buzz and means nothing more. Anything else is
     unreadable: a pattern masked by another, or two interleaved.
     """
@@ -391,7 +393,7 @@ def read_wrist(received: Sequence[Received], vocabulary: Vocabulary) -> Reading:
     unreadable: list[Received] = []
     i = 0
     while i < len(ordered):
-        match = next((p for p in patterns if _matches(p, ordered, i)), None)
+        match = next((p for p in patterns if _matches(p, ordered, i, tolerance_s)), None)
         if match is not None:
             felt.append(Felt(ordered[i].t, match.cue))
             i += len(match.writes)
@@ -402,14 +404,16 @@ def read_wrist(received: Sequence[Received], vocabulary: Vocabulary) -> Reading:
     return Reading(tuple(felt), tuple(unreadable))
 
 
-def _matches(pattern: Pattern, received: Sequence[Received], start: int) -> bool:
+def _matches(
+    pattern: Pattern, received: Sequence[Received], start: int, tolerance_s: float
+) -> bool:
     if start + len(pattern.writes) > len(received):
         return False
     origin = received[start].t
     return all(
         r.characteristic == w.characteristic
         and r.value == w.value
-        and abs((r.t - origin) - w.after_s) <= READ_TOLERANCE_S
+        and abs((r.t - origin) - w.after_s) <= tolerance_s
         for w, r in zip(pattern.writes, received[start : start + len(pattern.writes)], strict=True)
     )
 

@@ -76,7 +76,7 @@ async def test_a_taster_is_felt_whole_and_in_order_at_the_band(profile_name: str
         # Sent is not yet received: the last write is still crossing the virtual radio.
         expected = len(write_timeline(c.delivery for c in plan.cues if c.delivery))
         await eventually(lambda: len(band.received(origin)) >= expected, what="the last write")
-        reading = band.felt(vocabulary, since=origin)
+        reading = band.felt(vocabulary, since=origin, tolerance_s=PAIRING_S)
 
     meant = [
         (c.delivery.start_s, c.cue.value)
