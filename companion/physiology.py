@@ -151,7 +151,11 @@ def clean_rr(rr_ms: Sequence[float]) -> CleanedRR:
     plausible_at = np.flatnonzero((values >= RR_MIN_MS) & (values <= RR_MAX_MS))
     plausible = values[plausible_at]
     glitch, median = _glitches(plausible)
-    ectopic = _ectopic_intervals(plausible, median, glitch) & ~glitch
+    # Where an impossible interval was dropped, the neighbours are not what they seem.
+    dropped_before = np.diff(plausible_at, prepend=-1) > 1
+    dropped_after = np.diff(plausible_at, append=values.size) > 1
+    ectopic = _ectopic_intervals(plausible, median, glitch, dropped_before | dropped_after)
+    ectopic &= ~glitch
     keep = ~(glitch | ectopic)
     return CleanedRR(
         kept=tuple(float(v) for v in plausible[keep]),
@@ -194,12 +198,13 @@ def _glitches(values: Floats) -> tuple[Flags, Floats]:
     return np.asarray(judged & glitch, dtype=np.bool_), median
 
 
-def _ectopic_intervals(values: Floats, median: Floats, glitch: Flags) -> Flags:
+def _ectopic_intervals(values: Floats, median: Floats, glitch: Flags, beside_drop: Flags) -> Flags:
     """Both intervals around each ectopic beat: a short interval then a long one, each
     a large change by the series' own measure (Lipponen & Tarvainen's normalised dRR),
     that add up to about two ordinary intervals (the compensatory pause). When the glitch
     rules caught one half alone (a pause far from the median), a sharp change into or out
-    of it marks its partner."""
+    of it marks its partner. ``beside_drop`` marks intervals next to an impossible one
+    that was dropped: no pair is made across it."""
     n = values.size
     flagged = np.zeros(n, dtype=np.bool_)
     if n < 4:
@@ -218,17 +223,28 @@ def _ectopic_intervals(values: Floats, median: Floats, glitch: Flags) -> Flags:
             & (second > (1.0 + ECTOPIC_LONG_FRACTION) * usual)
             & (np.abs(first + second - 2.0 * usual) <= ECTOPIC_SUM_FRACTION * 2.0 * usual)
         )
+        # A premature beat follows an ordinary interval; two short ones in a row are the
+        # halves of a split interval (an extra beat) and the long one after it is good.
+        before_first = np.concatenate([[np.nan], values[:-2]])
+        pair &= ~(before_first < (1.0 - ECTOPIC_SHORT_FRACTION) * usual)
+    glitch_before = np.concatenate([[False], glitch[:-1]])
+    glitch_after = np.concatenate([glitch[1:], [False]])
+    lone = glitch & ~glitch_before & ~glitch_after & ~beside_drop
+    # Half of a split interval (an extra beat) is no premature beat, and nothing is paired
+    # across a dropped interval.
+    pair &= ~(glitch[:-1] & ~lone[:-1]) & ~(glitch[1:] & ~lone[1:])
+    pair &= ~beside_drop[:-1] & ~beside_drop[1:]
     flagged[:-1] |= pair
     flagged[1:] |= pair
-    lone = glitch & ~np.concatenate([[False], glitch[:-1]]) & ~np.concatenate([glitch[1:], [False]])
     with np.errstate(invalid="ignore"):
+        compensated = np.abs(first + second - 2.0 * usual) <= ECTOPIC_SUM_FRACTION * 2.0 * usual
         long_glitch = lone & (values > median)
         short_glitch = lone & (values < median)
         # The premature interval before a lone long glitch ...
-        before = long_glitch[1:] & (normalised[:-1] < -1.0)
+        before = long_glitch[1:] & (normalised[:-1] < -1.0) & compensated
         before &= values[:-1] < (1.0 - ECTOPIC_LONG_FRACTION) * median[:-1]
         # ... and the pause after a lone short one.
-        after = short_glitch[:-1] & (normalised[1:] > 1.0)
+        after = short_glitch[:-1] & (normalised[1:] > 1.0) & compensated
         after &= values[1:] > (1.0 + ECTOPIC_LONG_FRACTION) * median[1:]
     flagged[:-1] |= before
     flagged[1:] |= after
