@@ -5,16 +5,13 @@ every page in day and night mode go to test-artifacts/."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import re
-import shutil
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import Engine
 
 from companion.events import (
@@ -29,7 +26,7 @@ from companion.events import (
 from companion.reminders import Reminder
 from companion.store.queries import get_setting
 from companion.store.reminders import add_reminder, list_reminders
-from tests.support import CHROMIUM, CHROMIUM_ARGS
+from tests.web.browser_support import WAIT_MS, chromium, fresh_page, shoot
 from tests.web.conftest import (
     BAND,
     FIRST_STEP,
@@ -47,14 +44,6 @@ from web import RunningServer, WebSettings, create_app, serve
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-WAIT_MS = 5000
-
-
-def unexpected(message: ConsoleMessage) -> bool:
-    """A console error other than the 422 a refused settings value is meant to get."""
-    return message.type == "error" and "status of 422" not in message.text
-
 
 @pytest.fixture
 def server(core: FakeCore, engine: Engine) -> Iterator[RunningServer]:
@@ -70,27 +59,8 @@ def server(core: FakeCore, engine: Engine) -> Iterator[RunningServer]:
 def browser() -> Iterator[Browser]:
     """One Chromium for the whole file (starting it is most of a test's time); each test
     gets a fresh context, so no cookies or storage leak from one to the next."""
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} is missing; `make browser-deps` installs Debian's chromium")
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@contextlib.contextmanager
-def fresh_page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    # CSP violations and failed loads show up as console errors.
-    page.on("console", lambda m: errors.append(m.text) if unexpected(m) else None)
-    page.set_default_timeout(WAIT_MS)
-    yield page
-    context.close()
-    assert errors == []
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
@@ -122,16 +92,12 @@ def wait_for_circle(page: Page, grown: bool, than: float) -> None:
     raise AssertionError(f"the circle stayed at {circle_width(page)} px (wanted past {than})")
 
 
-def shoot(page: Page, name: str, *, full_page: bool = True) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
-
-
 def test_a_session_from_start_to_pain_and_after_rating(
     page: Page, server: RunningServer, core: FakeCore
 ) -> None:
     page.goto(server.url + "/")
     expect(page.locator("#routines [role=radio]")).to_have_count(2)
-    shoot(page, "now-idle-day")
+    shoot(page, "now-idle-day", full_page=True)
     page.click("#pain-before [data-value='4']")
     page.click("#start")
     expect(page.locator("#running")).to_be_visible()
@@ -170,9 +136,9 @@ def test_a_session_from_start_to_pain_and_after_rating(
     page.click("#pain-after [data-value='2']")
     expect(page.locator("#after-saved")).to_be_visible()
     assert core.ratings == [2]
-    shoot(page, "now-after-night")
+    shoot(page, "now-after-night", full_page=True)
     page.click("#night-toggle")
-    shoot(page, "now-after-day")
+    shoot(page, "now-after-day", full_page=True)
 
 
 @pytest.mark.parametrize(
@@ -188,14 +154,14 @@ def test_pages_render_in_day_and_night(
 ) -> None:
     page.goto(server.url + path)
     page.wait_for_selector(ready)
-    shoot(page, f"{name}-day")
+    shoot(page, f"{name}-day", full_page=True)
 
     page.click("#night-toggle")
     page.reload()
     page.wait_for_selector(ready)
 
     assert page.evaluate("document.documentElement.classList.contains('night')")
-    shoot(page, f"{name}-night")
+    shoot(page, f"{name}-night", full_page=True)
 
 
 def test_settings_are_saved_and_a_bad_value_is_explained(page: Page, server: RunningServer) -> None:
@@ -362,11 +328,11 @@ def test_the_summary_page_draws_its_charts_in_day_and_night(
     expect(page.locator("#heart-chart svg rect.bar")).to_have_count(1)
     expect(page.locator("#breathing-chart svg rect.bar")).to_have_count(1)
     expect(page.locator(".session-line")).to_have_count(2)
-    shoot(page, "summary-day")
+    shoot(page, "summary-day", full_page=True)
     page.click("#night-toggle")
-    shoot(page, "summary-night")
+    shoot(page, "summary-night", full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
-    shoot(page, "summary-phone-night")
+    shoot(page, "summary-phone-night", full_page=True)
 
     page.click("#previous-day")
     page.wait_for_url(summary_server.url + "/summary/2026-05-11")
@@ -381,7 +347,7 @@ def test_a_summary_without_routines_says_so_instead_of_drawing(
 
     expect(page.locator("#exercise-chart")).to_have_text("No exercises since yesterday evening.")
     expect(page.locator("#heart-chart")).to_have_text("No heart-rate readings in these routines.")
-    shoot(page, "summary-empty-day")
+    shoot(page, "summary-empty-day", full_page=True)
 
 
 def test_reminders_are_added_turned_off_and_removed_in_settings(
@@ -403,7 +369,7 @@ def test_reminders_are_added_turned_off_and_removed_in_settings(
     assert [(r.at, r.days, r.enabled) for r in list_reminders(engine)] == [
         (datetime.time(7, 15), ("mon", "tue", "wed", "thu", "fri"), True)
     ]
-    shoot(page, "settings-reminders-day")
+    shoot(page, "settings-reminders-day", full_page=True)
 
     row.get_by_label("On").uncheck()
     expect(row).to_have_attribute("data-enabled", "false")
@@ -530,7 +496,7 @@ def test_the_session_chart_breaks_its_line_where_the_heart_rate_had_a_gap(
     breaks = [x for x, y in zip(xs, ys, strict=True) if y is None]
     assert len(breaks) == 1 and 30 < breaks[0] < 52, (xs, ys)
     expect(page.locator(".gaps")).to_contain_text("the band's link was lost")
-    shoot(page, "session-with-a-gap-day")
+    shoot(page, "session-with-a-gap-day", full_page=True)
     page.goto(server.url + "/sessions/older")
     expect(page.locator("#chart canvas").first).to_be_visible()
     assert None not in page.evaluate("document.getElementById('chart').uplot.data[1]")
