@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from companion.ble.link import BandLink, BleakTransport
 from companion.ble.profiles import DeviceProfile
 from companion.ble.radio import VIRTUAL_TRANSPORT, VirtualRadio, powered_device
+from companion.ble.resonance_curve import SIMULATED_RESONANCE, ResonanceCurve
 from companion.ble.virtual_band import BAND_ADDRESS, Vibration, VirtualBand
 from companion.ble.wearer import Wearer, WearerMode
 from companion.bus import EventBus
@@ -32,6 +33,8 @@ class BandChoice:
     profile: DeviceProfile | None = None
     wearer_mode: WearerMode = WearerMode.FOLLOW_CUES
     seed: int = 7
+    # The virtual wearer's baroreflex resonance (None: the same heart swing at every pace).
+    resonance: ResonanceCurve | None = SIMULATED_RESONANCE
 
 
 @dataclass
@@ -48,11 +51,13 @@ async def virtual_band(
     mode: WearerMode = WearerMode.FOLLOW_CUES,
     seed: int = 7,
     on_vibration: Callable[[Vibration], None] | None = None,
+    resonance: ResonanceCurve | None = SIMULATED_RESONANCE,
 ) -> AsyncIterator[VirtualBand]:
     async with powered_device(
         transport, name="virtual-band", address=BAND_ADDRESS, radio=radio
     ) as device:
-        band = VirtualBand(device, Wearer(seed=seed, mode=mode), on_vibration=on_vibration)
+        wearer = Wearer(seed=seed, mode=mode, resonance=resonance)
+        band = VirtualBand(device, wearer, on_vibration=on_vibration)
         await band.start()
         try:
             yield band
@@ -91,7 +96,11 @@ async def band_link(
             radio = VirtualRadio()
             band = await stack.enter_async_context(
                 virtual_band(
-                    VIRTUAL_TRANSPORT, radio=radio, mode=choice.wearer_mode, seed=choice.seed
+                    VIRTUAL_TRANSPORT,
+                    radio=radio,
+                    mode=choice.wearer_mode,
+                    seed=choice.seed,
+                    resonance=choice.resonance,
                 )
             )
         transport = await stack.enter_async_context(bleak_transport(choice, radio))

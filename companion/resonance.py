@@ -71,6 +71,9 @@ MIN_SEPARATION_Z = 2.0
 # ... and by this share of its own swing: a flat curve with a slight tilt (slower breaths
 # fill the lungs a little more) must not read as a peak at its end.
 MIN_CONTRAST = 0.08
+# At the slowest or fastest pace tried, the far side of a peak is not seen, and swings
+# grow a little at slower breathing anyway: an answer there must stand out far more.
+EDGE_MIN_CONTRAST = 0.22
 OUTLIER_SPREADS = 3.0  # a breath's swing this many robust deviations from the median
 FULL_CONFIDENCE_Z = 6.0
 
@@ -368,48 +371,74 @@ def assess(
     good = [s for s in scores if s.good]
     if len(good) < MIN_USABLE_PACES:
         return Assessment(Verdict.TOO_FEW_GOOD_PACES, None, 0.0, tuple(scores))
-    top_swing = max(s.swing_bpm or 0.0 for s in good) or 1.0
-    top_amplitude = max(s.amplitude_bpm or 0.0 for s in good) or 1.0
+    smooth = _smoothed(good)
+    top_swing = max(f.swing for f in smooth.values()) or 1.0
+    top_amplitude = max(f.amplitude for f in smooth.values()) or 1.0
     ranked = {
-        s.pace_per_min: 0.5 * ((s.swing_bpm or 0.0) / top_swing)
-        + 0.5 * ((s.amplitude_bpm or 0.0) / top_amplitude)
-        for s in good
+        pace: 0.5 * f.swing / top_swing + 0.5 * f.amplitude / top_amplitude
+        for pace, f in smooth.items()
     }
     scores = [replace(s, score=ranked[s.pace_per_min]) if s.good else s for s in scores]
-    good = [s for s in scores if s.good]
-    best = max(good, key=lambda s: s.score or 0.0)
-    by_swing = max(good, key=lambda s: s.swing_bpm or 0.0)
-    by_amplitude = max(good, key=lambda s: s.amplitude_bpm or 0.0)
-    if abs(by_swing.pace_per_min - by_amplitude.pace_per_min) > NEIGHBOUR_PER_MIN:
+    best = max(ranked, key=lambda pace: ranked[pace])
+    by_swing = max(smooth, key=lambda pace: smooth[pace].swing)
+    by_amplitude = max(smooth, key=lambda pace: smooth[pace].amplitude)
+    if abs(by_swing - by_amplitude) > NEIGHBOUR_PER_MIN:
         return Assessment(Verdict.MEASURES_DISAGREE, None, 0.0, tuple(scores))
-    separation, contrast = _separation(best, good)
-    if separation < MIN_SEPARATION_Z or contrast < MIN_CONTRAST:
-        return Assessment(Verdict.NO_CLEAR_PEAK, None, 0.0, tuple(scores))
     tried = [b.pace_per_min for b in blocks]
-    block = next(b for b in blocks if b.pace_per_min == best.pace_per_min)
+    at_edge = best in (min(tried), max(tried))
+    separation, contrast = _separation(best, good)
+    needed = EDGE_MIN_CONTRAST if at_edge else MIN_CONTRAST
+    if separation < MIN_SEPARATION_Z or contrast < needed:
+        return Assessment(Verdict.NO_CLEAR_PEAK, None, 0.0, tuple(scores))
+    block = next(b for b in blocks if b.pace_per_min == best)
     return Assessment(
         Verdict.ANSWERED,
-        best.pace_per_min,
+        best,
         min(1.0, separation / FULL_CONFIDENCE_Z),
         tuple(scores),
-        at_edge=best.pace_per_min in (min(tried), max(tried)),
+        at_edge=at_edge,
         inhale_s=block.inhale_len_s or None,
         exhale_s=block.exhale_len_s or None,
     )
 
 
-def _separation(best: PaceScore, good: Sequence[PaceScore]) -> tuple[float, float]:
-    """How far the best pace's swing stands above every good pace more than half a breath
-    a minute away (a broad peak may tie its neighbours): the fewest standard errors, and
-    the smallest share of its own swing."""
-    far = [s for s in good if abs(s.pace_per_min - best.pace_per_min) > NEIGHBOUR_PER_MIN]
-    if not far or best.swing_bpm is None or best.swing_se_bpm is None or best.swing_bpm <= 0:
+@dataclass(frozen=True)
+class _Smoothed:
+    swing: float
+    amplitude: float
+
+
+def _smoothed(good: Sequence[PaceScore]) -> dict[float, _Smoothed]:
+    """Each good pace's figures averaged with its good neighbours (weights 1-2-1): a pace
+    is judged with the paces half a breath either side, so one noisy block cannot make a
+    peak, and a peak that falls between two tried paces shows at the nearer of them."""
+    smoothed: dict[float, _Smoothed] = {}
+    for centre in good:
+        weights: list[tuple[float, PaceScore]] = []
+        for other in good:
+            distance = abs(other.pace_per_min - centre.pace_per_min)
+            if distance <= NEIGHBOUR_PER_MIN:
+                weights.append((2.0 if other is centre else 1.0, other))
+        total = sum(w for w, _ in weights)
+        smoothed[centre.pace_per_min] = _Smoothed(
+            swing=sum(w * (o.swing_bpm or 0.0) for w, o in weights) / total,
+            amplitude=sum(w * (o.amplitude_bpm or 0.0) for w, o in weights) / total,
+        )
+    return smoothed
+
+
+def _separation(best: float, good: Sequence[PaceScore]) -> tuple[float, float]:
+    """How far the best pace's own swing stands above that of every good pace more than
+    half a breath a minute away (a broad peak may tie its neighbours): the fewest standard
+    errors, and the smallest share of its own swing."""
+    top = next(s for s in good if s.pace_per_min == best)
+    far = [s for s in good if abs(s.pace_per_min - best) > NEIGHBOUR_PER_MIN]
+    swing, se = top.swing_bpm or 0.0, top.swing_se_bpm or 0.0
+    if not far or swing <= 0:
         return 0.0, 0.0
-    z, contrast = math.inf, math.inf
-    for other in far:
-        if other.swing_bpm is None or other.swing_se_bpm is None:
-            continue
-        spread = math.hypot(best.swing_se_bpm, other.swing_se_bpm) or 1e-9
-        z = min(z, (best.swing_bpm - other.swing_bpm) / spread)
-        contrast = min(contrast, (best.swing_bpm - other.swing_bpm) / best.swing_bpm)
-    return (0.0, 0.0) if z is math.inf else (z, contrast)
+    z = min(
+        (swing - (f.swing_bpm or 0.0)) / (math.hypot(se, f.swing_se_bpm or 0.0) or 1e-9)
+        for f in far
+    )
+    contrast = min((swing - (f.swing_bpm or 0.0)) / swing for f in far)
+    return z, contrast

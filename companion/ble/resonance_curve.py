@@ -89,3 +89,8 @@ def beats_following(
         if name:
             wearer.feel_cue(at_s, name)
     return times, rr_ms
+
+
+# The virtual band's wearer: resonance at 5.5 a minute, so `companion session --simulate
+# --routine resonance` has a known answer to find.
+SIMULATED_RESONANCE = ResonanceCurve(5.5)
