@@ -14,11 +14,11 @@ import fnmatch
 import gc
 import logging
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bleak import BleakClient, BleakScanner
+from bleak import BleakAdapter, BleakClient, BleakScanner
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
@@ -42,6 +42,7 @@ from companion.routines.haptics import Playback, TimedWrite, Vocabulary
 _LOGGER = logging.getLogger(__name__)
 
 SCAN_FOR_BAND_S = 5.0
+NO_RSSI = -127  # bleak's value when the stack has none
 CONNECT_TIMEOUT_S = 10.0  # bleak's own default for connecting and resolving services
 NOTIFICATION_QUEUE_SIZE = 256
 MIN_ATT_PAYLOAD = 20  # the default 23-byte MTU less the header
@@ -94,6 +95,21 @@ def _wanted_matches(wanted: str, device: BLEDevice, adv: AdvertisementData) -> b
         return True
     name = adv.local_name or device.name or ""
     return fnmatch.fnmatch(name.lower(), wanted.lower())
+
+
+def _advertisement_from_system(device: BLEDevice) -> AdvertisementData:
+    """What the OS stack remembers of a connected device's advertising, as bleak's type."""
+    details = device.details if isinstance(device.details, dict) else {}
+    props: Mapping[str, Any] = details.get("props") or {}
+    return AdvertisementData(
+        local_name=props.get("Name") or device.name,
+        manufacturer_data={k: bytes(v) for k, v in props.get("ManufacturerData", {}).items()},
+        service_data={k: bytes(v) for k, v in props.get("ServiceData", {}).items()},
+        service_uuids=list(props.get("UUIDs", [])),
+        tx_power=props.get("TxPower"),
+        rssi=props.get("RSSI", NO_RSSI),
+        platform_data=(),
+    )
 
 
 class BandLink:
@@ -300,6 +316,9 @@ class BandLink:
             return profile is not None and profile.offers.heart_rate
 
         self._set_state(LinkState.SCANNING, wanted or "any heart-rate band")
+        held = await self._held_by_the_system(accept)
+        if held is not None:
+            return held
         found: asyncio.Future[tuple[BLEDevice, AdvertisementData]] = (
             asyncio.get_running_loop().create_future()
         )
@@ -313,6 +332,25 @@ class BandLink:
                 return await asyncio.wait_for(found, SCAN_FOR_BAND_S)
             except TimeoutError:
                 raise DeviceNotFoundError(wanted) from None
+
+    async def _held_by_the_system(
+        self, accept: Callable[[BLEDevice, AdvertisementData], bool]
+    ) -> tuple[BLEDevice, AdvertisementData] | None:
+        """A band the OS stack is still connected to, as a run that ended without letting go
+        leaves it on BlueZ. A connected band does not advertise, so no scan would find it."""
+        if self._transport.scanner_kwargs:
+            return None  # Bumble: each run has its own host, nothing is held over
+        try:
+            adapter = await BleakAdapter.get()
+            devices = await adapter.get_connected_devices([uuids.HEART_RATE_SERVICE])
+        except (BleakError, NotImplementedError, OSError, EOFError) as exc:
+            _LOGGER.debug("no connected bands to ask the system about: %s", exc)
+            return None  # the scan that follows says what is wrong, if anything is
+        for device in devices:
+            adv = _advertisement_from_system(device)
+            if accept(device, adv):
+                return device, adv
+        return None
 
     def _match(self, device: BLEDevice, adv: AdvertisementData) -> DeviceProfile | None:
         return match_advertisement(

@@ -463,6 +463,11 @@ class BlueZStandIn:
                     desc = GattDescriptor1(self, state, desc_path, char_path, descriptor)
                     self._bus.export(desc_path, desc)
                     state.descriptors.append(desc)
+        # Device1.UUIDs lists the services found on the device too, not only advertised ones.
+        uuids = tuple(dict.fromkeys((*state.uuids, *(uuid_str(s.uuid) for s in peer.services))))
+        if uuids != state.uuids and state.interface is not None:
+            state.uuids = uuids
+            state.interface.emit_properties_changed({"UUIDs": list(uuids)})
 
     def _unexport_gatt(self, state: BandDevice) -> None:
         assert self._bus is not None

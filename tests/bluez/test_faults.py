@@ -241,3 +241,20 @@ def test_device_removed_from_the_cache_while_connected(world: BlueZWorld, watch:
     watch.stream_resumes(RECOVERY_S, "after the device was removed from BlueZ")
     watch.wait_for_link("reconnected", 5)
     assert world.band_connected()
+
+
+def test_a_band_left_connected_by_a_killed_companion_is_picked_up_again(
+    world: BlueZWorld, watch: Watch, companion_env: dict[str, str]
+) -> None:
+    streaming(watch)
+    watch.process.kill()  # no goodbye: bluetoothd keeps the link, and a connected band is silent
+    watch.stop()
+    wait_until(lambda: world.value_subscribers() == 0, 5, "bluetoothd dropping the dead session")
+    assert world.band_connected()
+
+    again = Watch(companion_env)
+    try:
+        again.wait_for_samples(2, FIRST_SAMPLE_S, "from the band still connected to the system")
+        again.wait_for_link("connected", 5)
+    finally:
+        assert again.stop() == 0, again.log()
