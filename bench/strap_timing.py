@@ -50,6 +50,7 @@ class StrapRun:
     received: int
     errors_ms: tuple[float, ...]
     engine_late_ms: tuple[float, ...]
+    sent_late_ms: tuple[float, ...]  # each cue's first write leaving our process, vs its time
     masked: int  # writes out of their planned place: a pattern masked or interleaved
     misread: int  # cues the wearer could not read as planned (rhythm bent by lateness too)
     note: str
@@ -155,6 +156,11 @@ def measure(
     felt = [f.cue for f in reading.felt]
     misread = sum(a != b for a, b in zip(meant, felt, strict=False)) + abs(len(meant) - len(felt))
     engine = [(e["actual_s"] - e["planned_s"]) * MS_PER_S for e in events if e.get("type") == "cue"]
+    sent = [
+        e["first_write_late_s"] * MS_PER_S
+        for e in events
+        if e.get("type") == "cue_delivered" and e.get("first_write_late_s") is not None
+    ]
     return StrapRun(
         routine=routine,
         condition=condition,
@@ -162,6 +168,7 @@ def measure(
         received=len(received),
         errors_ms=tuple(o - middle for o in offsets),
         engine_late_ms=tuple(engine),
+        sent_late_ms=tuple(sent),
         masked=wrong + abs(len(planned) - len(received)),
         misread=len(reading.unreadable) + misread,
         note="; ".join(notes),
@@ -173,6 +180,7 @@ def report(runs: Sequence[StrapRun]) -> str:
     rows = []
     for run in runs:
         strap, engine = run.strap, Summary.of(list(run.engine_late_ms))
+        sent = Summary.of(list(run.sent_late_ms) or [float("nan")])
         rows.append(
             [
                 run.routine,
@@ -187,6 +195,8 @@ def report(runs: Sequence[StrapRun]) -> str:
                 ms(engine.p50),
                 ms(engine.p99),
                 ms(engine.max),
+                ms(sent.p99),
+                ms(sent.max),
                 run.note,
             ]
         )
@@ -203,6 +213,8 @@ def report(runs: Sequence[StrapRun]) -> str:
         "engine p50",
         "p99",
         "max",
+        "sent p99",
+        "max",
         "note",
     ]
     return table(header, rows)
@@ -211,7 +223,9 @@ def report(runs: Sequence[StrapRun]) -> str:
 def strap_main(routines: Sequence[str], conditions: Sequence[str], module: str) -> None:
     runs = [run_strap(routine, condition) for routine in routines for condition in conditions]
     print("Cue timing at a band in its own process (received - planned, median removed), ms;")
-    print("engine: how late the engine fired each cue (what earlier runs measured).")
+    print("engine: how late the engine fired each cue (what earlier runs measured); sent: how")
+    print("late each cue's first write left the companion's process (the rest is the radio and")
+    print("the other processes).")
     print(report(runs))
     for run in runs:
         print(f"Furthest from plan, {run.routine} ({run.condition}): {run.worst()}")

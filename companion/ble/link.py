@@ -13,6 +13,7 @@ import contextlib
 import fnmatch
 import gc
 import logging
+import sys
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -583,9 +584,15 @@ class BandLink:
 _frozen = False
 
 
+# Another thread (the recorder, the web server) holding the GIL keeps the loop from a due
+# write for up to the switch interval (5 ms by default); a shorter one bounds that wait.
+GIL_SWITCH_INTERVAL_S = 0.001
+
+
 def _freeze_startup_objects() -> None:
     global _frozen
     if not _frozen:
         _frozen = True
         gc.collect()
         gc.freeze()
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))

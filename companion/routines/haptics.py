@@ -382,19 +382,25 @@ def read_wrist(
 ) -> Reading:
     """What a wearer who knows the band's patterns feels from the writes it received.
 
-    From each write not yet explained, the longest pattern whose writes follow one another
-    unbroken, with the pattern's values and rhythm (within ``tolerance_s``), is felt as
-    that cue. A stop write on its own ends a buzz and means nothing more. Anything else is
-    unreadable: a pattern masked by another, or two interleaved.
+    From each write not yet explained, the pattern whose writes follow one another unbroken
+    with the pattern's values and rhythm (each within ``tolerance_s``) is felt as that cue;
+    when several fit, the one whose rhythm fits best (then the longer). A stop write on its
+    own ends a buzz and means nothing more. Anything else is unreadable: a pattern masked by
+    another, or two interleaved.
     """
     ordered = sorted(received, key=lambda r: r.t)
-    patterns = sorted(vocabulary.patterns.values(), key=lambda p: -len(p.writes))
+    patterns = list(vocabulary.patterns.values())
     felt: list[Felt] = []
     unreadable: list[Received] = []
     i = 0
     while i < len(ordered):
-        match = next((p for p in patterns if _matches(p, ordered, i, tolerance_s)), None)
-        if match is not None:
+        fits = [
+            (error, -len(p.writes), p.cue, p)
+            for p in patterns
+            if (error := _misfit(p, ordered, i, tolerance_s)) is not None
+        ]
+        if fits:
+            match = min(fits, key=lambda fit: fit[:3])[3]
             felt.append(Felt(ordered[i].t, match.cue))
             i += len(match.writes)
             continue
@@ -404,18 +410,21 @@ def read_wrist(
     return Reading(tuple(felt), tuple(unreadable))
 
 
-def _matches(
+def _misfit(
     pattern: Pattern, received: Sequence[Received], start: int, tolerance_s: float
-) -> bool:
+) -> float | None:
+    """How far, on average, the writes from ``start`` are from ``pattern``'s rhythm; None
+    when they are not that pattern at all."""
     if start + len(pattern.writes) > len(received):
-        return False
+        return None
     origin = received[start].t
-    return all(
-        r.characteristic == w.characteristic
-        and r.value == w.value
-        and abs((r.t - origin) - w.after_s) <= tolerance_s
-        for w, r in zip(pattern.writes, received[start : start + len(pattern.writes)], strict=True)
-    )
+    errors = []
+    for w, r in zip(pattern.writes, received[start : start + len(pattern.writes)], strict=True):
+        error = abs((r.t - origin) - w.after_s)
+        if r.characteristic != w.characteristic or r.value != w.value or error > tolerance_s:
+            return None
+        errors.append(error)
+    return sum(errors) / len(errors)
 
 
 # --- handing cues to the band -------------------------------------------------------------

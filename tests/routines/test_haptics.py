@@ -242,3 +242,14 @@ def test_a_pattern_whose_rhythm_is_off_by_more_than_the_tolerance_is_not_read_as
     reading = read_wrist(received((0.0, "02"), (0.9, "00")), IMMEDIATE)
 
     assert reading.felt == ()
+
+
+def test_with_a_loose_rhythm_the_best_fitting_pattern_is_felt_not_the_longest() -> None:
+    # A hold end and the routine end after it could pass for one routine-end at 0.25 s slack.
+    stream = received(
+        (60.0, "02"), (60.6, "00"), (61.0, "02"), (61.4, "00"), (61.8, "02"), (62.2, "00")
+    )
+
+    reading = read_wrist(stream, IMMEDIATE, tolerance_s=0.25)
+
+    assert [(f.t, f.cue) for f in reading.felt] == [(60.0, "hold-end"), (61.0, "routine-end")]
