@@ -3,6 +3,12 @@ and exit 5, for every band command."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from tests.bluez.conftest import run_companion
@@ -52,3 +58,84 @@ def test_an_adapter_switched_off_is_named(
     assert line.startswith(
         "error: the Bluetooth adapter is switched off (switch it on: bluetoothctl power on"
     )
+
+
+# A system bus whose policy lets nobody talk to BlueZ, as on a machine where the user is
+# not allowed to use Bluetooth; something owns org.bluez, so the refusal is the policy's.
+DENYING_BUS = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_type="method_return"/>
+    <allow send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="signal"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <deny send_destination="org.bluez"/>
+  </policy>
+</busconfig>
+"""
+OWN_BLUEZ = """
+import asyncio, sys
+from dbus_fast import BusType
+from dbus_fast.aio import MessageBus
+
+async def main():
+    bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
+    await bus.request_name("org.bluez")
+    print("owned", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture
+def denying_bus(tmp_path: Path) -> Iterator[str]:
+    config = tmp_path / "deny.conf"
+    config.write_text(DENYING_BUS.format(socket=tmp_path / "bus"))
+    daemon = subprocess.Popen(
+        ["dbus-daemon", f"--config-file={config}", "--nofork", "--nopidfile", "--print-address=1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert daemon.stdout is not None
+    address = daemon.stdout.readline().strip()
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWN_BLUEZ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": address},
+    )
+    try:
+        assert owner.stdout is not None and owner.stdout.readline() == "owned\n"
+        yield address
+    finally:
+        owner.kill()
+        owner.wait(10)
+        daemon.terminate()
+        daemon.wait(10)
+        for pipe in (owner.stdin, owner.stdout, daemon.stdout):
+            if pipe is not None:
+                pipe.close()
+
+
+@pytest.mark.parametrize("args", BAND_COMMANDS)
+def test_a_bus_that_refuses_us_bluez_is_a_permission_problem(
+    args: list[str], denying_bus: str, companion_env: dict[str, str]
+) -> None:
+    done = run_companion(args, {**companion_env, "DBUS_SYSTEM_BUS_ADDRESS": denying_bus})
+
+    line = one_error_line(done.stderr)
+    assert done.returncode == EXIT_NO_BLUETOOTH
+    assert line.startswith("error: not allowed to use Bluetooth (add yourself to the bluetooth")
