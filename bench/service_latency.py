@@ -146,6 +146,9 @@ class _LineReader:
             self.lines.put(line.rstrip("\n"))
         self.lines.put(None)
 
+    def join(self, timeout_s: float) -> None:
+        self._thread.join(timeout_s)
+
     def wait_for(self, prefix: str, timeout_s: float) -> str:
         deadline = time.monotonic() + timeout_s
         while (left := deadline - time.monotonic()) > 0:
@@ -177,6 +180,14 @@ class ServiceProcess:
 
     def api(self) -> Api:
         return Api(self.url)
+
+
+def _stop_and_close(process: subprocess.Popen[str], reader: _LineReader) -> None:
+    """Stop the service, let the reader see the end of its output, then close the pipe."""
+    _stop(process)
+    reader.join(SERVICE_STOP_TIMEOUT_S)
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
@@ -214,8 +225,8 @@ def running_service(
             text=True,
             env=env,
         )
-        stack.callback(_stop, process)
         reader = _LineReader(process.stdout)
+        stack.callback(_stop_and_close, process, reader)
         try:
             url = reader.wait_for(DASHBOARD_PREFIX, SERVICE_START_TIMEOUT_S)
         except BenchError:

@@ -144,7 +144,7 @@ class BandProcess:
                 self.writes.append((float(vibration["t"]), str(vibration["value"])))
 
 
-def _start_band(hci: str) -> subprocess.Popen[str] | None:
+def _start_band(hci: str) -> tuple[subprocess.Popen[str], threading.Thread] | None:
     band = subprocess.Popen(
         [sys.executable, "-m", "companion", "band", "--hci", hci],
         stdin=subprocess.PIPE,
@@ -160,11 +160,20 @@ def _start_band(hci: str) -> subprocess.Popen[str] | None:
             break  # it ended: the controller was not listening yet
         if "advertising" in line:
             # Keep draining its stderr so the band never blocks on a full pipe.
-            threading.Thread(target=band.stderr.read, daemon=True).start()
-            return band
+            drain = threading.Thread(target=band.stderr.read, daemon=True)
+            drain.start()
+            return band, drain
     band.kill()
     band.wait()
+    _close_pipes(band)
     return None
+
+
+def _close_pipes(process: subprocess.Popen[str]) -> None:
+    for pipe in (process.stdin, process.stdout, process.stderr):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
 
 
 @contextlib.contextmanager
@@ -179,16 +188,21 @@ def band_in_own_process() -> Iterator[BandProcess]:
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
     band: subprocess.Popen[str] | None = None
+    threads: list[threading.Thread] = []
     try:
         for _ in range(BAND_START_ATTEMPTS):
-            band = _start_band(f"tcp-client:127.0.0.1:{band_port}")
-            if band is not None:
+            started = _start_band(f"tcp-client:127.0.0.1:{band_port}")
+            if started is not None:
+                band, drain = started
+                threads.append(drain)
                 break
             time.sleep(1.0)
         if band is None:
             raise BenchError("the virtual band did not start on its own controller")
         record = BandProcess(band, ("--hci", f"tcp-client:127.0.0.1:{service_port}"))
-        threading.Thread(target=record.read_record, daemon=True).start()
+        reader = threading.Thread(target=record.read_record, daemon=True)
+        reader.start()
+        threads.append(reader)
         yield record
     finally:
         for process in (band, controllers):
@@ -199,6 +213,10 @@ def band_in_own_process() -> Iterator[BandProcess]:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+        if band is not None:
+            for thread in threads:
+                thread.join(5)  # the band has ended: its pipes are at their end
+            _close_pipes(band)
 
 
 def planned_wall(cue: Mapping[str, Any]) -> float:
