@@ -189,6 +189,7 @@ class BandLink:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._channel.abandon("the link closed before they were sent")
         client, self._client = self._client, None
         if client is not None:
             with contextlib.suppress(Exception):

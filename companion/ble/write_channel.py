@@ -141,6 +141,14 @@ class WriteChannel:
         if not active.done:
             self._finish(active, reached=False, reason=reason)
 
+    def abandon(self, reason: str) -> None:
+        """Report every playback not yet done as not reached (the link is closing)."""
+        for item in list(self._queue):
+            if not item.active.done:
+                written = f"{item.active.sent} of {item.active.total} writes"
+                self._finish(item.active, reached=False, reason=f"{reason} ({written} sent)")
+        self._queue.clear()
+
     def _finish(self, active: _Active, *, reached: bool, reason: str) -> None:
         active.done = True
         callback = active.playback.on_done

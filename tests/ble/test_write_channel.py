@@ -94,3 +94,19 @@ def test_each_report_gives_the_first_writes_lateness_and_acknowledgement() -> No
 
     (report,) = reports
     assert (report.reached, report.acknowledged, report.first_write_late_s) == (True, True, 0.0035)
+
+
+def test_playbacks_left_when_the_link_closes_are_reported_not_reached() -> None:
+    channel, reports = WriteChannel(VOCABULARY), []
+    channel.accept(cue("routine-end", 20.0, reports), now=20.0)
+    first = channel.next_due()
+    assert first is not None
+    channel.pop(first)
+    channel.sent(first, late_s=0.001)
+
+    channel.abandon("the link closed before they were sent")
+
+    (report,) = reports
+    assert (report.cue, report.reached) == ("routine-end", False)
+    assert report.reason == "the link closed before they were sent (1 of 4 writes sent)"
+    assert channel.next_due() is None
