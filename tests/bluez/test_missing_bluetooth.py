@@ -3,6 +3,7 @@ and exit 5, for every band command."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -60,9 +61,9 @@ def test_an_adapter_switched_off_is_named(
     )
 
 
-# A system bus whose policy lets nobody talk to BlueZ, as on a machine where the user is
-# not allowed to use Bluetooth; something owns org.bluez, so the refusal is the policy's.
-DENYING_BUS = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+# A private system bus; with DENY_BLUEZ in its policy nobody may talk to BlueZ, as on a
+# machine where the user is not allowed to use Bluetooth.
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>system</type>
@@ -79,17 +80,29 @@ DENYING_BUS = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Confi
     <allow receive_type="signal"/>
     <allow receive_type="method_return"/>
     <allow receive_type="error"/>
-    <deny send_destination="org.bluez"/>
+    {deny}
   </policy>
 </busconfig>
 """
+DENY_BLUEZ = '<deny send_destination="org.bluez"/>'
+# A bluetoothd with no adapter at all: org.bluez answers GetManagedObjects with nothing.
 OWN_BLUEZ = """
 import asyncio, sys
 from dbus_fast import BusType
 from dbus_fast.aio import MessageBus
+from dbus_fast.service import ServiceInterface, method
+
+class ObjectManager(ServiceInterface):
+    def __init__(self):
+        super().__init__("org.freedesktop.DBus.ObjectManager")
+
+    @method()
+    def GetManagedObjects(self) -> "a{oa{sa{sv}}}":
+        return {}
 
 async def main():
     bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
+    bus.export("/", ObjectManager())
     await bus.request_name("org.bluez")
     print("owned", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
@@ -98,10 +111,11 @@ asyncio.run(main())
 """
 
 
-@pytest.fixture
-def denying_bus(tmp_path: Path) -> Iterator[str]:
-    config = tmp_path / "deny.conf"
-    config.write_text(DENYING_BUS.format(socket=tmp_path / "bus"))
+@contextlib.contextmanager
+def bus_with_bluez_owned(tmp_path: Path, *, refuse_bluez: bool) -> Iterator[str]:
+    config = tmp_path / "bus.conf"
+    deny = DENY_BLUEZ if refuse_bluez else ""
+    config.write_text(BUS_CONFIG.format(socket=tmp_path / "bus", deny=deny))
     daemon = subprocess.Popen(
         ["dbus-daemon", f"--config-file={config}", "--nofork", "--nopidfile", "--print-address=1"],
         stdout=subprocess.PIPE,
@@ -132,10 +146,23 @@ def denying_bus(tmp_path: Path) -> Iterator[str]:
 
 @pytest.mark.parametrize("args", BAND_COMMANDS)
 def test_a_bus_that_refuses_us_bluez_is_a_permission_problem(
-    args: list[str], denying_bus: str, companion_env: dict[str, str]
+    args: list[str], tmp_path: Path, companion_env: dict[str, str]
 ) -> None:
-    done = run_companion(args, {**companion_env, "DBUS_SYSTEM_BUS_ADDRESS": denying_bus})
+    with bus_with_bluez_owned(tmp_path, refuse_bluez=True) as address:
+        done = run_companion(args, {**companion_env, "DBUS_SYSTEM_BUS_ADDRESS": address})
 
     line = one_error_line(done.stderr)
     assert done.returncode == EXIT_NO_BLUETOOTH
     assert line.startswith("error: not allowed to use Bluetooth (add yourself to the bluetooth")
+
+
+@pytest.mark.parametrize("args", BAND_COMMANDS)
+def test_bluez_without_an_adapter_is_named(
+    args: list[str], tmp_path: Path, companion_env: dict[str, str]
+) -> None:
+    with bus_with_bluez_owned(tmp_path, refuse_bluez=False) as address:
+        done = run_companion(args, {**companion_env, "DBUS_SYSTEM_BUS_ADDRESS": address})
+
+    line = one_error_line(done.stderr)
+    assert done.returncode == EXIT_NO_BLUETOOTH
+    assert line.startswith("error: no Bluetooth adapter (plug in a Bluetooth adapter;")
