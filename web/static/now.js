@@ -170,6 +170,8 @@
   }
   function updateStart() {
     $("start").disabled = model.routine === null || model.painBefore === null;
+    $("start-hint").textContent = model.routine === null ? "Choose a routine first."
+      : model.painBefore === null ? "Rate your pain first." : "";
   }
 
   // ---- session clock and the countdown --------------------------------------------------
@@ -582,6 +584,7 @@
       renderPainBefore();
       updateStart();
       setView("idle");
+      focusFirst($("routines")); // Done is gone: keyboard focus goes back to the start
     });
     renderPainBefore();
     setView("idle");
