@@ -128,6 +128,9 @@ def test_no_wcag_violations_during_and_after_a_routine(
                 core.publish(cue_event(run_id, "breath-in", 0.0, duration_s=4.0))
                 expect(page.locator("#phase")).to_have_text("Breathe in")
                 found[f"running {key}"] = axe_violations(page)
+                # No heart rate for 3 s: the greyed, labelled value must stay readable.
+                expect(page.locator("#hr-age")).to_be_visible()
+                found[f"stale heart rate {key}"] = axe_violations(page)
                 page.click("#pain")
                 expect(page.locator("#after")).to_be_visible()
                 found[f"after {key}"] = axe_violations(page)
