@@ -26,6 +26,7 @@ from sqlalchemy import Engine, Table, select
 
 from companion.store.database import current_revision
 from companion.store.schema import (
+    Base,
     Cue,
     Device,
     HeartMinute,
@@ -142,6 +143,17 @@ COLUMNS: dict[str, dict[str, str]] = {
         "first_seen": "UTC Unix seconds",
         "last_seen": "UTC Unix seconds",
     },
+    "resonance_assessments": {
+        "id": "the assessment's number",
+        "session_id": "the session it was made in, if any",
+        "at": "UTC Unix seconds",
+        "verdict": "answered, or why no answer was given",
+        "pace_per_min": "the breathing pace found, breaths a minute",
+        "confidence": "how sure the answer is, 0-1",
+        "inhale_s": "the breath-in length of that pace, seconds",
+        "exhale_s": "the breath-out length of that pace, seconds",
+        "details_json": "each pace tried, with its figures and quality, as JSON",
+    },
     "reminders": {
         "id": "the reminder's number",
         "at_time": "HH:MM, local time",
@@ -152,19 +164,13 @@ COLUMNS: dict[str, dict[str, str]] = {
     },
 }
 
-TABLES: tuple[Table, ...] = tuple(
-    table_of(model)
-    for model in (
-        Session,
-        Step,
-        Cue,
-        Sample,
-        HeartMinute,
-        LinkEvent,
-        PacingEvent,
-        Device,
-        ReminderRow,
-    )
+_FIRST = (Session, Step, Cue, Sample, HeartMinute, LinkEvent, PacingEvent, Device, ReminderRow)
+# Every table the models describe goes in, the main ones first; settings go as JSON. A table
+# added later is exported without anyone remembering to list it here.
+TABLES: tuple[Table, ...] = tuple(table_of(model) for model in _FIRST) + tuple(
+    table
+    for table in Base.metadata.sorted_tables
+    if table.name not in {table_of(m).name for m in (*_FIRST, Setting)}
 )
 
 SummaryFor = Callable[[dt.date], dict[str, Any] | None]
@@ -235,9 +241,13 @@ def readme_text(revision: str | None, exported_at: dt.datetime) -> str:
         f"- `{MANIFEST_NAME}`: when, which schema revision, how many rows each file holds.",
         "",
     ]
-    for name, columns in COLUMNS.items():
-        lines += [f"## {name}.csv", "", "| column | meaning |", "| --- | --- |"]
-        lines += [f"| `{column}` | {meaning} |" for column, meaning in columns.items()]
+    for table in TABLES:
+        described = COLUMNS.get(table.name, {})
+        lines += [f"## {table.name}.csv", "", "| column | meaning |", "| --- | --- |"]
+        lines += [
+            f"| `{column.name}` | {described.get(column.name, column.comment or '')} |"
+            for column in table.columns
+        ]
         lines.append("")
     return "\n".join(lines)
 

@@ -168,3 +168,9 @@ def test_the_export_command_asks_for_all(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["export", "--db", sqlite_url(tmp_path / "x.db")])
     assert result.exit_code != 0
     assert "--all" in result.output
+
+
+def test_every_table_of_the_schema_is_exported_and_the_settings_as_json() -> None:
+    exported = {t.name for t in TABLES}
+    assert exported | {"settings"} == set(Base.metadata.tables)
+    assert "settings" not in exported
