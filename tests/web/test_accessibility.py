@@ -197,3 +197,9 @@ def test_a_routine_with_the_keyboard_alone(
         page.keyboard.press("ArrowRight")
         expect(page.locator("#after-saved")).to_be_visible()
         assert core.ratings == [2]
+
+        # Done leads back to the start, with the focus on the routine picker.
+        assert press_until_focused(page, "Tab", "#after-done") == 1
+        page.keyboard.press("Enter")
+        expect(page.locator("#idle")).to_be_visible()
+        expect(page.locator("#routines [aria-checked=true]")).to_be_focused()
