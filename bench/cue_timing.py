@@ -288,7 +288,8 @@ async def run_engine(core: Core, stack: LinkStack, start_at: float) -> Run:
         if isinstance(event, SessionStateChanged) and event.state.is_final:
             finished.set()
         elif isinstance(event, CueFired) and not event.on_wrist:
-            off_wrist += 1
+            # A cue folded into another (or dropped) by the plan has nothing of its own to send.
+            off_wrist += event.fate not in ("folded", "dropped")
         elif isinstance(event, PacingAdapted):
             adapted += 1
 
