@@ -67,10 +67,10 @@ MIN_USABLE_PACES = 4
 HALF_BREATH_PER_MIN = 0.5
 # Paces this close count as neighbours (the grid is half a breath; float slack).
 NEIGHBOUR_PER_MIN = HALF_BREATH_PER_MIN + 0.05
-MIN_SEPARATION_Z = 2.0
+MIN_SEPARATION_Z = 3.0
 # ... and by this share of its own swing: a flat curve with a slight tilt (slower breaths
 # fill the lungs a little more) must not read as a peak at its end.
-MIN_CONTRAST = 0.08
+MIN_CONTRAST = 0.12
 # At the slowest or fastest pace tried, the far side of a peak is not seen, and swings
 # grow a little at slower breathing anyway: an answer there must stand out far more.
 EDGE_MIN_CONTRAST = 0.22

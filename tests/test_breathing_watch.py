@@ -146,7 +146,7 @@ def _watch(plan: Plan, wearer: Wearer, final: SessionState, until_s: float | Non
 @pytest.mark.parametrize("resonance", [4.5, 6.5])
 def test_a_completed_resonance_routine_is_scored_stored_and_announced(resonance: float) -> None:
     bus = _watch(
-        _plan("resonance"), Wearer(3, resonance=ResonanceCurve(resonance)), SessionState.COMPLETED
+        _plan("resonance"), Wearer(2, resonance=ResonanceCurve(resonance)), SessionState.COMPLETED
     )
     [assessed] = bus.of(ResonanceAssessed)
     assert assessed.result["verdict"] == "answered"
