@@ -171,15 +171,9 @@ def _glitches(values: Floats) -> tuple[Flags, Floats]:
     n = values.size
     if n == 0:
         return np.zeros(0, dtype=np.bool_), values
-    side = NEIGHBOURS_EACH_SIDE
-    padded = np.concatenate([np.full(side, np.nan), values, np.full(side, np.nan)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * side + 1).copy()
-    windows[:, side] = np.nan  # the interval itself is not its own neighbour
-    counts = np.count_nonzero(~np.isnan(windows), axis=1)
+    median, counts = _neighbour_medians(values, NEIGHBOURS_EACH_SIDE)
     judged = counts >= MIN_NEIGHBOURS
-    median = np.full(n, np.nan)
-    if judged.any():
-        median[judged] = np.nanmedian(windows[judged], axis=1)
+    median = np.where(judged, median, np.nan)
     with np.errstate(invalid="ignore"):
         off = (values - median) / median
         far = np.abs(off) > FAR_OUTLIER_FRACTION
@@ -254,10 +248,52 @@ def _ectopic_intervals(values: Floats, median: Floats, glitch: Flags, beside_dro
 def _rolling_quartile_deviation(values: Floats, width: int) -> Floats:
     """Half the interquartile range over a centred window (shorter at the ends)."""
     half = width // 2
-    padded = np.concatenate([np.full(half, np.nan), values, np.full(half, np.nan)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
-    q1, q3 = np.nanquantile(windows, [0.25, 0.75], axis=1)
-    return np.asarray((q3 - q1) / 2.0, dtype=np.float64)
+    n = values.size
+    out = np.empty(n)
+    if n > 2 * half:
+        windows = np.lib.stride_tricks.sliding_window_view(values, 2 * half + 1)
+        q1, q3 = np.quantile(windows, [0.25, 0.75], axis=1)
+        out[half : n - half] = (q3 - q1) / 2.0
+    ends = np.fromiter(
+        itertools.chain(range(min(half, n)), range(max(half, n - half), n)), dtype=np.int64
+    )
+    if ends.size:
+        # The shorter windows at the ends, padded out with NaN, in one call.
+        padded = np.concatenate([np.full(half, np.nan), values, np.full(half, np.nan)])
+        rows = np.sort(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)[ends])
+        out[ends] = (_sorted_row_quantile(rows, 0.75) - _sorted_row_quantile(rows, 0.25)) / 2.0
+    return out
+
+
+def _sorted_row_quantile(rows: Floats, q: float) -> Floats:
+    """numpy's linear quantile of each sorted row, its NaNs (sorted last) left out; one
+    call for all rows where ``nanquantile`` would loop over them."""
+    valid = np.count_nonzero(~np.isnan(rows), axis=1)
+    position = q * (valid - 1)
+    low = np.floor(position).astype(np.int64)
+    high = np.minimum(low + 1, valid - 1)
+    at = np.arange(rows.shape[0])
+    below, above = rows[at, low], rows[at, high]
+    return np.asarray(below + (above - below) * (position - low), dtype=np.float64)
+
+
+def _neighbour_medians(values: Floats, side: int) -> tuple[Floats, npt.NDArray[np.int64]]:
+    """The median of up to ``side`` intervals either side of each (not itself), and how
+    many there were. Full windows at once; the few at the ends one by one."""
+    n = values.size
+    medians = np.full(n, np.nan)
+    counts = np.zeros(n, dtype=np.int64)
+    if n > 2 * side:
+        windows = np.lib.stride_tricks.sliding_window_view(values, 2 * side + 1)
+        neighbours = np.delete(windows, side, axis=1)
+        medians[side : n - side] = np.median(neighbours, axis=1)
+        counts[side : n - side] = 2 * side
+    for i in itertools.chain(range(min(side, n)), range(max(side, n - side), n)):
+        around = np.concatenate([values[max(0, i - side) : i], values[i + 1 : i + side + 1]])
+        counts[i] = around.size
+        if around.size:
+            medians[i] = np.median(around)
+    return medians, counts
 
 
 def mean_hr(rr_ms: Sequence[float]) -> float | None:
@@ -339,12 +375,14 @@ def packet_beat_times(
     times: list[float] = []
     intervals: list[float] = []
     for arrival, packet in zip(arrivals_s, packets, strict=True):
-        if not len(packet):
-            continue
-        reversed_sums = np.cumsum(np.asarray(packet[::-1], dtype=np.float64)) / 1000.0
-        offsets = np.concatenate([[0.0], reversed_sums[:-1]])[::-1]
-        times.extend(float(arrival - o) for o in offsets)
-        intervals.extend(float(v) for v in packet)
+        # Plain Python: packets hold one or two intervals, too few for numpy to pay.
+        ends: list[float] = []
+        end = arrival
+        for rr in reversed(packet):
+            ends.append(end)
+            end -= rr / 1000.0
+        times.extend(reversed(ends))
+        intervals.extend(packet)
     return times, intervals
 
 
@@ -394,7 +432,7 @@ def heart_figures(
             rmssd_ms=rmssd(cleaned),
             beats_kept=len(cleaned.kept),
             beats_rejected=cleaned.rejected,
-            breathing=estimate_breathing(beat_times_s, rr_ms),
+            breathing=estimate_breathing(beat_times_s, rr_ms, cleaned=cleaned),
         )
     bpm = np.asarray(hr_samples, dtype=np.float64)
     bpm = bpm[bpm > 0]
@@ -456,8 +494,10 @@ def estimate_breathing(
     rr_ms: Sequence[float],
     *,
     min_peak_share: float = MIN_PEAK_SHARE,
+    cleaned: CleanedRR | None = None,
 ) -> BreathingEstimate | None:
-    """The dominant rhythm of the RR tachogram within the breathing band, with its quality.
+    """The dominant rhythm of the RR tachogram within the breathing band, with its quality
+    (``cleaned``: ``clean_rr(rr_ms)`` when the caller has it already).
 
     None when the window is under 30 s or holds under 20 clean beats. The cleaned
     tachogram is resampled evenly at 4 Hz by linear interpolation, a straight line is
@@ -470,7 +510,8 @@ def estimate_breathing(
     """
     if len(beat_times_s) != len(rr_ms):
         raise ValueError(f"{len(beat_times_s)} beat times for {len(rr_ms)} intervals")
-    cleaned = clean_rr(rr_ms)
+    if cleaned is None:
+        cleaned = clean_rr(rr_ms)
     times = np.asarray(beat_times_s, dtype=np.float64)[np.asarray(cleaned.kept_indices, dtype=int)]
     if times.size < MIN_BREATHING_BEATS or times[-1] - times[0] < MIN_BREATHING_SPAN_S:
         return None

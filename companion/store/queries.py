@@ -457,7 +457,17 @@ def session_samples(bind: Bind, session_id: str) -> list[SampleRow]:
 
 
 def _rr_tuple(raw: str | None) -> tuple[float, ...]:
-    return tuple(float(v) for v in json.loads(raw)) if raw else ()
+    """A stored JSON array of numbers; split by hand, as json.loads per sample would
+    cost more than the rest of a History page."""
+    if not raw:
+        return ()
+    body = raw.strip()
+    if body.startswith("[") and body.endswith("]"):
+        try:
+            return tuple(float(v) for v in body[1:-1].split(",") if v.strip())
+        except ValueError:
+            pass
+    return tuple(float(v) for v in json.loads(raw))
 
 
 def session_csv(bind: Bind, session_id: str) -> str:
