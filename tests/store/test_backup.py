@@ -313,3 +313,25 @@ def test_a_damaged_database_being_replaced_is_kept_byte_for_byte(url: str, tmp_p
 
     assert kept is not None and kept.read_bytes() == b"this is not a database any more"
     assert everything(url)["sessions"] == []
+
+
+@pytest.mark.postgres
+def test_postgres_back_up_destroy_restore_gives_back_every_row(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    upgrade_to_head(postgres_url)
+    engine = create_engine_for_url(postgres_url)
+    history(engine)
+    engine.dispose()
+    before = everything(postgres_url)
+
+    backup_database(postgres_url, tmp_path / "copy.dump")
+    engine = create_engine_for_url(postgres_url)
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    engine.dispose()
+    assert everything(postgres_url)["sessions"] == []
+    restore_database(postgres_url, tmp_path / "copy.dump", now=NOW)
+
+    assert everything(postgres_url) == before
