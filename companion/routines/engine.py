@@ -28,11 +28,13 @@ from companion.events import (
     StepStarted,
 )
 from companion.routines.haptics import (
+    CueRequest,
     Delivery,
     DeliveryReport,
     Fate,
     Playback,
     TimedWrite,
+    compose,
     priority_of,
 )
 from companion.routines.pacer import BreathPattern
@@ -197,8 +199,26 @@ class SessionRunner:
         self._skipped_total += max(0.0, next_step.start_s - self.offset())
         # The skipped step's own cues (its hold-end) go with it.
         self._pending = [t for t in self._pending if _tick_order(t)[1] >= next_step.index]
+        self._recompose_pending()
         if self.state == SessionState.RUNNING:
             self._schedule_next()
+
+    def _recompose_pending(self) -> None:
+        """Compose the cues still to come again by the same rule: a breath cue that was
+        folded into a cue now gone (a skipped step's hold-end) plays on its own."""
+        vocabulary = self.plan.vocabulary
+        ticks = [t for t in self._pending if t.cue is not None]
+        if vocabulary is None or not ticks:
+            return
+        requests = [CueRequest(t.at_s, t.cue.cue.value) for t in ticks if t.cue is not None]
+        fresh = {
+            id(tick): dataclasses.replace(
+                tick, cue=dataclasses.replace(tick.cue, delivery=delivery)
+            )
+            for tick, delivery in zip(ticks, compose(requests, vocabulary), strict=True)
+            if tick.cue is not None
+        }
+        self._pending = [fresh.get(id(tick), tick) for tick in self._pending]
 
     def stop(self) -> None:
         if self.state not in (SessionState.RUNNING, SessionState.PAUSED):

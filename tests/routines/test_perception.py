@@ -219,3 +219,27 @@ def test_the_routines_clock_starts_after_a_lead_in_so_the_first_writes_are_not_c
     started = next(e for e in events if isinstance(e, SessionStateChanged))
     assert started.mono == 1000.0
     assert band.received[0].t == 1000.0 + WRITE_PATH_LEAD_IN_S
+
+
+def test_a_skip_mid_pattern_lets_the_pattern_finish_and_the_next_cue_waits_its_turn() -> None:
+    plan = plan_for("taster", "immediate-alert")
+    timer = FakeTimer()
+    bus = EventBus()
+    assert plan.vocabulary is not None
+    band = FakeBand(timer, plan.vocabulary)
+    runner = SessionRunner(
+        plan, run_id="run-1", timer=timer, wall=lambda: 0.0, bus=bus,
+        wrist=lambda _cue: False, replan=retime_from, haptics=band, lead_in_s=0.0,
+    )  # fmt: skip
+    runner.start()
+    timer.advance(24.05)  # the breath-out at 24 s is buzzing
+
+    runner.skip()  # the rest step due at 30 s starts now, with its breath-in
+    timer.advance(60.0)
+
+    reading = read_wrist(band.received, plan.vocabulary)
+    assert reading.unreadable == ()
+    felt = [(round(f.t - 1000.0, 3), f.cue) for f in reading.felt]
+    assert (24.0, "breath-out") in felt
+    after = [item for item in felt if item[0] > 24.0]
+    assert after[0] == (24.7, "breath-in")  # 0.3 s pattern + 0.4 s still, then its turn
