@@ -29,6 +29,7 @@ from bleak_retry_connector import establish_connection
 from companion.ble import uuids
 from companion.ble.availability import bluetooth_unavailable
 from companion.ble.backoff import reconnect_delay
+from companion.ble.bluez_presence import BlueZPresence
 from companion.ble.gatt_values import decode_battery_level
 from companion.ble.heart_rate import HeartRateMeasurement
 from companion.ble.plausibility import screen
@@ -145,6 +146,8 @@ class BandLink:
             NOTIFICATION_QUEUE_SIZE
         )
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._bluez_presence = BlueZPresence(self._on_bluez_presence)
+        self._bluez_present = True  # until the system bus says otherwise
         self._channel = WriteChannel(Vocabulary.from_profile(profile) if profile else Vocabulary())
         self._characteristics: dict[str, Any] = {}
         self._writer: asyncio.Task[None] | None = None
@@ -180,12 +183,15 @@ class BandLink:
         if self._running:
             return
         self._running = True
+        if not self._transport.scanner_kwargs:
+            await self._bluez_presence.async_start()
         self._spawn(self._consume_notifications())
         self._spawn(self._supervise())
         self._spawn(self._watch_for_silence())
 
     async def async_stop(self) -> None:
         self._running = False
+        self._bluez_presence.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -195,6 +201,14 @@ class BandLink:
             with contextlib.suppress(Exception):
                 await client.disconnect()
         self._set_state(LinkState.CLOSED, "stopped")
+
+    def _on_bluez_presence(self, present: bool) -> None:
+        # bleak never hears that bluetoothd died: a link it had looks connected until the
+        # silence watchdog gives up on it. Treat it as dropped now.
+        self._bluez_present = present
+        if not present and self._client is not None and self._connected.is_set():
+            self._lost_because = "bluetoothd left the system bus"
+            self._disconnected.set()
 
     async def async_wait_connected(self, timeout: float) -> bool:
         try:
@@ -342,6 +356,8 @@ class BandLink:
         leaves it on BlueZ. A connected band does not advertise, so no scan would find it."""
         if self._transport.scanner_kwargs:
             return None  # Bumble: each run has its own host, nothing is held over
+        if not self._bluez_present:
+            return None  # bleak's memory of what bluetoothd held is stale by now
         try:
             adapter = await BleakAdapter.get()
             devices = await adapter.get_connected_devices([uuids.HEART_RATE_SERVICE])
