@@ -20,9 +20,11 @@ rate variability biofeedback", Front Neurosci 14:570400):
 A block whose data is too poor (too many rejected beats, gaps from a lost link or lost
 contact, too few breaths, a heart that did not follow the pace) is marked so and never
 chosen. The answer is the pace with the best mean of the two size measures (each over its
-largest), and only when it is clear: enough good blocks, the two measures agreeing within
-half a breath a minute, and its swing above every pace more than half a breath away by
-``MIN_SEPARATION_Z`` standard errors. Otherwise "no clear answer, try again".
+largest, each pace averaged with its neighbours), and only when it is clear: enough good
+blocks, the two measures agreeing within half a breath a minute, and its swing above every
+pace more than half a breath away by ``MIN_SEPARATION_Z`` standard errors and
+``MIN_CONTRAST`` of its size (``EDGE_MIN_CONTRAST`` at the slowest or fastest pace).
+Otherwise "no clear answer, try again".
 """
 
 from __future__ import annotations
@@ -206,7 +208,8 @@ def assessment_blocks(
 ) -> tuple[PaceBlock, ...]:
     """The blocks of an assessment laid out from ``start_s``: each pace for about ``block_s``
     (whole breaths), a rest of about ``rest_s`` at the coming pace before each. For tests
-    and benches; the routine's own timeline comes from its plan (``blocks_from_plan``)."""
+    and benches; a routine's blocks come from what happened
+    (``breathing_watch.blocks_from_run``)."""
     blocks: list[PaceBlock] = []
     t = start_s
     for pace in paces:
