@@ -24,7 +24,7 @@ from companion.events import (
     StepStarted,
 )
 from companion.reminders import Reminder
-from companion.store.queries import get_setting
+from companion.store.queries import get_setting, put_setting
 from companion.store.reminders import add_reminder, list_reminders
 from tests.web.browser_support import WAIT_MS, chromium, fresh_page, shoot
 from tests.web.conftest import (
@@ -500,3 +500,21 @@ def test_the_session_chart_breaks_its_line_where_the_heart_rate_had_a_gap(
     page.goto(server.url + "/sessions/older")
     expect(page.locator("#chart canvas").first).to_be_visible()
     assert None not in page.evaluate("document.getElementById('chart').uplot.data[1]")
+
+
+def test_a_reload_mid_session_keeps_the_countdown_and_times_follow_the_chosen_clock(
+    page: Page, server: RunningServer, core: FakeCore, engine: Engine
+) -> None:
+    put_setting(
+        engine, "preferences", {"pattern": None, "hr_ceiling": 120, "units": {"clock": "12h"}}
+    )
+    core.start_session("bedtime", 4)
+    core.link_state = LinkState.LOST.value
+    core.last_hr = {"hr": 66, "contact": True, "t": T0, "age_s": 70.0, "stale": True}
+
+    page.goto(server.url + "/")
+
+    expect(page.locator("#running")).to_be_visible()
+    # The clock chosen in Settings has arrived (12-hour), and the session clock is intact.
+    expect(page.locator("#hr-age")).to_have_text(re.compile(r"^band lost, last 66 at .*[AP]M$"))
+    expect(page.locator("#countdown")).to_have_text(re.compile(r"^3 breaths · [0-9]+ s$"))

@@ -55,7 +55,7 @@
     letGoUntil: 0, // performance.now() until which "Let go" keeps the phase word
     hr: null, // { bpm, at_ms (performance.now()), wall_ms } of the last value
     link: null,
-    clock: remembered("clock", "24h"),
+    clockStyle: remembered("clock", "24h"), // "24h" or "12h", as chosen in Settings
   };
 
   const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
@@ -91,7 +91,7 @@
     if (!stale) return;
     $("contact").textContent = "—"; // unknown until the band says again
     label.textContent = LOST_LINKS.has(model.link)
-      ? "band lost, last " + hr.bpm + " at " + clockText(new Date(hr.wall_ms), model.clock)
+      ? "band lost, last " + hr.bpm + " at " + clockText(new Date(hr.wall_ms), model.clockStyle)
       : "no signal for " + Math.floor(age) + " s";
   }
   function showBattery(percent) {
@@ -545,7 +545,7 @@
   async function loadClock() {
     try {
       const clock = field(field(await api("GET", "/api/settings"), "units"), "clock");
-      if (clock) { model.clock = clock; remember("clock", clock); }
+      if (clock) { model.clockStyle = clock; remember("clock", clock); }
     } catch (e) { /* the 24-hour default stays */ }
   }
 
