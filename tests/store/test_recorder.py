@@ -18,6 +18,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import InstrumentedAttribute
 
 from companion.events import LinkChanged, LinkState, PacingAdapted, PainRated, SessionState
+from companion.session_gaps import Gap, GapReason
 from companion.store import queries
 from companion.store.database import create_engine_for_url, upgrade_to_head
 from companion.store.queries import (
@@ -82,8 +83,9 @@ def test_a_session_goes_in_as_events_and_comes_out_as_rows(
         summary=SessionSummary(
             id="run1", routine="bedtime", title="Bedtime unwind", level=2,
             started_at=T0, ended_at=T0 + 45, duration_s=45.0, outcome=Outcome.PAIN,
-            pain_before=4, pain_after=6, hr_min=62, hr_mean=64.0, hr_max=66, samples=3,
-            steps_planned=2, steps_started=2,
+            # Half the worn samples carry RR, so the heart rate is from that one interval.
+            pain_before=4, pain_after=6, hr_min=62.5, hr_mean=62.5, hr_max=62.5, samples=3,
+            steps_planned=2, steps_started=2, beats_kept=1, beats_rejected=0,
         ),
         level_reason="first week: start slow",
         device=BAND,
@@ -114,6 +116,7 @@ def test_a_session_goes_in_as_events_and_comes_out_as_rows(
             LinkEventRow(T0 + 27, BAND, "reconnected", ""),
         ),
         pacing_events=(PacingEventRow(T0 + 20, 7.0, "slower"),),
+        gaps=(Gap(1.0, 32.0, GapReason.LINK_LOST), Gap(32.0, 45.0, GapReason.NO_SAMPLES)),
     )  # fmt: skip
     assert count(engine, Sample.id) == 4  # the one after the end belongs to no session
     assert recorder.health() == StoreHealth(True, "store ready", 0, 0)

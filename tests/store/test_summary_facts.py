@@ -675,3 +675,15 @@ def test_breath_following_is_scored_only_when_asked_and_only_in_the_window(
     assert summary_for(engine, DAY, BERLIN, NOW, breathing=True).breathing_score == (
         pytest.approx(1.0)
     )
+
+
+def test_without_a_breathing_rhythm_the_score_is_withheld_not_zero(engine: Engine) -> None:
+    """Steady intervals (no RSA) beside the pacer's cues: not enough signal to score."""
+    steady = Run("steady", at(DAY, 7, 0))
+    store(engine, [steady])
+
+    [facts] = summary_input(engine, DAY, BERLIN, NOW, breathing=True)[DAY]
+    summary = summary_for(engine, DAY, BERLIN, NOW, breathing=True)
+
+    assert (facts.breathing_score, facts.breathing_withheld) == (None, True)
+    assert summary.to_json()["breathing_note"] == "not enough signal"
