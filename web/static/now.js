@@ -210,6 +210,7 @@
   // A panel that was hidden has no size to animate from: give the circle its empty size
   // and make the browser lay it out, so the first breath-in grows instead of jumping.
   function restCircle() {
+    clearTimeout(holdTimer);
     model.breathPhase = "idle";
     model.letGoUntil = 0;
     $("breath").dataset.phase = "idle";
@@ -331,6 +332,7 @@
     if (fresh) {
       model.step = null;
       model.clock = null;
+      model.plan = null; // the last routine's steps say nothing about this one
       renderStep();
     }
     $("routine-title").textContent = routineTitle(routine);
@@ -480,9 +482,9 @@
     pacing: (p) => applyPattern(p),
     rating: () => {},
     session: (p) => {
+      enterSession(p.run_id, p.routine, "running");
       model.plan = field(p, "plan");
       applyPattern(field(model.plan, "pattern", "breathing"));
-      enterSession(p.run_id, p.routine, "running");
       setClock(0, true);
     },
     step: (p) => {
