@@ -216,6 +216,7 @@
         markInvalid(form, null);
         showProblem("");
         $("prefs-saved").hidden = false;
+        loadReminders(); // their times in the clock just chosen
       } catch (e) {
         showProblem(e.message);
         markInvalid(form, e.message.split(":")[0]);
