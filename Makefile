@@ -27,7 +27,7 @@ $(STAMP): $(RUN_STAMP)
 web-deps: $(RUN_STAMP)
 	@cd web && if [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then :; else \
 	  printf '\n==> %s\n' "Dashboard libraries from npm into web/node_modules (about 10 seconds)"; \
-	  npm ci --no-audit --no-fund --loglevel=http; fi
+	  npm ci --include=dev --no-audit --no-fund --loglevel=http; fi
 
 run: $(RUN_STAMP) web-deps
 	$(SAY) "Starting the companion with a virtual band (Ctrl-C to stop)"
