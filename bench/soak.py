@@ -30,6 +30,9 @@ with ``--simulate`` instead, and then only the engine's stored timing can be rep
 With the band in its own process ``--drop-every M`` sends it ``drop S`` every M minutes
 (out of range for ``--drop-seconds``), and every drop must show up as a recorded loss and
 reconnection; cues planned while the band is away are counted, not timed.
+``--remind-every M`` adds a reminder (through the API, as Settings does) for a minute about
+every M minutes of the run, so reminders fire among the routines; each must reach the
+dashboard stream as a ``reminder`` event.
 
 Goals (cue timing): p99 at the band at most 50 ms (the band's record; the wrist cannot
 tell a few tens of milliseconds) and every cue meant for the wrist found at the band, save
@@ -52,6 +55,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +85,8 @@ from bench.service_latency import (
 
 MODULE = "bench.soak"
 QUICK_ARGS = (
-    "--minutes", "1.5", "--settle-minutes", "0.25", "--sample-every", "5",
-    "--drop-every", "0.75", "--drop-seconds", "5",
+    "--minutes", "2", "--settle-minutes", "0.25", "--sample-every", "5",
+    "--drop-every", "0.75", "--drop-seconds", "5", "--remind-every", "1",
 )  # fmt: skip
 DEFAULT_MINUTES = 60.0
 DEFAULT_SETTLE_MINUTES = 5.0
@@ -98,6 +102,10 @@ PROJECT_HOURS = 8.0
 WINDOW_S = 600.0
 TIMELINE_EVERY_S = 300.0
 TABLES = ("sessions", "steps", "cues", "samples", "link_events", "pacing_events", "devices")
+# A reminder is set at least this far ahead (the service picks changes up at once, but a
+# minute that has begun would be missed) and this long before the run ends.
+REMINDER_LEAD_S = 30.0
+REMINDER_END_MARGIN_S = 20.0
 GOAL_BAND_P99_MS = 50.0
 # A band write this long before a cue's planned instant is not that cue's (clocks of two
 # processes agree to well under this), and one later than MATCH_WINDOW_S is not either.
@@ -368,6 +376,7 @@ class Soak:
     alive_at_end: bool
     band: BandTiming | None  # None when the band ran inside the service
     drops: list[tuple[float, float]]  # wall-clock start and end of each drop sent
+    reminders_due: int  # reminders set for a minute within the run
 
 
 def run_soak(
@@ -378,11 +387,38 @@ def run_soak(
     band_process: bool = True,
     drop_every_s: float = 0.0,
     drop_s: float = DEFAULT_DROP_SECONDS,
+    remind_every_s: float = 0.0,
 ) -> Soak:
     with contextlib.ExitStack() as stack:
         band = stack.enter_context(band_in_own_process()) if band_process else None
         link_args = band.link_args if band is not None else ("--simulate",)
-        return _soak(minutes, routines, sample_every_s, band, link_args, drop_every_s, drop_s)
+        return _soak(
+            minutes,
+            routines,
+            sample_every_s,
+            band,
+            link_args,
+            (drop_every_s, drop_s),
+            remind_every_s,
+        )
+
+
+def set_reminders(api: Api, routine: str, minutes: float, every_s: float) -> int:
+    """Reminders for whole minutes about ``every_s`` apart, from the first whole minute at
+    least ``REMINDER_LEAD_S`` ahead until ``REMINDER_END_MARGIN_S`` before the end; how many
+    distinct minutes were set."""
+    now = datetime.now()
+    end = now + timedelta(minutes=minutes, seconds=-REMINDER_END_MARGIN_S)
+    # The first whole minute at least REMINDER_LEAD_S ahead.
+    lead = now + timedelta(seconds=REMINDER_LEAD_S)
+    at = lead.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    wanted: set[str] = set()
+    while at <= end:
+        wanted.add(at.strftime("%H:%M"))
+        at += timedelta(seconds=max(every_s, 60.0))
+    for hh_mm in sorted(wanted):
+        api.post("/api/reminders", {"at": hh_mm, "routine": routine})
+    return len(wanted)
 
 
 def _soak(
@@ -391,10 +427,12 @@ def _soak(
     sample_every_s: float,
     band: BandProcess | None,
     link_args: Sequence[str],
-    drop_every_s: float,
-    drop_s: float,
+    dropping: tuple[float, float],
+    remind_every_s: float,
 ) -> Soak:
+    drop_every_s, drop_s = dropping
     drops: list[tuple[float, float]] = []
+    reminders_due = 0
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
         data_dir = Path(tmp)
         with running_service(data_dir, link_args) as service:
@@ -404,6 +442,8 @@ def _soak(
             unknown = [name for name in routines if name not in known]
             if unknown:
                 raise BenchError(f"no routine {', '.join(unknown)}; there are {sorted(known)}")
+            if remind_every_s > 0:
+                reminders_due = set_reminders(api, routines[0], minutes, remind_every_s)
             process = psutil.Process(service.pid)
             started = time.monotonic()
             readings = [read(process, started)]
@@ -447,6 +487,7 @@ def _soak(
         alive,
         timing,
         drops,
+        reminders_due,
     )
 
 
@@ -589,6 +630,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--drop-seconds", type=float, default=DEFAULT_DROP_SECONDS, help="how long a drop lasts"
     )
+    parser.add_argument(
+        "--remind-every", type=float, default=0.0, help="minutes between reminders (0: none)"
+    )
     args = parser.parse_args(argv)
     args.routine_list = [name.strip() for name in args.routines.split(",") if name.strip()]
     if args.minutes <= 0 or args.settle_minutes < 0 or args.sample_every <= 0:
@@ -608,10 +652,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         band_process=not args.in_process_band,
         drop_every_s=args.drop_every * 60.0,
         drop_s=args.drop_seconds,
+        remind_every_s=args.remind_every * 60.0,
     )
     command = ["--minutes", f"{args.minutes:g}", "--routines", ",".join(args.routine_list)]
     command += ["--settle-minutes", f"{args.settle_minutes:g}"]
     command += ["--sample-every", f"{args.sample_every:g}"]
+    if args.remind_every > 0:
+        command += ["--remind-every", f"{args.remind_every:g}"]
     if args.in_process_band:
         command.append("--in-process-band")
     elif args.drop_every > 0:
@@ -644,6 +691,16 @@ def verdicts(soak: Soak, settle_s: float) -> list[Verdict]:
                 "every cue meant for the wrist found at the band (outside drops)",
                 soak.band.missing == 0,
                 f"{len(soak.band.late_s)} found, {soak.band.missing} missing",
+            )
+        )
+    if soak.reminders_due:
+        fired = soak.events.get("reminder", 0)
+        at_band.append(
+            judge_true(
+                MODULE,
+                "every reminder fired",
+                fired >= soak.reminders_due,
+                f"{fired} fired of {soak.reminders_due}",
             )
         )
     if soak.drops:
