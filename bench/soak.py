@@ -120,6 +120,9 @@ WRIST_FATES = (None, "played", "delayed", "cut")
 BAND_START_TIMEOUT_S = 20.0
 BAND_START_ATTEMPTS = 5
 DEFAULT_DROP_SECONDS = 10.0
+# A night as the bedside sees it: the band wanders out of range now and then, reminders fire.
+DEFAULT_DROP_EVERY_MIN = 5.0
+DEFAULT_REMIND_EVERY_MIN = 10.0
 
 
 # --- the band in a process of its own ----------------------------------------------------------
@@ -625,13 +628,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="run the service with --simulate (no timing at the band, no drops)",
     )
     parser.add_argument(
-        "--drop-every", type=float, default=0.0, help="minutes between link drops (0: none)"
+        "--drop-every",
+        type=float,
+        default=DEFAULT_DROP_EVERY_MIN,
+        help="minutes between link drops (0: none)",
     )
     parser.add_argument(
         "--drop-seconds", type=float, default=DEFAULT_DROP_SECONDS, help="how long a drop lasts"
     )
     parser.add_argument(
-        "--remind-every", type=float, default=0.0, help="minutes between reminders (0: none)"
+        "--remind-every",
+        type=float,
+        default=DEFAULT_REMIND_EVERY_MIN,
+        help="minutes between reminders (0: none)",
     )
     args = parser.parse_args(argv)
     args.routine_list = [name.strip() for name in args.routines.split(",") if name.strip()]
