@@ -146,7 +146,7 @@ class BandLink:
             NOTIFICATION_QUEUE_SIZE
         )
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._bluez_presence = BlueZPresence(self._on_bluez_presence)
+        self._bluez_presence = BlueZPresence(self._on_bluez_presence, self._on_device_removed)
         self._bluez_present = True  # until the system bus says otherwise
         self._channel = WriteChannel(Vocabulary.from_profile(profile) if profile else Vocabulary())
         self._characteristics: dict[str, Any] = {}
@@ -208,6 +208,15 @@ class BandLink:
         self._bluez_present = present
         if not present and self._client is not None and self._connected.is_set():
             self._lost_because = "bluetoothd left the system bus"
+            self._disconnected.set()
+
+    def _on_device_removed(self, path: str) -> None:
+        # Removed from BlueZ while connected: bleak sees the object go but tells no client.
+        device = self._device
+        details = device.details if device is not None else None
+        held = isinstance(details, dict) and details.get("path") == path
+        if held and self._client is not None and self._connected.is_set():
+            self._lost_because = "the band was removed from BlueZ"
             self._disconnected.set()
 
     async def async_wait_connected(self, timeout: float) -> bool:

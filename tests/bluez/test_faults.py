@@ -246,6 +246,9 @@ def test_device_removed_from_the_cache_while_connected(world: BlueZWorld, watch:
 
     watch.stream_resumes(RECOVERY_S, "after the device was removed from BlueZ")
     watch.wait_for_link("reconnected", 5)
+    # bleak tells no client about the removal; the link hears it from the bus at once.
+    assert "link: lost the band was removed from BlueZ" in watch.stderr.lines(), watch.log()
+    assert "silent" not in watch.links(), watch.log()
     assert world.band_connected()
 
 
