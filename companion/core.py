@@ -7,6 +7,7 @@ threads and the scheduler hold: each call is handed to the loop and awaited with
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -26,6 +27,7 @@ from companion.events import (
     HeartRateStale,
     Notice,
     PainRated,
+    SessionStarted,
     SessionState,
     SessionStateChanged,
 )
@@ -109,7 +111,7 @@ class Core:
         self._starting: _StartClaim | None = None
         self._unsubscribe_runner: Callable[[], None] | None = None
         bus.subscribe(self._on_event)
-        bus.subscribe(self.feed.publish)
+        bus.subscribe(lambda event: self.feed.publish(_for_dashboard(event)))
 
     # --- events ---------------------------------------------------------------------------
 
@@ -342,6 +344,19 @@ class Core:
             "notices": [n.to_json() for n in self._notices],
             "streams": len(self.feed),
         }
+
+
+# The plan's cue and band-write lists are for the store and `companion plan`; the page
+# paces from steps and cue events. A stalled dashboard's queue holds hundreds of events,
+# so each kept plan must stay small (tens of kB each in full).
+_PLAN_KEYS_NOT_SHOWN = frozenset({"cues", "band_writes"})
+
+
+def _for_dashboard(event: Event) -> Event:
+    if not isinstance(event, SessionStarted):
+        return event
+    shown = {k: v for k, v in event.plan.items() if k not in _PLAN_KEYS_NOT_SHOWN}
+    return dataclasses.replace(event, plan=shown)
 
 
 def _heart_rate_to(runner: SessionRunner) -> Callable[[Event], None]:

@@ -11,6 +11,7 @@ from companion.events import (
     Event,
     HeartRateSample,
     Notice,
+    SessionStarted,
     SessionState,
     SessionStateChanged,
 )
@@ -84,3 +85,33 @@ async def test_the_dashboard_feed_gets_the_sample_before_the_safety_pause_it_cau
     assert isinstance(kinds[1], CueFired) and kinds[1].cue == "safety"
     assert isinstance(kinds[2], Notice) and kinds[2].topic == "safety"
     assert isinstance(kinds[3], SessionStateChanged) and kinds[3].state == SessionState.PAUSED
+
+
+async def test_the_dashboard_feed_gets_the_plans_steps_and_the_store_the_whole_plan() -> None:
+    bus = EventBus()
+    on_bus: list[Event] = []
+    bus.subscribe(on_bus.append)
+    core = Core(
+        bus=bus,
+        link=None,
+        routines=load_routines(None),
+        profile_for_plans=None,
+        settings=CoreSettings(pattern=None, safety=SafetySettings()),
+        progression=_first_level,
+    )
+    feed = core.feed.subscribe()
+    await core.start_session("morning", pain_before=None)
+    core.command("stop")
+
+    full = next(e for e in on_bus if isinstance(e, SessionStarted))
+    shown = None
+    while (event := feed.get(0.0)) is not None:
+        if isinstance(event, SessionStarted):
+            shown = event
+    assert shown is not None
+    assert full.plan["cues"]  # the recorder stores every cue of the plan
+    assert "cues" not in shown.plan and "band_writes" not in shown.plan
+    assert shown.plan["steps"] == full.plan["steps"]
+    assert {k: v for k, v in shown.plan.items()} == {
+        k: v for k, v in full.plan.items() if k not in ("cues", "band_writes")
+    }

@@ -214,16 +214,21 @@ def test_a_database_refusing_writes_mid_routine_is_shown_and_nothing_is_lost_onc
     assert service.process.poll() is None
 
 
-# Starting and stopping the morning routine publishes about 33 kB of events (its session
-# event carries the whole plan), so volume comes quickly.
+# Starting and stopping the morning routine publishes about 3 kB of events (its session
+# event carries the plan's steps); 3,000 cycles give about 9 MB, more than the stalled
+# stream's buffers hold (the service's socket send buffer, 4 MB at most here; waitress's
+# 1 MB output buffer; the feed queue), so the service must give some events up.
 VOLUME_ROUTINE = "morning"
 WARM_UP_CYCLES = 200
-STALL_CYCLES = 1000
+STALL_CYCLES = 3000
+# The stalled tab's socket keeps a small fixed receive buffer, as a sleeping device's
+# would fill; on loopback the kernel would otherwise autotune it to hold all the volume.
+STALLED_RECEIVE_BUFFER_BYTES = 64 * 1024
 # What a stalled stream may cost: its feed queue (the newest 500 events, plans included)
 # and an output buffer of about a megabyte for each of the two streams; about 7 MB is
-# measured with such buffers. Anything that grows with the 33 MB of volume exceeds it.
+# measured with such buffers. Anything that grows with the 9 MB of volume exceeds it.
 MAX_RSS_GROWTH_MB = 12
-READ_CYCLES = 400
+READ_CYCLES = 2700
 MAX_RSS_GROWTH_READING_MB = 5
 
 
@@ -260,7 +265,7 @@ def test_a_dashboard_that_stops_reading_neither_stalls_the_others_nor_grows_the_
     small per-stream buffers (MAX_RSS_GROWTH_MB), whatever the volume."""
     client, process = warm_up(service)
     reader = event_log(client)
-    stalled = SseReader(client)
+    stalled = SseReader(client, receive_buffer_bytes=STALLED_RECEIVE_BUFFER_BYTES)
     try:
         first = stalled.next_event()
         assert first is not None and first.name == "status"
@@ -298,7 +303,7 @@ def test_an_open_stream_does_not_keep_in_memory_what_it_has_already_sent(
     service: LiveService, event_log: Any
 ) -> None:
     """A dashboard that reads everything costs the service nothing that grows: after about
-    13 MB of events have gone out on one stream and been read, the service holds no more
+    8 MB of events have gone out on one stream and been read, the service holds no more
     memory than before. (Waitress appends a streamed response to one in-memory buffer that
     it only discards after 16 MB, its ``outbuf_high_watermark``, have been written to it;
     with eight dashboards open that is up to 128 MB of bytes already sent.)"""

@@ -361,10 +361,16 @@ class SseReader:
     """One ``GET /api/stream`` over a plain socket, read line by line like a browser would;
     a reader that stops calling ``next_event`` stops reading the socket."""
 
-    def __init__(self, client: ApiClient) -> None:
+    def __init__(self, client: ApiClient, receive_buffer_bytes: int | None = None) -> None:
         self.connection = client.connection()
         # Our own socket, so a thread blocked reading it can be woken by hang_up().
-        self.sock = socket.create_connection((client.host, client.port), HTTP_TIMEOUT_S)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if receive_buffer_bytes is not None:
+            # Set before connecting: a fixed buffer turns off the kernel's autotuning,
+            # which on loopback would otherwise hold tens of MB for a reader that stalls.
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer_bytes)
+        self.sock.settimeout(HTTP_TIMEOUT_S)
+        self.sock.connect((client.host, client.port))
         self.connection.sock = self.sock
         self.connection.request("GET", "/api/stream", headers=client.headers(csrf=False))
         self.response = self.connection.getresponse()
