@@ -1,5 +1,6 @@
-"""Soak: ``companion run --simulate`` through routines back to back for ``--minutes`` of real
-time (60 by default), with one dashboard stream open throughout.
+"""Soak: ``companion run`` with the virtual band through routines back to back for
+``--minutes`` of real time (60 by default), one dashboard stream open throughout, the band
+dropping out every 5 minutes and a reminder every 10 (see below).
 
 The issue asks for eight hours in accelerated simulated time, or one real hour where that
 cannot be done. The virtual band runs on a real-time virtual radio (notifications once a
