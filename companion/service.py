@@ -31,7 +31,7 @@ from companion.clock import WallClock
 from companion.config import Settings
 from companion.core import Core, CoreHandle, CoreSettings
 from companion.errors import DataFileError, ListenError
-from companion.events import Notice
+from companion.events import Event, LinkChanged, LinkState, Notice
 from companion.links import BandChoice, LinkStack, band_link
 from companion.reminder_service import ReminderHost
 from companion.routines.catalog import Routine
@@ -314,9 +314,7 @@ def run_service(settings: Settings, *, announce: Callable[[str], None]) -> int:
                 for notice in _problem_notices(catalogues):
                     announce(f"warning: {notice.message}")
                     handle.publish(notice)
-                checks: set[asyncio.Task[None]] = set()
-                if settings.hci is None and not settings.simulate:
-                    checks.add(asyncio.create_task(_say_if_bluetooth_missing(handle, announce)))
+                core.bus.subscribe(bluetooth_notice(handle, announce))
                 from companion.store.upkeep import StoreUpkeep
 
                 upkeep = StoreUpkeep(settings.db_url, settings.data_dir)
@@ -327,8 +325,6 @@ def run_service(settings: Settings, *, announce: Callable[[str], None]) -> int:
                 try:
                     server = await asyncio.to_thread(serve, app, settings.host, settings.port)
                 except OSError as exc:
-                    for task in checks:
-                        task.cancel()
                     await asyncio.to_thread(reminders.stop)
                     raise listen_error(settings.host, settings.port, exc) from None
                 try:
@@ -336,8 +332,6 @@ def run_service(settings: Settings, *, announce: Callable[[str], None]) -> int:
                     await stop.wait()
                     announce("Stopping…")
                 finally:
-                    for task in checks:
-                        task.cancel()
                     await asyncio.to_thread(server.close)
                     await asyncio.to_thread(reminders.stop)
 
@@ -352,26 +346,33 @@ def _problem_notices(catalogues: Catalogues) -> list[Notice]:
     ]
 
 
-async def _say_if_bluetooth_missing(handle: CoreHandle, announce: Callable[[str], None]) -> None:
-    """On the OS stack, tell the person at once when Bluetooth itself is missing, rather
-    than leaving the band line at "scanning" with no hint why."""
-    from companion.ble.availability import BluetoothUnavailableError, async_check_os_bluetooth
+def bluetooth_notice(
+    handle: CoreHandle, announce: Callable[[str], None]
+) -> Callable[[Event], None]:
+    """A bus listener: when the link finds the computer's Bluetooth missing, say so once on
+    the terminal, in the log and as a dashboard notice (the band line says it too)."""
+    said: set[str] = set()
 
-    try:
-        await async_check_os_bluetooth()
-    except BluetoothUnavailableError as problem:
-        _LOGGER.error("Bluetooth unavailable: %s", problem)
-        announce(f"warning: {problem}")
+    def on_event(event: Event) -> None:
+        if not isinstance(event, LinkChanged) or event.state is not LinkState.UNAVAILABLE:
+            return
+        if event.detail in said:
+            return
+        said.add(event.detail)
+        _LOGGER.error("Bluetooth unavailable: %s", event.detail)
+        announce(f"warning: Bluetooth unavailable: {event.detail}")
         handle.publish(
             Notice(
                 mono=time.monotonic(),
                 wall=time.time(),
                 level="error",
                 topic="bluetooth",
-                message=f"No band can connect: {problem.short}. Or restart with --simulate to "
+                message=f"No band can connect: {event.detail}. Or restart with --simulate to "
                 "use the virtual band; companion doctor checks everything.",
             )
         )
+
+    return on_event
 
 
 def check_can_listen(host: str, port: int) -> None:

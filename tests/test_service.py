@@ -91,3 +91,35 @@ def test_rows_kept_at_the_last_shutdown_are_written_before_unfinished_sessions_a
     # Written as kept (ended at T0 + 3), not guessed by the start-up sweep.
     assert (session.outcome, session.ended_at, session.samples) == ("interrupted", T0 + 3, 2)
     assert list(settings.unsaved_dirs[0].iterdir()) == []
+
+
+def test_missing_bluetooth_becomes_one_dashboard_notice_per_cause() -> None:
+    from companion.events import LinkChanged, LinkState, Notice
+    from companion.service import bluetooth_notice
+
+    published: list[Notice] = []
+    said: list[str] = []
+
+    class Handle:
+        def publish(self, event: Notice) -> None:
+            published.append(event)
+
+    listener = bluetooth_notice(Handle(), said.append)  # type: ignore[arg-type]
+
+    def link(state: LinkState, detail: str) -> LinkChanged:
+        return LinkChanged(mono=0.0, wall=0.0, device="", state=state, detail=detail)
+
+    for event in (
+        link(LinkState.SCANNING, "any heart-rate band"),
+        link(LinkState.UNAVAILABLE, "no D-Bus system bus: install and start BlueZ"),
+        link(LinkState.UNAVAILABLE, "no D-Bus system bus: install and start BlueZ"),
+        link(LinkState.UNAVAILABLE, "the Bluetooth adapter is switched off: switch it on"),
+    ):
+        listener(event)
+
+    assert [(n.topic, n.level) for n in published] == [("bluetooth", "error")] * 2
+    assert published[0].message.startswith("No band can connect: no D-Bus system bus")
+    assert said == [
+        "warning: Bluetooth unavailable: no D-Bus system bus: install and start BlueZ",
+        "warning: Bluetooth unavailable: the Bluetooth adapter is switched off: switch it on",
+    ]

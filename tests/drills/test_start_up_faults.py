@@ -81,7 +81,9 @@ def test_run_without_a_system_bus_says_so_on_the_dashboard(tmp_path: Path) -> No
     message = notices(snapshot)["bluetooth"]
     assert message.startswith("No band can connect: no D-Bus system bus")
     assert "--simulate" in message and "companion doctor" in message
-    assert "warning: no D-Bus system bus" in stdout.text()
+    assert "warning: Bluetooth unavailable: no D-Bus system bus: install and start BlueZ" in (
+        stdout.text()
+    )
     assert process.wait(STOP_TIMEOUT_S) == 0
 
 
