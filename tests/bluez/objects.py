@@ -254,6 +254,7 @@ class GattCharacteristic1(ServiceInterface):
         super().__init__("org.bluez.GattCharacteristic1")
         self._bluez = bluez
         self._state = state
+        self.device = state
         self.path = path
         self._service = service
         self.proxy: CharacteristicProxy[bytes] = proxy

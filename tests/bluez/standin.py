@@ -145,10 +145,6 @@ class BlueZStandIn:
 
     # --- life on the bus ----------------------------------------------------------------------
 
-    @property
-    def on_bus(self) -> bool:
-        return self._bus is not None
-
     async def start(self) -> None:
         """Join the bus, export the adapter and every known device, and own ``org.bluez``."""
         bus = MessageBus(bus_address=self._bus_address, bus_type=BusType.SYSTEM)
@@ -414,7 +410,9 @@ class BlueZStandIn:
             state.connecting = False
         state.connection = connection
         state.peer = Peer(connection)
-        connection.on(Connection.EVENT_DISCONNECTION, lambda _reason: self._on_gone(state))
+        connection.on(
+            Connection.EVENT_DISCONNECTION, lambda _reason: self._on_gone(state, connection)
+        )
         self._set_device(state, Connected=True)
         # Connect replies once the link is up; discovery goes on behind it (att_connect_cb).
         state.resolving = asyncio.create_task(self._resolve(state))
@@ -493,13 +491,10 @@ class BlueZStandIn:
             char.sessions[sender] = True
 
     async def unsubscribe(self, char: GattCharacteristic1) -> None:
-        if char.subscribed and self._state_connected(char):
+        if char.subscribed and char.device.connected:
             with contextlib.suppress(Exception):
                 await char.proxy.unsubscribe()
         char.set_subscribed(False)
-
-    def _state_connected(self, char: GattCharacteristic1) -> bool:
-        return any(char in s.characteristics and s.connected for s in self.devices.values())
 
     async def att(self, operation: Any) -> Any:
         """Run one ATT operation; its failures come back as bluetoothd words them."""
@@ -528,7 +523,10 @@ class BlueZStandIn:
                 await connection.disconnect()
         self._on_gone(state)
 
-    def _on_gone(self, state: BandDevice) -> None:
+    def _on_gone(self, state: BandDevice, connection: Connection | None = None) -> None:
+        """The link went down (``connection``: the one that did, when the radio says so)."""
+        if connection is not None and state.connection is not connection:
+            return  # an earlier link's news
         if state.connection is None and not state.connected:
             return
         state.connection = None
