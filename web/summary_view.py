@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from companion.summary import (
     MONTH_NAMES,
+    NOT_ENOUGH_SIGNAL,
     TREND_DAYS,
     WEEKDAY_NAMES,
     MorningSummary,
@@ -135,6 +136,14 @@ def chart_data(summary: MorningSummary) -> dict[str, Any]:
 
 def percent(fraction: float | None) -> str:
     return "—" if fraction is None else f"{fraction * 100:.0f} %"
+
+
+def breathing(summary: MorningSummary) -> str:
+    """The breath-following score, or why there is none: "not enough signal" when the pacer
+    ran but the heart showed no confident breathing rate (no score is made from a guess)."""
+    if summary.breathing_score is None and summary.breathing_withheld:
+        return NOT_ENOUGH_SIGNAL
+    return percent(summary.breathing_score)
 
 
 def whole(value: float | None) -> str:

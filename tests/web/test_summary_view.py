@@ -15,6 +15,7 @@ from web.summary_view import (
     FIRST_DAY,
     DayError,
     Neighbours,
+    breathing,
     long_day,
     neighbours,
     parse_day,
@@ -142,3 +143,27 @@ def test_numbers_read_rounded_and_missing_ones_as_a_dash(
     value: float | None, as_percent: str, as_whole: str
 ) -> None:
     assert (percent(value), whole(value)) == (as_percent, as_whole)
+
+
+def _one_session(**facts: object) -> SessionFacts:
+    start = at(DAY, 7)
+    return SessionFacts(
+        id="m", routine="taster", title="Taster", started_at=start,
+        ended_at=start + timedelta(minutes=1), outcome=SessionState.COMPLETED,
+        **facts,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("facts", "words"),
+    [
+        ({"breathing_score": 0.82}, "82 %"),
+        ({"breathing_withheld": True}, "not enough signal"),
+        ({}, "—"),
+    ],
+)
+def test_breathing_reads_as_a_score_or_not_enough_signal(
+    facts: dict[str, object], words: str
+) -> None:
+    summary = build_summary(DAY, BERLIN, {DAY: [_one_session(**facts)]}, NOW)
+    assert breathing(summary) == words
