@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from companion.events import (
+    CueDelivered,
     CueFired,
     Event,
     HeartRateSample,
@@ -48,7 +49,11 @@ class SessionPrinter:
             return [f"{stamp}  ▶ {event.name}{count}", f"{INDENT}{event.instructions}"]
         if isinstance(event, CueFired):
             where = "wrist" if event.on_wrist else "screen"
+            if event.fate == "folded":
+                where = event.reason  # felt within the higher cue at the same moment
             return [f"{stamp}    {event.cue:<12} at {event.planned_s:7.2f} s ({where})"]
+        if isinstance(event, CueDelivered) and not event.on_wrist:
+            return [f"{stamp}    {event.cue:<12} did not reach the wrist: {event.reason}"]
         if isinstance(event, SessionStateChanged):
             reason = f": {event.reason}" if event.reason else ""
             return [f"{stamp}  ■ {event.state.value}{reason}"]
