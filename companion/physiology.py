@@ -40,6 +40,10 @@ RR_MAX_MS = 2000.0  # 30 bpm
 OUTLIER_FRACTION = 0.20
 ADJACENT_FRACTION = 0.20
 FAR_OUTLIER_FRACTION = 0.60
+# Two short neighbours (each over 20 % short) whose sum is within this of the median are
+# one interval split by an extra beat; the interval split may itself have been long, and
+# no breath makes two beats in a row that short.
+SPLIT_SUM_FRACTION = 0.35
 NEIGHBOURS_EACH_SIDE = 5
 MIN_NEIGHBOURS = 4
 MIN_RMSSD_DIFFERENCES = 10
@@ -184,7 +188,7 @@ def _glitches(values: Floats) -> tuple[Flags, Floats]:
         unlike_before = np.isnan(before) | (np.abs(values - before) / before > ADJACENT_FRACTION)
         unlike_after = np.isnan(after) | (np.abs(values - after) / after > ADJACENT_FRACTION)
         short = (1.0 - OUTLIER_FRACTION) * median
-        tolerance = OUTLIER_FRACTION * median
+        tolerance = SPLIT_SUM_FRACTION * median
         split_before = (before < short) & (np.abs(values + before - median) <= tolerance)
         split_after = (after < short) & (np.abs(values + after - median) <= tolerance)
         split = (values < short) & (split_before | split_after)
