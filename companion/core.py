@@ -334,6 +334,7 @@ class Core:
         return {
             "link": {
                 "state": link.state.value if link else "none",
+                "detail": link.state_detail if link else "",
                 "device": link.address if link else None,
                 "profile": link.profile.name if link and link.profile else None,
                 "battery": link.battery if link else None,

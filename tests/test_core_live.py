@@ -49,3 +49,7 @@ async def test_a_dropped_band_turns_its_last_heart_rate_stale_within_three_secon
         assert shown["stale"] is True
         assert shown["age_s"] >= STALE_AFTER_S
         assert shown["hr"] == last.hr  # kept as "last", never as live
+        # The band line after a reload says why, as the link event did.
+        link = core.status()["link"]
+        assert (link["state"], link["detail"]) == (stack.link.state.value, stack.link.state_detail)
+        assert link["detail"]

@@ -136,6 +136,7 @@ class BandLink:
         self._device_name: str | None = None
         self.profile: DeviceProfile | None = profile
         self.state = LinkState.CLOSED
+        self.state_detail = ""
         self.battery: int | None = None
         self.dropped_packets = 0
         self._ever_connected = False
@@ -290,6 +291,7 @@ class BandLink:
         if state == self.state and state != LinkState.LOST:
             return
         self.state = state
+        self.state_detail = detail
         _LOGGER.info("band link %s %s", state.value, detail)
         self._bus.publish(
             LinkChanged(

@@ -140,7 +140,7 @@ async def test_a_connected_band_that_stops_notifying_is_reported_silent_then_rec
 
     stack.band.go_silent(60.0)
     await eventually(lambda: LinkState.SILENT in recorded.link_states(), 10, "the silence")
-    assert stack.link.state == LinkState.SILENT
+    assert (stack.link.state, stack.link.state_detail) == (LinkState.SILENT, "connected, no data")
     await eventually(lambda: LinkState.LOST in recorded.link_states(), 15, "the reconnect")
     lost = next(
         e for e in recorded.of(LinkChanged) if isinstance(e, LinkChanged) and e.state == "lost"
