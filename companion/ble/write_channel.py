@@ -17,16 +17,15 @@ from dataclasses import dataclass, field
 from companion.ble.profiles import HapticWrite
 from companion.routines.haptics import (
     AFTER_STOP_S,
-    SEPARATION_S,
     DeliveryReport,
     Playback,
     TimedWrite,
+    Turn,
     Vocabulary,
+    turn_for,
 )
 
 _LOGGER = logging.getLogger(__name__)
-
-_SAME_TIME_S = 1e-6
 
 
 @dataclass(eq=False)
@@ -87,17 +86,19 @@ class WriteChannel:
         self, playback: Playback, now: float
     ) -> tuple[Playback, str, tuple[TimedWrite, ...]]:
         last = self._last if self._last is not None and not self._last.done else None
-        start = playback.writes[0].at_s
-        # A composed plan already keeps its patterns apart; allow for float rounding.
-        if last is None or start >= last.end_s + SEPARATION_S - _SAME_TIME_S:
+        if last is None:
             return playback, "", ()
-        if playback.priority > last.playback.priority:
+        start = playback.writes[0].at_s
+        turn, begin = turn_for(start, playback.priority, last.end_s, last.playback.priority)
+        if turn is Turn.NOW:
+            return playback, "", ()
+        if turn is Turn.CUT:
             stop_at = max(start, now)
             stops = self._cut_below(playback.priority, stop_at, playback.cue)
             begin = stop_at + AFTER_STOP_S if stops else stop_at
             note = f"{last.playback.cue} stopped first" if stops else ""
             return playback.shifted(begin - start), note, stops
-        wait = last.end_s + SEPARATION_S - start
+        wait = begin - start
         return playback.shifted(wait), f"waited {wait:.2f} s for {last.playback.cue}", ()
 
     def _cut_below(self, priority: int, at_s: float, by: str) -> tuple[TimedWrite, ...]:

@@ -225,6 +225,32 @@ class Delivery:
     reason: str = ""
 
 
+class Turn(enum.Enum):
+    """When a pattern may start on a channel that had another pattern on it."""
+
+    NOW = "now"  # the band is free and has been still long enough
+    CUT = "cut"  # a higher cue while a lower pattern still plays: stop that one, start now
+    WAIT = "wait"  # wait until the band has been still for SEPARATION_S
+
+
+# Times closer than this are one instant (offsets are rounded to milliseconds).
+SAME_INSTANT_S: Final = 1e-6
+
+
+def turn_for(
+    at_s: float, priority: int, busy_end_s: float, busy_priority: int
+) -> tuple[Turn, float]:
+    """The rule for one pattern due at ``at_s`` after the pattern last on the channel (ending
+    at ``busy_end_s``): its turn and when it starts. The one place the rule is decided, for a
+    plan (``HapticChannel``) and at run time (the link's ``WriteChannel``) alike."""
+    free_at = busy_end_s + SEPARATION_S
+    if at_s >= free_at - SAME_INSTANT_S:
+        return Turn.NOW, at_s
+    if priority > busy_priority and at_s < busy_end_s:
+        return Turn.CUT, at_s
+    return Turn.WAIT, free_at
+
+
 @dataclass(frozen=True)
 class CueRequest:
     at_s: float
@@ -259,11 +285,6 @@ class HapticChannel:
         self._instant: _Placed | None = None
         self.cuts: list[tuple[int, Delivery]] = []  # (request, its cut delivery)
 
-    def busy_until(self) -> float:
-        if self._last is None or not self._last.delivery.writes:
-            return float("-inf")
-        return self._last.delivery.end_s + SEPARATION_S
-
     def place(
         self, request: int, at_s: float, cue: str, next_at_s: float | None = None
     ) -> Delivery:
@@ -273,7 +294,11 @@ class HapticChannel:
             return Delivery(Fate.SCREEN, at_s, at_s, reason="this band has no pattern for it")
         rank = priority_of(cue)
         last = self._last
-        if last is None or at_s >= self.busy_until():
+        if last is None:
+            turn, start = Turn.NOW, at_s
+        else:
+            turn, start = turn_for(at_s, rank, last.delivery.end_s, last.priority)
+        if turn is Turn.NOW or last is None:
             end = _ms(at_s + pattern.length_s)
             played = Delivery(Fate.PLAYED, at_s, end, _timed(pattern, at_s))
             return self._take(request, at_s, cue, rank, played)
@@ -281,13 +306,13 @@ class HapticChannel:
         if (
             first is not None
             and cue in BREATH_CUES
-            and abs(at_s - first.at_s) < 1e-6
+            and abs(at_s - first.at_s) < SAME_INSTANT_S
             and rank < first.priority
         ):
             return Delivery(Fate.FOLDED, at_s, at_s, reason=f"folded into {first.cue}")
-        if rank > last.priority and at_s < last.delivery.end_s:
+        if turn is Turn.CUT:
             return self._take(request, at_s, cue, rank, self._cut_for(last, at_s, cue, pattern))
-        start = _ms(max(at_s, self.busy_until()))
+        start = _ms(start)
         if next_at_s is not None and start + pattern.length_s + SEPARATION_S > next_at_s + 1e-9:
             reason = f"no room after {last.cue} before the next cue"
             return Delivery(Fate.DROPPED, at_s, at_s, reason=reason)
@@ -322,7 +347,7 @@ class HapticChannel:
     def _take(self, request: int, at_s: float, cue: str, rank: int, delivery: Delivery) -> Delivery:
         if delivery.writes:
             self._last = _Placed(request, at_s, cue, rank, delivery)
-            if self._instant is None or abs(self._instant.at_s - at_s) > 1e-6:
+            if self._instant is None or abs(self._instant.at_s - at_s) > SAME_INSTANT_S:
                 self._instant = self._last
         return delivery
 

@@ -15,10 +15,12 @@ from companion.routines.haptics import (
     Delivery,
     Fate,
     Received,
+    Turn,
     Vocabulary,
     compose,
     indistinct_cues,
     read_wrist,
+    turn_for,
     write_timeline,
 )
 
@@ -253,3 +255,14 @@ def test_with_a_loose_rhythm_the_best_fitting_pattern_is_felt_not_the_longest() 
     reading = read_wrist(stream, IMMEDIATE, tolerance_s=0.25)
 
     assert [(f.t, f.cue) for f in reading.felt] == [(60.0, "hold-end"), (61.0, "routine-end")]
+
+
+def test_the_rule_is_one_function_for_plans_and_run_time() -> None:
+    # Band free, or still long enough since the last pattern ended at 10.6 s:
+    assert turn_for(11.0, 10, busy_end_s=10.6, busy_priority=40) == (Turn.NOW, 11.0)
+    # A higher cue while the lower pattern still plays cuts it:
+    assert turn_for(10.3, 60, busy_end_s=10.6, busy_priority=20) == (Turn.CUT, 10.3)
+    # A higher cue in the stillness after a pattern waits for the rest of it:
+    assert turn_for(10.7, 60, busy_end_s=10.6, busy_priority=20) == (Turn.WAIT, 11.0)
+    # A lower or equal cue waits for the band to be still:
+    assert turn_for(10.3, 10, busy_end_s=10.6, busy_priority=10) == (Turn.WAIT, 11.0)
