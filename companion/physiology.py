@@ -40,9 +40,9 @@ RR_MAX_MS = 2000.0  # 30 bpm
 OUTLIER_FRACTION = 0.20
 ADJACENT_FRACTION = 0.20
 FAR_OUTLIER_FRACTION = 0.60
-# Two short neighbours (each over 20 % short) whose sum is within this of the median are
-# one interval split by an extra beat; the interval split may itself have been long, and
-# no breath makes two beats in a row that short.
+# Two short neighbours (each over 20 % short), alone between longer ones, whose sum is
+# within this of the median are one interval split by an extra beat (the interval split
+# may itself have been long); within OUTLIER_FRACTION they are, alone or not.
 SPLIT_SUM_FRACTION = 0.35
 NEIGHBOURS_EACH_SIDE = 5
 MIN_NEIGHBOURS = 4
@@ -187,13 +187,32 @@ def _glitches(values: Floats) -> tuple[Flags, Floats]:
         # A missing neighbour (at either end) counts as unlike, as "all of none" is true.
         unlike_before = np.isnan(before) | (np.abs(values - before) / before > ADJACENT_FRACTION)
         unlike_after = np.isnan(after) | (np.abs(values - after) / after > ADJACENT_FRACTION)
-        short = (1.0 - OUTLIER_FRACTION) * median
-        tolerance = SPLIT_SUM_FRACTION * median
-        split_before = (before < short) & (np.abs(values + before - median) <= tolerance)
-        split_after = (after < short) & (np.abs(values + after - median) <= tolerance)
+        short = np.asarray((1.0 - OUTLIER_FRACTION) * median, dtype=np.float64)
+        near, wide = OUTLIER_FRACTION * median, SPLIT_SUM_FRACTION * median
+        # The wider tolerance only for a pair standing alone: deep slow breathing makes
+        # runs of alike short beats, an extra beat makes two.
+        before2 = np.concatenate([[np.nan, np.nan], values])[:n]
+        after2 = np.concatenate([values[2:], [np.nan, np.nan]])[:n]
+        alone_with_before = ~_run_on(before2, before, short) & ~_run_on(after, values, short)
+        alone_with_after = ~_run_on(before, values, short) & ~_run_on(after2, after, short)
+        sum_before = np.abs(values + before - median)
+        sum_after = np.abs(values + after - median)
+        split_before = (before < short) & (
+            (sum_before <= near) | ((sum_before <= wide) & alone_with_before)
+        )
+        split_after = (after < short) & (
+            (sum_after <= near) | ((sum_after <= wide) & alone_with_after)
+        )
         split = (values < short) & (split_before | split_after)
         glitch = far | (suspect & ((unlike_before & unlike_after) | split))
     return np.asarray(judged & glitch, dtype=np.bool_), median
+
+
+def _run_on(outer: Floats, inner: Floats, short: Floats) -> Flags:
+    """Whether ``outer`` continues a run of short beats from ``inner``: short as well, and
+    alike (within ADJACENT_FRACTION), as the beats of a slow breath are."""
+    alike = np.abs(outer - inner) <= ADJACENT_FRACTION * inner
+    return np.asarray((outer < short) & alike, dtype=np.bool_)
 
 
 def _ectopic_intervals(values: Floats, median: Floats, glitch: Flags, beside_drop: Flags) -> Flags:

@@ -416,3 +416,17 @@ def test_heart_figures_of_nothing() -> None:
         None,
         None,
     )
+
+
+@pytest.mark.parametrize("count", range(13))
+def test_short_series_of_any_length_are_cleaned_without_loss(count: int) -> None:
+    rr = [1000.0 + 10.0 * (k % 2) for k in range(count)]
+    assert physiology.clean_rr(rr).kept == tuple(rr)
+
+
+def test_an_interval_split_unevenly_out_of_a_long_one_is_caught() -> None:
+    calm = [830.0, 840.0, 820.0, 835.0, 825.0, 830.0]
+    # The halves add up to 1008 ms, 21 % over the usual 830: the interval split was long.
+    rr = [*calm, 906.0, 473.0, 535.0, *calm]
+    cleaned = physiology.clean_rr(rr)
+    assert set(range(len(rr))) - set(cleaned.kept_indices) == {7, 8}
