@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import os
 import shutil
@@ -80,9 +81,12 @@ def sqlite_path(url: str | URL) -> Path | None:
     return Path(parsed.database)
 
 
-def known_revisions() -> set[str]:
+@functools.cache
+def known_revisions() -> frozenset[str]:
+    """The schema revisions this version ships (read once: loading the migration scripts
+    makes a module of each, which a nightly job should not do again every night)."""
     script = ScriptDirectory(str(MIGRATIONS_DIR))
-    return {revision.revision for revision in script.walk_revisions()}
+    return frozenset(revision.revision for revision in script.walk_revisions())
 
 
 # --- SQLite ----------------------------------------------------------------------------
