@@ -58,7 +58,7 @@ MIN_RMSSD_DIFFERENCES = 10
 # threshold together with the compensatory sum, which breathing never produces.
 ECTOPIC_ALPHA = 1.5
 ECTOPIC_WINDOW_BEATS = 91
-ECTOPIC_SHORT_FRACTION = 0.12  # the premature interval, below the neighbours' median
+ECTOPIC_SHORT_FRACTION = 0.15  # the premature interval, below the neighbours' median
 ECTOPIC_LONG_FRACTION = 0.05  # the pause, above it
 ECTOPIC_SUM_FRACTION = 0.20  # the pair within this of two ordinary intervals
 ECTOPIC_MIN_THRESHOLD_MS = 20.0  # a very even series still has beat-to-beat jitter
@@ -254,15 +254,23 @@ def _ectopic_intervals(values: Floats, median: Floats, glitch: Flags, beside_dro
     flagged[:-1] |= pair
     flagged[1:] |= pair
     with np.errstate(invalid="ignore"):
-        compensated = np.abs(first + second - 2.0 * usual) <= ECTOPIC_SUM_FRACTION * 2.0 * usual
+        # Around a pair, the ordinary interval is best told by the beats either side of it
+        # (the neighbours' median leans towards a long pause).
+        outside = (
+            np.concatenate([[np.nan], values[:-2]]) + np.concatenate([values[2:], [np.nan]])
+        ) / 2.0
+        ordinary = np.where(np.isnan(outside), usual, outside)
+        compensated = (
+            np.abs(first + second - 2.0 * ordinary) <= ECTOPIC_SUM_FRACTION * 2.0 * ordinary
+        )
         long_glitch = lone & (values > median)
         short_glitch = lone & (values < median)
         # The premature interval before a lone long glitch ...
         before = long_glitch[1:] & (normalised[:-1] < -1.0) & compensated
-        before &= values[:-1] < (1.0 - ECTOPIC_LONG_FRACTION) * median[:-1]
+        before &= values[:-1] < (1.0 - ECTOPIC_LONG_FRACTION) * ordinary
         # ... and the pause after a lone short one.
         after = short_glitch[:-1] & (normalised[1:] > 1.0) & compensated
-        after &= values[1:] > (1.0 + ECTOPIC_LONG_FRACTION) * median[1:]
+        after &= values[1:] > (1.0 + ECTOPIC_LONG_FRACTION) * ordinary
     flagged[:-1] |= before
     flagged[1:] |= after
     return flagged
