@@ -241,9 +241,7 @@ class ResonanceAssessment(Base):
     __table_args__ = (Index(None, "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    session_id: Mapped[str | None] = mapped_column(
-        ForeignKey("sessions.id", ondelete="SET NULL")
-    )
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
     at: Mapped[float] = mapped_column(Double)
     verdict: Mapped[str] = mapped_column(String(32))  # "answered" or why not
     pace_per_min: Mapped[float | None] = mapped_column(Double)
