@@ -18,6 +18,8 @@ import csv
 import dataclasses
 import io
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -264,8 +266,69 @@ _NO_STEPS: dict[str, Any] = {"steps_planned": 0, "steps_started": 0}
 
 
 def _heart_rate_by_session(connection: Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each session's heart figures: from the memo when its samples are as they were when
+    last worked out (one aggregate query says so), else from its samples."""
     if not ids:
         return {}
+    versions = {
+        str(owner): (str(connection.engine.url), str(owner), *rest)
+        for owner, *rest in connection.execute(
+            select(
+                Sample.session_id,
+                func.count(),
+                func.max(Sample.id),
+                func.max(Sample.t),
+                func.sum(Sample.hr),
+                func.sum(func.length(Sample.rr_ms)),
+            )
+            .where(Sample.session_id.in_(ids))
+            .group_by(Sample.session_id)
+        )
+    }
+    found = {sid: _FIGURES_MEMO.get(key) for sid, key in versions.items()}
+    missing = [sid for sid, figures in found.items() if figures is None]
+    if missing:
+        fresh = _heart_rate_from_samples(connection, missing)
+        for sid in missing:
+            found[sid] = fresh.get(sid)
+            if sid in fresh:
+                _FIGURES_MEMO.put(versions[sid], fresh[sid])
+    return {sid: figures for sid, figures in found.items() if figures is not None}
+
+
+class _Memo:
+    """The heart figures of recent sessions, keyed by a fingerprint of their samples (the
+    database, the session, and the count, last id, last time and sums of its samples), so
+    a History page read again costs one aggregate query. Bounded; shared by the web's
+    threads, hence the lock."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return None if found is None else dict(found)
+
+    def put(self, key: tuple[Any, ...], figures: dict[str, Any]) -> None:
+        with self._lock:
+            self._items[key] = dict(figures)
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+FIGURES_MEMO_SESSIONS = 2048
+_FIGURES_MEMO = _Memo(FIGURES_MEMO_SESSIONS)
+
+
+def _heart_rate_from_samples(
+    connection: Connection, ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
     query = (
         select(Sample.session_id, Sample.t, Sample.hr, Sample.contact, Sample.rr_ms)
         .where(Sample.session_id.in_(ids))

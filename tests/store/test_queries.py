@@ -3,13 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 
 from companion.events import LinkChanged, LinkState, PainRated, SessionState
 from companion.session_gaps import Gap, GapReason
 from companion.store import queries
 from companion.store.queries import DeviceRow, OutcomeRow, SampleRow, SessionSummary
-from companion.store.schema import Outcome
+from companion.store.schema import Outcome, Sample
 from tests.store.conftest import BAND, T0, ended, record, sample, started
 
 EVENING = T0
@@ -224,3 +224,22 @@ def test_forgetting_a_device_keeps_its_sessions(history: Engine) -> None:
     assert not queries.forget_device(history, "F0:F1:F2:F3:F4:F5")
     assert queries.list_devices(history) == []
     assert len(queries.list_sessions(history)) == 3
+
+
+def test_figures_follow_a_late_sample_although_they_are_remembered(engine: Engine) -> None:
+    record(engine, [started("late", EVENING), *steady_run(EVENING + 1, 30)])
+    [before] = queries.list_sessions(engine)
+    assert queries.list_sessions(engine) == [before]  # read again: the same figures
+
+    with engine.begin() as connection:  # a buffered sample arriving after the read
+        connection.execute(
+            insert(Sample).values(
+                session_id="late", device=BAND, t=EVENING + 31, hr=55, contact=True,
+                rr_ms="[1090.0]",
+            )
+        )  # fmt: skip
+    [after] = queries.list_sessions(engine)
+
+    assert (before.samples, after.samples) == (30, 31)
+    assert (before.beats_kept, after.beats_kept) == (30, 31)
+    assert after.hr_min == pytest.approx(60000 / 1090, abs=0.1)
