@@ -6,10 +6,12 @@ holds (the caller commits). Results are frozen dataclasses of plain values (floa
 times, as stored), ready for ``dataclasses.asdict`` and JSON.
 
 Heart-rate figures are computed from the samples of just the sessions asked for (read
-through the ``samples(session_id, t)`` index, one query for a page of History), by
-``companion.physiology.heart_figures``: from cleaned RR intervals, or cleaned samples
-where a session has too few intervals, so a glitch never becomes the lowest heart rate.
-No summary columns can go stale when late or buffered samples arrive.
+through the ``samples(session_id, t)`` index), by ``companion.physiology.heart_figures``:
+from cleaned RR intervals, or cleaned samples where a session has too few intervals, so a
+glitch never becomes the lowest heart rate. Each session's figures are remembered under a
+fingerprint of its samples (one aggregate query per page), so a page read again skips the
+samples; no summary columns can go stale when late or buffered samples arrive, as those
+change the fingerprint.
 """
 
 from __future__ import annotations
