@@ -118,6 +118,9 @@ RECONNECT_GRACE_S = 15.0
 # Fates of cues that are meant to reach the wrist (the others were folded into another
 # cue, dropped or shown on the screen only).
 WRIST_FATES = (None, "played", "delayed", "cut")
+# Only these are timed against their plan: a delayed cue waited, by design, for the pattern
+# before it on the band's one channel, so its lateness is that pattern's length.
+TIMED_FATES = (None, "played")
 BAND_START_TIMEOUT_S = 20.0
 BAND_START_ATTEMPTS = 5
 DEFAULT_DROP_SECONDS = 10.0
@@ -243,9 +246,10 @@ def meant_for_wrist(cue: Mapping[str, Any]) -> bool:
 
 @dataclass(frozen=True)
 class BandTiming:
-    late_s: list[float]  # receipt of each matched cue's first write - its planned instant
+    late_s: list[float]  # receipt of each played cue's first write - its planned instant
     missing: int  # cues meant for the wrist, planned outside drops, with no write at the band
     during_drops: int  # cues planned while the band was away or reconnecting (not timed)
+    delayed_late_s: list[float] = field(default_factory=list)  # delayed or cut: apart
 
 
 def band_timing(
@@ -254,23 +258,24 @@ def band_timing(
     drops: Sequence[tuple[float, float]] = (),
 ) -> BandTiming:
     """Match cues meant for the wrist to the band's record (pure; see the module doc)."""
-    planned = sorted(planned_wall(c) for c in cues if meant_for_wrist(c))
+    planned = sorted((planned_wall(c), c.get("fate")) for c in cues if meant_for_wrist(c))
     received = sorted(t for t, _value in writes)
     late: list[float] = []
+    delayed: list[float] = []
     missing = during = 0
     j = 0
-    for instant in planned:
+    for instant, fate in planned:
         while j < len(received) and received[j] < instant - EARLY_TOLERANCE_S:
             j += 1
         found = j < len(received) and received[j] - instant <= MATCH_WINDOW_S
         if any(start <= instant <= end + RECONNECT_GRACE_S for start, end in drops):
             during += 1  # the link was down or coming back: not a timing figure
         elif found:
-            late.append(received[j] - instant)
+            (late if fate in TIMED_FATES else delayed).append(received[j] - instant)
         else:
             missing += 1
         j += found
-    return BandTiming(late, missing, during)
+    return BandTiming(late, missing, during, delayed)
 
 
 @dataclass(frozen=True)
@@ -585,6 +590,13 @@ def report(soak: Soak, minutes: float, settle_s: float) -> list[str]:
             f"{ms(at_band.p99)} ms, max {ms(at_band.max)} ms; {soak.band.missing} not found at "
             f"the band; {soak.band.during_drops} planned during a drop or the "
             f"{RECONNECT_GRACE_S:g} s after it, not timed"
+        )
+    if soak.band is not None and soak.band.delayed_late_s:
+        waited = Summary.of([x * MS_PER_S for x in soak.band.delayed_late_s])
+        lines.append(
+            f"Cues delayed or cut on the band's one channel (by design, behind the pattern "
+            f"before them; {waited.count}): at the band p50 {ms(waited.p50)} ms, max "
+            f"{ms(waited.max)} ms after their plan"
         )
     if soak.drops:
         states = ", ".join(f"{k} {v}" for k, v in sorted(soak.store.link_states.items()))

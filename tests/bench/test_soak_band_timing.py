@@ -60,3 +60,12 @@ def test_cues_during_a_drop_and_its_reconnection_are_counted_apart_not_timed() -
 def test_a_write_long_after_the_plan_is_not_taken_for_that_cue() -> None:
     timing = band_timing([cue(0.0)], [(ORIGIN + 2.5, "01")])
     assert (timing.late_s, timing.missing) == ([], 1)
+
+
+def test_a_cue_delayed_behind_the_pattern_before_it_is_found_but_timed_apart() -> None:
+    cues = [cue(0.0), cue(0.5, fate="delayed")]
+    writes = [(ORIGIN + 0.003, "01"), (ORIGIN + 1.1, "02")]
+    timing = band_timing(cues, writes)
+    assert [round(x, 3) for x in timing.late_s] == [0.003]
+    assert [round(x, 3) for x in timing.delayed_late_s] == [0.6]
+    assert timing.missing == 0
