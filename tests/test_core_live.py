@@ -8,7 +8,13 @@ import pytest
 
 from companion.config import Settings
 from companion.core import STALE_AFTER_S
-from companion.events import Event, HeartRateSample, HeartRateStale
+from companion.events import (
+    Event,
+    HeartRateSample,
+    HeartRateStale,
+    SessionState,
+    SessionStateChanged,
+)
 from companion.service import Catalogues, running_core
 from tests.support import eventually
 
@@ -53,3 +59,38 @@ async def test_a_dropped_band_turns_its_last_heart_rate_stale_within_three_secon
         link = core.status()["link"]
         assert (link["state"], link["detail"]) == (stack.link.state.value, stack.link.state_detail)
         assert link["detail"]
+
+
+@pytest.mark.timeout(150)
+async def test_exertion_on_the_virtual_band_brings_the_safety_pause_to_the_dashboard(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.build(data_dir=tmp_path, simulate=True)
+    catalogues = Catalogues.load(settings)
+    events: list[Event] = []
+    async with running_core(settings, catalogues, store=None) as (core, stack):
+        core.bus.subscribe(events.append)
+        assert await stack.link.async_wait_connected(15)
+        band = stack.band
+        assert band is not None
+        await core.start_session("morning", pain_before=None)
+        feed = core.feed.subscribe()
+
+        band.exert(130)
+        await eventually(lambda: core.session_status()["state"] == "paused", 100, "the pause")
+
+        status = core.status()
+        paused = [e for e in events if isinstance(e, SessionStateChanged)][-1]
+        assert paused.state == SessionState.PAUSED
+        assert paused.reason.startswith("safety: heart rate")
+        safety = [n for n in status["notices"] if n["topic"] == "safety"]
+        assert safety and safety[0]["message"].startswith("Paused:")
+        streamed = []
+        while (event := feed.get(0.0)) is not None:
+            streamed.append(event.kind)
+        # What the dashboard's stream carried: the buzz, the notice, then the pause.
+        assert streamed.index("notice") < streamed.index("state")
+        assert "cue" in streamed[: streamed.index("notice")]
+        assert status["heart_rate"] is not None and status["heart_rate"]["hr"] > 100
+        band.rest()
+        core.command("stop")
