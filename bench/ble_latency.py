@@ -46,11 +46,11 @@ from bench.common import (
 from companion.ble.link import BandLink
 from companion.ble.profiles import DeviceProfile, load_profiles, profile_from_data
 from companion.ble.radio import VIRTUAL_TRANSPORT, VirtualRadio, powered_device
+from companion.ble.transport import BandChoice, bleak_transport
 from companion.ble.virtual_band import BAND_ADDRESS, Vibration, VirtualBand
 from companion.ble.wearer import Wearer
 from companion.bus import EventBus
 from companion.events import Event, HeartRateSample
-from companion.links import BandChoice, bleak_transport
 
 MODULE = "bench.ble_latency"
 # What `python -m bench --quick` passes.
@@ -107,8 +107,8 @@ class _Rig:
 
 @contextlib.asynccontextmanager
 async def _rig(seed: int) -> AsyncIterator[_Rig]:
-    """The same wiring as ``companion.links.band_link`` with ``simulate``, keeping the band's
-    Bumble device at hand so notifications can be sent on demand."""
+    """The same wiring as ``companion.ble.transport.band_link`` with ``simulate``, keeping
+    the band's Bumble device at hand so notifications can be sent on demand."""
     radio = VirtualRadio()
     bus = EventBus()
     vibrations: asyncio.Queue[Vibration] = asyncio.Queue()

@@ -4,7 +4,7 @@ One long routine (``--minutes``, 30 by default) is compiled from the real exerci
 and played three ways, each through its own BandLink to its own virtual band on its own
 virtual radio, with the real profile's writes (immediate-alert, as the virtual band matches):
 
-- ours: ``Core.start_session`` -> ``SessionRunner`` on monotonic deadlines (``LoopTimer``);
+- ours: ``SessionHost.start_session`` -> ``SessionRunner`` on monotonic deadlines (``LoopTimer``);
 - sleep chain: ``await asyncio.sleep(cue.at_s - previous_at_s)`` then ``run_cue``;
 - APScheduler 3.x: an ``AsyncIOScheduler`` with one date-trigger job per cue.
 
@@ -57,17 +57,17 @@ from bench.common import (
 from bench.strap_timing import strap_main
 from companion.ble.link import BandLink
 from companion.ble.profiles import DeviceProfile, load_profiles
+from companion.ble.transport import BandChoice, LinkStack, band_link
 from companion.ble.virtual_band import Vibration, VirtualBand
 from companion.bus import EventBus
 from companion.config import Settings
-from companion.core import Core
 from companion.events import CueFired, Event, PacingAdapted, SessionState, SessionStateChanged
-from companion.links import BandChoice, LinkStack, band_link
 from companion.routines.catalog import Catalog, Routine, load_catalog, parse_routine
 from companion.routines.haptics import Playback, TimedWrite, Vocabulary, priority_of, write_timeline
 from companion.routines.plan import Plan, PlannedCue, PlanSettings, compile_plan, compose_plan
 from companion.routines.progression import ProgressionPolicy, progression_level
 from companion.service import Catalogues, running_core
+from companion.session.host import SessionHost
 
 MODULE = "bench.cue_timing"
 # What `python -m bench --quick` passes: a short routine, for a check rather than figures.
@@ -277,8 +277,8 @@ async def _sleep_until(loop_time: float) -> None:
     await asyncio.sleep(max(0.0, loop_time - asyncio.get_running_loop().time()))
 
 
-async def run_engine(core: Core, stack: LinkStack, start_at: float) -> Run:
-    """Our engine as the product runs it: ``Core.start_session`` on the core's loop."""
+async def run_engine(core: SessionHost, stack: LinkStack, start_at: float) -> Run:
+    """Our engine as the product runs it: ``SessionHost.start_session`` on the core's loop."""
     finished = asyncio.Event()
     off_wrist = 0
     adapted = 0

@@ -50,11 +50,11 @@ from bench.common import (
 from bench.service_latency import Api, running_service
 from companion.ble.profiles import load_profiles
 from companion.config import Settings
-from companion.core_api import FeedSubscription
 from companion.errors import SessionError
 from companion.routines.catalog import load_routines
 from companion.routines.plan import Plan, PlanSettings, compile_plan, plan_to_json
 from companion.routines.progression import ProgressionPolicy, progression_level
+from companion.session.control import FeedSubscription
 from companion.store.database import create_engine_for_url, upgrade_to_head
 from companion.store.schema import (
     Cue,

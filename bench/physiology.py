@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bench.common import Verdict, exit_status, judge, judge_true, table
-from companion import physiology
 from companion.ble.wearer import ArtefactKind, WearerMode
+from companion.heart import physiology
 from tests.data import real_recordings, signals
 from tests.data.artefacts import Kind, inject
 

@@ -6,7 +6,7 @@ Each wearer (companion.ble.wearer with companion.ble.resonance_curve) has its ow
 resonance pace, drawn anywhere in 4.5-7 breaths a minute (not only on the paces the
 assessment tries), a resonance peak of its own height, and an artefact rate; some have no
 resonance peak at all. Each is led through the assessment's blocks on virtual time and
-scored by companion.resonance.assess. Reported: the share answered, the error of the
+scored by companion.heart.resonance.assess. Reported: the share answered, the error of the
 answers, and the share of confident wrong answers (an answer more than half a breath a
 minute from the truth, or any answer for a wearer with no peak). Goals: no confident wrong
 answer; at least half answered among wearers with a strong peak (three times the swing far
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from bench.common import exit_status, judge, table
 from companion.ble.resonance_curve import ResonanceCurve, beats_following
 from companion.ble.wearer import Wearer
-from companion.resonance import assess, assessment_blocks, block_cues
+from companion.heart.resonance import assess, assessment_blocks, block_cues
 
 NAME = "resonance"
 QUICK_ARGS = ("--wearers", "40")

@@ -73,9 +73,9 @@ from companion.ble import uuids
 from companion.ble.virtual_band import VirtualBand
 from companion.clock import WallClock
 from companion.config import Settings
-from companion.core import CoreHandle
 from companion.events import SessionState
 from companion.service import Catalogues, Store, open_store, running_core
+from companion.session.bridge import SessionBridge
 from web import create_app
 from web.auth import CSRF_HEADER
 from web.server import serve
@@ -658,7 +658,7 @@ async def _in_process(
             raise BenchError("the link never reached the virtual band")
         undo = stamp_notifications(stack.band, stamps)
         app = create_app(
-            CoreHandle(core, asyncio.get_running_loop()),
+            SessionBridge(core, asyncio.get_running_loop()),
             store_engine=store.engine,
             settings=WebSettings(),
         )

@@ -62,7 +62,7 @@ from companion.routines.progression import ProgressionLevel
 from companion.store.database import create_engine_for_url, sqlite_url, upgrade_to_head
 from companion.store.summary_facts import summary_for, summary_input
 from companion.store.writes import plan_steps
-from companion.summary import build_summary
+from companion.summary.morning import build_summary
 
 MODULE = "bench.summary"
 # Bump when the generated rows change, so cached databases are not reused.

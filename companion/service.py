@@ -25,19 +25,20 @@ import tzlocal
 from sqlalchemy import Engine
 
 from companion.ble.profiles import DeviceProfile, select_profile
-from companion.breathing_watch import BreathingWatcher
+from companion.ble.transport import BandChoice, LinkStack, band_link
 from companion.bus import EventBus
 from companion.clock import WallClock
 from companion.config import Settings
-from companion.core import Core, CoreHandle, CoreSettings
 from companion.errors import DataFileError, ListenError
 from companion.events import Event, LinkChanged, LinkState, Notice
-from companion.links import BandChoice, LinkStack, band_link
-from companion.reminder_service import ReminderHost
+from companion.heart.breathing_watch import BreathingWatcher
+from companion.reminders.scheduler import ReminderHost
 from companion.routines.catalog import Routine
 from companion.routines.pacer import BreathPattern
 from companion.routines.progression import ProgressionLevel, ProgressionPolicy, progression_level
 from companion.routines.watch import SafetySettings
+from companion.session.bridge import SessionBridge
+from companion.session.host import CoreSettings, SessionHost
 from companion.store.database import (
     check_url,
     create_engine_for_url,
@@ -171,7 +172,7 @@ async def running_core(
     store: Store | None,
     *,
     max_streams: int = 8,
-) -> AsyncIterator[tuple[Core, LinkStack]]:
+) -> AsyncIterator[tuple[SessionHost, LinkStack]]:
     """The core on the running loop, wired to the recorder; a routine left running is
     recorded as interrupted when this closes."""
     bus = EventBus()
@@ -190,7 +191,7 @@ async def running_core(
     bus.subscribe(watcher.on_event)
     choice = catalogues.band_choice(settings)
     async with band_link(choice, bus, catalogues.profiles, clock=clock) as stack:
-        core = Core(
+        core = SessionHost(
             bus=bus,
             link=stack.link,
             routines=catalogues.routines,
@@ -221,7 +222,7 @@ async def _first_level(_routine: str) -> ProgressionLevel:
     return progression_level([], ProgressionPolicy())
 
 
-def store_notice(handle_holder: list[CoreHandle]) -> Callable[[bool, str], None]:
+def store_notice(handle_holder: list[SessionBridge]) -> Callable[[bool, str], None]:
     """Tell the person (dashboard and log) when the store stops or starts accepting writes."""
 
     def on_change(ok: bool, message: str) -> None:
@@ -249,7 +250,7 @@ def store_notice(handle_holder: list[CoreHandle]) -> Callable[[bool, str], None]
 
 def reminder_host(
     engine: Engine,
-    handle: CoreHandle,
+    handle: SessionBridge,
     catalogues: Catalogues,
     store_upkeep: Callable[[], None] | None = None,
 ) -> ReminderHost:
@@ -257,7 +258,7 @@ def reminder_host(
 
     def summary_line(day: dt.date) -> str:
         from companion.store.summary_facts import summary_for
-        from companion.summary import one_line
+        from companion.summary.morning import one_line
 
         return one_line(summary_for(engine, day, tz, dt.datetime.now(tz), breathing=True))
 
@@ -291,7 +292,7 @@ def run_service(settings: Settings, *, announce: Callable[[str], None]) -> int:
         if fresh:
             announce(f"Dashboard token (shown once, kept in {settings.token_file}): {token}")
     web_settings = WebSettings(host=settings.host, token=token)
-    handles: list[CoreHandle] = []
+    handles: list[SessionBridge] = []
 
     with open_store(settings, on_health_change=store_notice(handles)) as store:
         if settings.device is None:
@@ -307,7 +308,7 @@ def run_service(settings: Settings, *, announce: Callable[[str], None]) -> int:
             async with running_core(
                 settings, catalogues, store, max_streams=web_settings.max_streams + 2
             ) as (core, _stack):
-                handle = CoreHandle(
+                handle = SessionBridge(
                     core, loop, lambda address: put_setting(store.engine, DEVICE_KEY, address)
                 )
                 handles.append(handle)
@@ -347,7 +348,7 @@ def _problem_notices(catalogues: Catalogues) -> list[Notice]:
 
 
 def bluetooth_notice(
-    handle: CoreHandle, announce: Callable[[str], None]
+    handle: SessionBridge, announce: Callable[[str], None]
 ) -> Callable[[Event], None]:
     """A bus listener: when the link finds the computer's Bluetooth missing, say so once on
     the terminal, in the log and as a dashboard notice (the band line says it too)."""

@@ -10,13 +10,6 @@ import pytest
 
 from companion.ble.resonance_curve import ResonanceCurve
 from companion.ble.wearer import Wearer
-from companion.breathing_watch import (
-    BreathingWatcher,
-    CoherenceMeasured,
-    CueSeen,
-    ResonanceAssessed,
-    blocks_from_run,
-)
 from companion.events import (
     CueFired,
     Event,
@@ -26,6 +19,13 @@ from companion.events import (
     SessionState,
     SessionStateChanged,
     StepStarted,
+)
+from companion.heart.breathing_watch import (
+    BreathingWatcher,
+    CoherenceMeasured,
+    CueSeen,
+    ResonanceAssessed,
+    blocks_from_run,
 )
 from companion.routines.catalog import load_routines
 from companion.routines.plan import Plan, PlanSettings, compile_plan, plan_to_json

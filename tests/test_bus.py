@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from companion.bus import EventBus
-from companion.core import Core, CoreSettings
 from companion.events import (
     CueFired,
     Event,
@@ -18,6 +17,7 @@ from companion.events import (
 from companion.routines.catalog import load_routines
 from companion.routines.progression import ProgressionLevel, ProgressionPolicy, progression_level
 from companion.routines.watch import SafetySettings
+from companion.session.host import CoreSettings, SessionHost
 
 
 def _sample(hr: int) -> HeartRateSample:
@@ -61,7 +61,7 @@ async def _first_level(_routine: str) -> ProgressionLevel:
 
 async def test_the_dashboard_feed_gets_the_sample_before_the_safety_pause_it_caused() -> None:
     bus = EventBus()
-    core = Core(
+    core = SessionHost(
         bus=bus,
         link=None,
         routines=load_routines(None),
@@ -91,7 +91,7 @@ async def test_the_dashboard_feed_gets_the_plans_steps_and_the_store_the_whole_p
     bus = EventBus()
     on_bus: list[Event] = []
     bus.subscribe(on_bus.append)
-    core = Core(
+    core = SessionHost(
         bus=bus,
         link=None,
         routines=load_routines(None),

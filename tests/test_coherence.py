@@ -6,7 +6,7 @@ import pytest
 
 from companion.ble.resonance_curve import ResonanceCurve, beats_following
 from companion.ble.wearer import Wearer, WearerMode
-from companion.coherence import coherence
+from companion.heart.coherence import coherence
 
 PACE = 6.0
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from companion.ble.transport import LinkStack
 from companion.ble.virtual_band import VirtualBand
 from companion.config import Settings
-from companion.core import STALE_AFTER_S, Core
 from companion.events import (
     Event,
     HeartRateSample,
@@ -18,8 +18,8 @@ from companion.events import (
     SessionState,
     SessionStateChanged,
 )
-from companion.links import LinkStack
 from companion.service import Catalogues, running_core
+from companion.session.host import STALE_AFTER_S, SessionHost
 from tests.support import eventually
 
 pytestmark = pytest.mark.slow
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 @dataclasses.dataclass
 class LiveCore:
-    core: Core
+    core: SessionHost
     stack: LinkStack
     band: VirtualBand
     events: list[Event]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from companion import physiology
 from companion.ble.wearer import CUE_BREATHE_IN, CUE_BREATHE_OUT, WearerMode
-from companion.physiology import CleanedRR, RejectReason, StepPhysiology
+from companion.heart import physiology
+from companion.heart.physiology import CleanedRR, RejectReason, StepPhysiology
 from tests.data import signals
 
 STEADY = [1000.0, 1010.0, 990.0, 1005.0, 995.0, 1000.0]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from companion import physiology
+from companion.heart import physiology
 from tests.data import real_recordings
 from tests.data.artefacts import Kind, inject
 

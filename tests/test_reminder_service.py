@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from companion.config import Settings
-from companion.core import CoreHandle
 from companion.events import Event, Notice, ReminderDue
-from companion.reminders import parse_days
+from companion.reminders.model import parse_days
 from companion.service import Catalogues, open_store, reminder_host, running_core
+from companion.session.bridge import SessionBridge
 from companion.store.reminders import add_reminder
 from tests.support import eventually
 
@@ -32,7 +32,7 @@ async def test_a_due_reminder_buzzes_the_band_and_puts_up_a_banner(tmp_path: Pat
             assert await stack.link.async_wait_connected(15) and stack.band is not None
             events: list[Event] = []
             core.bus.subscribe(events.append)
-            handle = CoreHandle(core, asyncio.get_running_loop())
+            handle = SessionBridge(core, asyncio.get_running_loop())
             host = reminder_host(store.engine, handle, catalogues)
 
             # The scheduler's thread runs the job; here we run it on a thread the same way.

@@ -12,7 +12,7 @@ import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from sqlalchemy import Engine, create_engine
 
-from companion.reminders import (
+from companion.reminders.model import (
     JOB_TABLE,
     MISFIRE_GRACE_S,
     Reminder,
@@ -174,7 +174,7 @@ def test_a_reminder_older_than_the_grace_time_is_dropped_and_logged(
     _store_job_due_at(engine, dt.datetime.now(dt.UTC) - late)
     runtime = RecordingRuntime()
     scheduler = ReminderScheduler(engine, dt.UTC, runtime)
-    with caplog.at_level("WARNING", logger="companion.reminders"):
+    with caplog.at_level("WARNING", logger="companion.reminders.model"):
         scheduler.start()
         try:
             wait_until(lambda: "skipped job reminder-9" in caplog.text, 10, "the missed-job log")

@@ -7,7 +7,7 @@ import pytest
 
 from companion.ble.resonance_curve import ResonanceCurve, beats_following
 from companion.ble.wearer import Wearer, WearerMode
-from companion.resonance import (
+from companion.heart.resonance import (
     ASSESSMENT_PACES_PER_MIN,
     BlockQuality,
     Verdict,

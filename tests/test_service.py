@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import Engine
 
 from companion.config import Settings
-from companion.core import CoreSettings
 from companion.routines.pacer import BreathPattern
 from companion.routines.watch import SafetySettings
 from companion.service import SETTINGS_KEY, core_settings, load_token
+from companion.session.host import CoreSettings
 from companion.store.database import create_engine_for_url, upgrade_to_head
 from companion.store.queries import put_setting
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from companion.session_gaps import Gap, GapReason, SamplePoint, find_gaps
+from companion.heart.gaps import Gap, GapReason, SamplePoint, find_gaps
 
 START = 1000.0
 

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from companion.advice import ADVICE, ROTATION, AdviceFacts, AdviceKey, choose_advice
 from companion.events import SessionState
-from companion.summary import (
+from companion.summary.advice import ADVICE, ROTATION, AdviceFacts, AdviceKey, choose_advice
+from companion.summary.morning import (
     ONE_LINE_MAX,
     DayPart,
     HeartRateStats,

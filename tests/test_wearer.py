@@ -7,7 +7,6 @@ import statistics
 
 import pytest
 
-from companion import physiology
 from companion.ble.wearer import (
     CUE_BREATHE_IN,
     CUE_BREATHE_OUT,
@@ -17,6 +16,7 @@ from companion.ble.wearer import (
     Wearer,
     WearerMode,
 )
+from companion.heart import physiology
 from tests.data import signals
 
 

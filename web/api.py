@@ -10,7 +10,7 @@ from flask import Blueprint, Response, url_for
 from werkzeug.routing import BaseConverter
 
 from companion.errors import UnknownNameError
-from web import history, prefs
+from web import prefs, store_reads
 from web.auth import csrf_token, may_read
 from web.body import json_object, pain_rating, query_int, reject_unknown, text_field
 from web.openapi import served_document
@@ -105,12 +105,12 @@ def rate_after() -> Response:
 def sessions() -> Response:
     limit = query_int("limit", 50, 1, MAX_PAGE)
     offset = query_int("offset", 0, 0, 10**9)
-    rows = history.list_sessions(store_engine(), limit, offset)
+    rows = store_reads.list_sessions(store_engine(), limit, offset)
     return json_reply({"sessions": rows, "limit": limit, "offset": offset})
 
 
 def _known_session(session_id: str) -> dict[str, Any]:
-    found = history.get_session(store_engine(), session_id)
+    found = store_reads.get_session(store_engine(), session_id)
     if found is None:
         raise ApiError(http.HTTPStatus.NOT_FOUND, f"no session {session_id}")
     return found
@@ -124,14 +124,14 @@ def session_detail(session_id: str) -> Response:
 @bp.get("/sessions/<sid:session_id>/samples")
 def session_samples(session_id: str) -> Response:
     _known_session(session_id)
-    samples = history.session_samples(store_engine(), session_id)
+    samples = store_reads.session_samples(store_engine(), session_id)
     return json_reply({"session_id": session_id, "samples": samples})
 
 
 @bp.get("/sessions/<sid:session_id>.csv")
 def session_csv(session_id: str) -> Response:
     _known_session(session_id)
-    text = history.session_csv(store_engine(), session_id)
+    text = store_reads.session_csv(store_engine(), session_id)
     response = Response(text, mimetype="text/csv")
     # The id matched SESSION_ID_PATTERN, so the name needs no quoting tricks.
     response.headers["Content-Disposition"] = f'attachment; filename="session-{session_id}.csv"'
@@ -150,8 +150,8 @@ def get_settings() -> Response:
     engine = store_engine()
     return json_reply(
         _settings_view(
-            history.load_setting(engine, prefs.STORE_KEY),
-            history.load_setting(engine, prefs.WAKE_TIME),
+            store_reads.load_setting(engine, prefs.STORE_KEY),
+            store_reads.load_setting(engine, prefs.WAKE_TIME),
         )
     )
 
@@ -167,21 +167,21 @@ def put_settings() -> Response:
     wake_time = checked.pop(prefs.WAKE_TIME, None)
     # Read-modify-write of one small record; concurrent edits from two screens are rare
     # and the last one wins, as a person would expect.
-    record = prefs.merged(history.load_setting(engine, prefs.STORE_KEY), checked)
+    record = prefs.merged(store_reads.load_setting(engine, prefs.STORE_KEY), checked)
     changes: dict[str, Any] = {}
     if checked:
         changes[prefs.STORE_KEY] = record
     if wake_time is not None:
         changes[prefs.WAKE_TIME] = wake_time
-    history.save_settings(engine, changes)
+    store_reads.save_settings(engine, changes)
     if wake_time is not None:
         notify_reminders_changed()
-    return json_reply(_settings_view(record, history.load_setting(engine, prefs.WAKE_TIME)))
+    return json_reply(_settings_view(record, store_reads.load_setting(engine, prefs.WAKE_TIME)))
 
 
 @bp.get("/devices")
 def devices() -> Response:
-    return json_reply({"devices": history.list_devices(store_engine())})
+    return json_reply({"devices": store_reads.list_devices(store_engine())})
 
 
 @bp.post("/devices/scan")
@@ -216,7 +216,7 @@ def choose() -> Response:
 
 @bp.delete("/devices/<addr:address>")
 def forget(address: str) -> Response:
-    if not history.forget_device(store_engine(), address):
+    if not store_reads.forget_device(store_engine(), address):
         raise ApiError(http.HTTPStatus.NOT_FOUND, f"no known device {address}")
     return json_reply({"forgotten": address})
 

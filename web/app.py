@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, Response
 from sqlalchemy import Engine
 
-from companion.core_api import CoreControl
+from companion.session.control import SessionControl
 from web import api, pages, reminders_api, resonance_api, summary_api, vendor
 from web.auth import init_auth, secret_key_for
 from web.problems import register_error_handlers
@@ -37,7 +37,7 @@ def _security_headers(response: Response) -> Response:
 
 
 def create_app(
-    core: CoreControl,
+    core: SessionControl,
     *,
     store_engine: Engine | None,
     settings: WebSettings,

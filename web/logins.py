@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from companion.errors import CompanionError
-from web import history
+from web import store_reads
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class Logins:
             stored: Any = None
             if self._engine is not None:
                 try:
-                    stored = history.load_setting(self._engine, STORE_KEY)
+                    stored = store_reads.load_setting(self._engine, STORE_KEY)
                 except (SQLAlchemyError, CompanionError, OSError) as error:
                     _LOGGER.warning("could not read the logins (everyone logs in again): %s", error)
             self._ends = current_logins(stored, self._clock())
@@ -81,7 +81,7 @@ class Logins:
         if self._engine is None:
             return
         try:
-            history.save_setting(self._engine, STORE_KEY, ends)
+            store_reads.save_setting(self._engine, STORE_KEY, ends)
         except (SQLAlchemyError, CompanionError, OSError) as error:
             _LOGGER.warning("could not store the logins (they hold until a restart): %s", error)
 

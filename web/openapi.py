@@ -16,11 +16,9 @@ import logging
 from collections.abc import Iterable
 from typing import Any, Final
 
-from companion.advice import AdviceKey
-from companion.core_api import CoreControl
 from companion.errors import CompanionError
 from companion.events import SessionState
-from companion.reminders import WEEKDAYS
+from companion.reminders.model import WEEKDAYS
 from companion.routines.pacer import (
     EXHALE_RANGE_S,
     HOLD_RANGE_S,
@@ -28,7 +26,9 @@ from companion.routines.pacer import (
     RATE_RANGE_PER_MIN,
     BreathPattern,
 )
-from companion.summary import WEEKDAY_NAMES, DayPart, TrendDirection
+from companion.session.control import SessionControl
+from companion.summary.advice import AdviceKey
+from companion.summary.morning import WEEKDAY_NAMES, DayPart, TrendDirection
 from web.prefs import HR_CEILING_BPM, ClockStyle, EnergyUnit
 from web.schema_patterns import HH_MM, iso_day_on_or_after, weekday_item, weekday_list
 from web.summary_view import FIRST_DAY
@@ -710,7 +710,7 @@ def _document() -> dict[str, Any]:
     }
 
 
-def served_document(core: CoreControl, may_read: bool) -> dict[str, Any]:
+def served_document(core: SessionControl, may_read: bool) -> dict[str, Any]:
     """The document as GET /api/openapi.json serves it: with the routine names there are now
     for callers who may read them; without (routine fields described in words) for anyone
     else, or when the core cannot say."""

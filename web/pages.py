@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
-from companion.session_gaps import GapReason
-from web import history, summary_api, summary_view
+from companion.heart.gaps import GapReason
+from web import store_reads, summary_api, summary_view
 from web.state import web_state
 
 bp = Blueprint("pages", __name__)
@@ -122,7 +122,7 @@ def history_page() -> tuple[str, int] | str:
         return render_template(
             "history.html", page="history", rows=rows, number=1, more=False, no_store=True
         ), http.HTTPStatus.SERVICE_UNAVAILABLE
-    rows = history.list_sessions(engine, HISTORY_PAGE_SIZE + 1, (page - 1) * HISTORY_PAGE_SIZE)
+    rows = store_reads.list_sessions(engine, HISTORY_PAGE_SIZE + 1, (page - 1) * HISTORY_PAGE_SIZE)
     return render_template(
         "history.html",
         page="history",
@@ -138,7 +138,7 @@ def session_page(session_id: str) -> str:
     engine = web_state().store_engine
     if engine is None:
         abort(http.HTTPStatus.SERVICE_UNAVAILABLE, "no session store is configured")
-    found = history.get_session(engine, session_id)
+    found = store_reads.get_session(engine, session_id)
     if found is None:
         abort(http.HTTPStatus.NOT_FOUND, f"There is no session {session_id}.")
     return render_template("session.html", page="history", s=found, session_id=session_id)

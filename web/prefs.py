@@ -7,7 +7,7 @@ A missing ``pattern`` means each routine's own breathing pattern. Breathing patt
 checked by ``companion.routines.pacer.BreathPattern``, so the web and the planner agree.
 
 The wake time ("HH:MM", when the morning summary is made) has a key of its own,
-``companion.reminder_service.WAKE_TIME_SETTING``, because the running reminder service
+``companion.reminders.scheduler.WAKE_TIME_SETTING``, because the running reminder service
 reads it there whenever the reminders change; the API shows it beside the others.
 """
 
@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
-from companion.reminder_service import DEFAULT_WAKE_TIME, WAKE_TIME_SETTING
+from companion.reminders.scheduler import DEFAULT_WAKE_TIME, WAKE_TIME_SETTING
 from companion.routines.pacer import BreathPattern, PatternError
 from companion.routines.watch import SafetySettings
 from web.body import whole_number

@@ -1,7 +1,7 @@
 """/api/reminders: the person's bedtime and morning reminders (the table the CLI edits too).
 
 Every change is stored first and then passed to the running service, whose scheduler
-follows at once (``CoreControl.reminders_changed``).
+follows at once (``SessionControl.reminders_changed``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any, Final
 from flask import Blueprint, Response, url_for
 from werkzeug.routing import BaseConverter
 
-from companion.reminders import WEEKDAYS, Reminder, parse_days
-from web import history
+from companion.reminders.model import WEEKDAYS, Reminder, parse_days
+from web import store_reads
 from web.body import json_object, reject_unknown, text_field
 from web.problems import ApiError, UnprocessableError
 from web.replies import json_reply, notify_reminders_changed, store_engine
@@ -99,7 +99,7 @@ def _known_routine(body: dict[str, Any]) -> str:
 
 
 def _existing(reminder_id: int) -> Reminder:
-    found = history.get_reminder(store_engine(), reminder_id)
+    found = store_reads.get_reminder(store_engine(), reminder_id)
     if found is None:
         raise ApiError(http.HTTPStatus.NOT_FOUND, f"no reminder {reminder_id}")
     return found
@@ -107,7 +107,7 @@ def _existing(reminder_id: int) -> Reminder:
 
 @bp.get("")
 def list_all() -> Response:
-    reminders = history.list_reminders(store_engine())
+    reminders = store_reads.list_reminders(store_engine())
     return json_reply({"reminders": [r.to_json() for r in reminders]})
 
 
@@ -124,7 +124,9 @@ def add() -> Response:
     days = check_days(body.get("days"))
     routine = _known_routine(body)
     engine = store_engine()
-    reminder = history.add_reminder(engine, at=at, days=days, routine=routine, now_wall=time.time())
+    reminder = store_reads.add_reminder(
+        engine, at=at, days=days, routine=routine, now_wall=time.time()
+    )
     notify_reminders_changed()
     response = json_reply(reminder.to_json(), http.HTTPStatus.CREATED)
     response.headers["Location"] = url_for("reminders.one", reminder_id=reminder.id)
@@ -143,7 +145,7 @@ def change(reminder_id: int) -> Response:
     enabled = body.get("enabled")
     if not isinstance(enabled, bool):
         raise UnprocessableError("enabled", "required, true or false")
-    if not history.set_reminder_enabled(store_engine(), reminder_id, enabled):
+    if not store_reads.set_reminder_enabled(store_engine(), reminder_id, enabled):
         raise ApiError(http.HTTPStatus.NOT_FOUND, f"no reminder {reminder_id}")
     notify_reminders_changed()
     return json_reply(_existing(reminder_id).to_json())
@@ -151,7 +153,7 @@ def change(reminder_id: int) -> Response:
 
 @bp.delete("/<rid:reminder_id>")
 def remove(reminder_id: int) -> Response:
-    if not history.remove_reminder(store_engine(), reminder_id):
+    if not store_reads.remove_reminder(store_engine(), reminder_id):
         raise ApiError(http.HTTPStatus.NOT_FOUND, f"no reminder {reminder_id}")
     notify_reminders_changed()
     response = Response(status=http.HTTPStatus.NO_CONTENT)

@@ -13,7 +13,7 @@ from typing import Any, Final
 from flask import Blueprint, Response
 
 from companion.store.resonance import get_assessment, list_assessments
-from web import history, prefs
+from web import prefs, store_reads
 from web.body import json_object, query_int, reject_unknown, whole_number
 from web.problems import ApiError, UnprocessableError
 from web.replies import json_reply, store_engine
@@ -49,8 +49,8 @@ def adopt() -> Response:
         )
     except prefs.PrefsError as error:
         raise UnprocessableError(error.field, error.problem) from None
-    record = prefs.merged(history.load_setting(engine, prefs.STORE_KEY), checked)
-    history.save_settings(engine, {prefs.STORE_KEY: record})
+    record = prefs.merged(store_reads.load_setting(engine, prefs.STORE_KEY), checked)
+    store_reads.save_settings(engine, {prefs.STORE_KEY: record})
     pattern: dict[str, Any] = record[prefs.PATTERN]
     return json_reply(
         {

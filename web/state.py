@@ -10,7 +10,7 @@ from collections.abc import Callable
 from flask import Flask, current_app
 from sqlalchemy import Engine
 
-from companion.core_api import CoreControl
+from companion.session.control import SessionControl
 from web.settings import WebSettings
 
 EXTENSION_KEY = "companion"
@@ -43,7 +43,7 @@ class StreamSlots:
 
 @dataclasses.dataclass(kw_only=True)
 class WebState:
-    core: CoreControl
+    core: SessionControl
     store_engine: Engine | None
     settings: WebSettings
     streams: StreamSlots

@@ -19,9 +19,9 @@ from typing import Any
 
 from flask import Response, request
 
-from companion.core_api import FeedSubscription
 from companion.errors import SessionError
 from companion.events import Event
+from companion.session.control import FeedSubscription
 from web.problems import error_response
 from web.state import StreamSlots, WebState, web_state
 

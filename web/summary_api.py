@@ -9,8 +9,8 @@ import datetime
 
 from flask import Blueprint, Response
 
-from companion.summary import MorningSummary
-from web import history
+from companion.summary.morning import MorningSummary
+from web import store_reads
 from web.problems import ApiError
 from web.replies import json_reply, store_engine
 from web.state import web_state
@@ -26,7 +26,7 @@ def local_now() -> datetime.datetime:
 
 
 def summary_of(day: datetime.date, now: datetime.datetime) -> MorningSummary:
-    return history.morning_summary(store_engine(), day, web_state().tz, now)
+    return store_reads.morning_summary(store_engine(), day, web_state().tz, now)
 
 
 @bp.get("")

@@ -12,7 +12,7 @@ import http
 import re
 from typing import Any, Final
 
-from companion.summary import (
+from companion.summary.morning import (
     MONTH_NAMES,
     NOT_ENOUGH_SIGNAL,
     TREND_DAYS,

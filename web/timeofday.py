@@ -6,7 +6,7 @@ import datetime
 import re
 from typing import Final
 
-from companion.reminders import parse_time
+from companion.reminders.model import parse_time
 
 # ASCII digits only: int() alone would also take "1_0", " 7" and other scripts' digits.
 _HH_MM: Final = re.compile(r"[0-9]{1,2}:[0-9]{2}")

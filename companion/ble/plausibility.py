@@ -5,7 +5,7 @@ beats. Such values are never published as readings (and so never stored or shown
 are counted as dropped with the reason. The ranges are generous on purpose: a trained
 athlete asleep can sit near 30 bpm and nobody doing gentle exercises in bed goes near
 the top. Telling a *plausible* but wrong beat (a missed or ectopic beat) from a real one
-is the RR cleaning's job in ``companion.physiology``, not this screen's.
+is the RR cleaning's job in ``companion.heart.physiology``, not this screen's.
 """
 
 from __future__ import annotations

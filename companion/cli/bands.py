@@ -44,8 +44,8 @@ if TYPE_CHECKING:
 @data_dir_option
 def scan(hci: str | None, simulate: bool, timeout: float, data_dir: Path | None) -> None:
     """List nearby devices, their signal strength and the profile each matches."""
+    from companion.ble.transport import BandChoice, band_link
     from companion.bus import EventBus
-    from companion.links import BandChoice, band_link
 
     settings = settings_for(data_dir)
     profiles = profiles_for(settings)
@@ -90,9 +90,9 @@ def watch(
     data_dir: Path | None,
 ) -> None:
     """Show live heart rate (and RR intervals) from the band."""
+    from companion.ble.transport import band_link
     from companion.bus import EventBus
     from companion.events import HeartRateSample, LinkChanged, PacketDropped
-    from companion.links import band_link
 
     profiles, choice = band_choice(data_dir, hci, simulate, device, profile)
     bus = EventBus()
@@ -164,8 +164,8 @@ def buzz(
     data_dir: Path | None,
 ) -> None:
     """Run one haptic cue on the band."""
+    from companion.ble.transport import band_link
     from companion.bus import EventBus
-    from companion.links import band_link
 
     profiles, choice = band_choice(data_dir, hci, simulate, device, profile)
 
@@ -208,8 +208,8 @@ def band(hci: str, wearer: str, seed: int) -> None:
     `contact on|off`, `battery PERCENT`, `exert BPM` (the wearer's heart climbs towards
     BPM), `rest`, `quit`.
     """
+    from companion.ble.transport import virtual_band
     from companion.ble.virtual_band import Vibration
-    from companion.links import virtual_band
 
     def on_vibration(vibration: Vibration) -> None:
         echo_json({"vibration": vibration.to_json()})

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from companion.ble.profiles import DeviceProfile
-    from companion.links import BandChoice
+    from companion.ble.transport import BandChoice
     from companion.routines.catalog import Routine
 
 # The documented exit codes (README, "Using it").
@@ -97,7 +97,7 @@ def band_choice(
 ) -> tuple[dict[str, DeviceProfile], BandChoice]:
     """The profiles and the band the options ask for (an unknown profile is a usage error)."""
     from companion.ble.profiles import select_profile
-    from companion.links import BandChoice
+    from companion.ble.transport import BandChoice
 
     profiles = profiles_for(settings_for(data_dir))
     chosen = select_profile(profiles, profile) if profile else None

@@ -53,7 +53,7 @@ def remind_add(
     at_text: str, days: str | None, routine: str, db_url: str | None, data_dir: Path | None
 ) -> None:
     """Add a reminder."""
-    from companion.reminders import parse_days, parse_time
+    from companion.reminders.model import parse_days, parse_time
     from companion.store.reminders import add_reminder
 
     settings = settings_for(data_dir, db_url=db_url)
@@ -104,7 +104,7 @@ def summary(
     import tzlocal
 
     from companion.store.summary_facts import summary_for
-    from companion.summary import TREND_DAYS, format_summary_text
+    from companion.summary.morning import TREND_DAYS, format_summary_text
 
     tz = tzlocal.get_localzone()
     now = dt.datetime.now(tz)

@@ -6,7 +6,7 @@ holds (the caller commits). Results are frozen dataclasses of plain values (floa
 times, as stored), ready for ``dataclasses.asdict`` and JSON.
 
 Heart-rate figures are computed from the samples of just the sessions asked for (read
-through the ``samples(session_id, t)`` index), by ``companion.physiology.heart_figures``:
+through the ``samples(session_id, t)`` index), by ``companion.heart.physiology.heart_figures``:
 from cleaned RR intervals, or cleaned samples where a session has too few intervals, so a
 glitch never becomes the lowest heart rate. Each session's figures are remembered under a
 fingerprint of its samples (one aggregate query per page), so a page read again skips the
@@ -37,8 +37,8 @@ from sqlalchemy import (
     select,
 )
 
-from companion import physiology
-from companion.session_gaps import Gap, SamplePoint, find_gaps
+from companion.heart import physiology
+from companion.heart.gaps import Gap, SamplePoint, find_gaps
 from companion.store.schema import (
     Cue,
     Device,
@@ -539,7 +539,7 @@ def session_csv(bind: Bind, session_id: str) -> str:
     """The session's samples as CSV text: ``#`` lines with the session's heart figures
     (from clean beats), a header line, then the raw samples as recorded. RR intervals (ms)
     are space-separated within their field; contact is 1, 0 or empty when not reported.
-    Each gap in the record (see ``companion.session_gaps``) is a row of its own at the
+    Each gap in the record (see ``companion.heart.gaps``) is a row of its own at the
     gap's start, with only the times, ``gap`` (its reason) and ``gap_s`` (its length)."""
     query = (
         select(Sample.t, Sample.hr, Sample.contact, Sample.energy_kj, Sample.rr_ms)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
-from companion.reminders import Reminder, parse_days, parse_time
+from companion.reminders.model import Reminder, parse_days, parse_time
 from companion.store.queries import Bind, reading, writing
 from companion.store.schema import ReminderRow, table_of
 

@@ -18,7 +18,7 @@ _TABLE = table_of(ResonanceAssessment)
 
 
 def save_assessment(bind: Bind, session_id: str | None, at: float, result: dict[str, Any]) -> int:
-    """Store one assessment (``companion.resonance.Assessment.to_json()``); its row id."""
+    """Store one assessment (``companion.heart.resonance.Assessment.to_json()``); its row id."""
     row = {
         "session_id": session_id,
         "at": at,

@@ -25,7 +25,7 @@ from itertools import groupby
 
 from sqlalchemy import Connection, Engine, and_, delete, insert, select, tuple_
 
-from companion import physiology
+from companion.heart import physiology
 from companion.store.queries import Bind, get_setting, reading
 from companion.store.schema import HeartMinute, Sample, table_of
 

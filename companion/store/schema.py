@@ -234,7 +234,7 @@ class ReminderRow(Base):
 
 
 class ResonanceAssessment(Base):
-    """One resonance-breathing assessment (companion/resonance.py), answered or not: all
+    """One resonance-breathing assessment (companion/heart/resonance.py), answered or not: all
     are kept, so History can show how the answer holds from one try to the next."""
 
     __tablename__ = "resonance_assessments"

@@ -1,6 +1,6 @@
 """What the morning summary needs from the store, and no more.
 
-``build_summary(day, ...)`` (``companion.summary``) looks at three things, so three reads:
+``build_summary(day, ...)`` (``companion.summary.morning``) looks at three things, so three reads:
 
 * **The trend week** (local dates ``day - 6`` .. ``day``, which hold the 18:00-to-18:00
   window): full facts per session, i.e. heart-rate samples, RR intervals for RMSSD, and
@@ -28,7 +28,7 @@ Heart rate leaves out samples taken without skin contact (and zero readings). A 
 still running is included as it stands (outcome ``running``, no end).
 
 The breath-following score is ``None`` unless asked for (``breathing=True``): it is the
-phase score of ``companion.physiology`` over the window's sessions (RR against the
+phase score of ``companion.heart.physiology`` over the window's sessions (RR against the
 recorded breath-in/out cues), and costs about 40 ms of pure Python per 7-minute session,
 most of the time budget of a dashboard read. The once-a-day summary job can afford it.
 
@@ -51,13 +51,13 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import ColumnElement, Connection, distinct, exists, func, select
 
-from companion import physiology
 from companion.events import SessionState
+from companion.heart import physiology
 from companion.routines.catalog import REST, Mode, load_catalog
 from companion.routines.plan import Cue as PlanCue
 from companion.store.queries import Bind, reading
 from companion.store.schema import Cue, Sample, Session, Step
-from companion.summary import (
+from companion.summary.morning import (
     EVENING_STARTS,
     RR_SHARE_FOR_FIGURES,
     TREND_DAYS,

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from companion.ble.profiles import load_profiles
+from companion.ble.transport import BandChoice, LinkStack, band_link
 from companion.bus import EventBus
 from companion.events import Event, HeartRateSample, LinkChanged, LinkState, PacketDropped
-from companion.links import BandChoice, LinkStack, band_link
 from companion.routines.haptics import Vocabulary
 from tests.support import eventually
 

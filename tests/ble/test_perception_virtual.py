@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 
 from companion.ble.profiles import DeviceProfile, load_profiles, parse_profile
+from companion.ble.transport import BandChoice, band_link
 from companion.bus import EventBus
-from companion.core import LoopTimer
 from companion.events import CueDelivered, CueFired, Event, Notice, SessionStateChanged
-from companion.links import BandChoice, band_link
 from companion.routines.catalog import load_routines
 from companion.routines.engine import SessionRunner
 from companion.routines.haptics import DeliveryReport, Playback, Vocabulary, write_timeline
 from companion.routines.plan import PlanSettings, compile_plan, compose_plan, retime_from
 from companion.routines.progression import ProgressionLevel
+from companion.session.host import LoopTimer
 from tests.support import eventually
 
 pytestmark = pytest.mark.slow

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 from companion.ble import uuids
 from companion.ble.bumble_backend import uuid_str
 from companion.ble.radio import VIRTUAL_TRANSPORT, VirtualRadio
+from companion.ble.transport import virtual_band
 from companion.ble.virtual_band import VirtualBand
-from companion.links import virtual_band
 from tests.bluez.objects import ADAPTER_ADDRESS
 from tests.bluez.standin import BandDevice, BlueZStandIn
 

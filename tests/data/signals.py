@@ -13,7 +13,6 @@ import statistics
 import sys
 from dataclasses import dataclass
 
-from companion import physiology
 from companion.ble.wearer import (
     CUE_BREATHE_IN,
     CUE_BREATHE_OUT,
@@ -22,6 +21,7 @@ from companion.ble.wearer import (
     Wearer,
     WearerMode,
 )
+from companion.heart import physiology
 
 PACED_INHALE_S = 4.0
 PACED_EXHALE_S = 6.0

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from companion.ble.transport import LinkStack
 from companion.config import Settings
-from companion.core import Core
 from companion.events import (
     CueFired,
     Event,
@@ -23,8 +23,8 @@ from companion.events import (
     SessionState,
     SessionStateChanged,
 )
-from companion.links import LinkStack
 from companion.service import Catalogues, Store, open_store, running_core
+from companion.session.host import SessionHost
 from companion.store.queries import get_session, list_devices, session_samples
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 @dataclass
 class Drill:
-    core: Core
+    core: SessionHost
     stack: LinkStack
     store: Store
     events: list[Event] = field(default_factory=list)

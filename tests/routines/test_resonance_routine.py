@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from companion.errors import RoutineError
-from companion.resonance import ASSESSMENT_PACES_PER_MIN, PACED_BREATHING
+from companion.heart.resonance import ASSESSMENT_PACES_PER_MIN, PACED_BREATHING
 from companion.routines.catalog import load_catalog, load_routine_file, load_routines
 from companion.routines.pacer import BreathPattern
 from companion.routines.plan import (

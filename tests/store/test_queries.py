@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from companion.events import LinkChanged, LinkState, PainRated, SessionState
-from companion.session_gaps import Gap, GapReason
+from companion.heart.gaps import Gap, GapReason
 from companion.store import queries
 from companion.store.queries import DeviceRow, OutcomeRow, SampleRow, SessionSummary
 from companion.store.schema import Outcome, Sample

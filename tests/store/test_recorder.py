@@ -18,7 +18,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import InstrumentedAttribute
 
 from companion.events import LinkChanged, LinkState, PacingAdapted, PainRated, SessionState
-from companion.session_gaps import Gap, GapReason
+from companion.heart.gaps import Gap, GapReason
 from companion.store import queries
 from companion.store.database import create_engine_for_url, upgrade_to_head
 from companion.store.queries import (

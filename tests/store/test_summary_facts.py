@@ -13,8 +13,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine
 
-from companion import physiology
-from companion.advice import ADVICE, ROTATION, AdviceKey
 from companion.events import (
     CueFired,
     Event,
@@ -25,6 +23,7 @@ from companion.events import (
     SessionStateChanged,
     StepStarted,
 )
+from companion.heart import physiology
 from companion.routines.catalog import built_in_routines, load_catalog
 from companion.routines.plan import Cue, Plan, PlanSettings, compile_plan, plan_to_json
 from companion.routines.progression import ProgressionLevel
@@ -34,7 +33,8 @@ from companion.store.summary_facts import (
     summary_for,
     summary_input,
 )
-from companion.summary import TREND_DAYS, DayPart, SessionFacts, build_summary
+from companion.summary.advice import ADVICE, ROTATION, AdviceKey
+from companion.summary.morning import TREND_DAYS, DayPart, SessionFacts, build_summary
 from tests.store.conftest import BAND, record
 
 BERLIN = ZoneInfo("Europe/Berlin")

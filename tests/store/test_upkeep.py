@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from companion.reminder_service import ReminderHost
+from companion.reminders.scheduler import ReminderHost
 from companion.store.backup import nightly_backups
 from companion.store.database import create_engine_for_url, sqlite_url, upgrade_to_head
 from companion.store.retention import SECONDS_PER_DAY

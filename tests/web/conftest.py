@@ -1,4 +1,4 @@
-"""Fixtures for the web tests: a fake core that behaves like CoreControl, a real SQLite
+"""Fixtures for the web tests: a fake core that behaves like SessionControl, a real SQLite
 store filled through the recorder's own event translation, and the app around both."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from companion.events import (
     SessionStateChanged,
     StepStarted,
 )
-from companion.feed import FeedHub, FeedSubscriber
+from companion.session.live_feed import FeedHub, FeedSubscriber
 from companion.store.database import create_engine_for_url, sqlite_url, upgrade_to_head
 from companion.store.writes import EventTranslator, apply_writes
 from web import WebSettings, create_app
@@ -65,7 +65,7 @@ FIRST_STEP: dict[str, Any] = {
 
 
 class FakeCore:
-    """An in-memory CoreControl: records what it is asked, refuses what the real one would,
+    """An in-memory SessionControl: records what it is asked, refuses what the real one would,
     and fans events out to live-feed subscribers through the real FeedHub."""
 
     def __init__(self, max_streams: int = 20) -> None:
@@ -86,7 +86,7 @@ class FakeCore:
         self._lock = threading.Lock()
         self._next = 0
 
-    # --- CoreControl ---------------------------------------------------------------------
+    # --- SessionControl ---------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         with self._lock:
             return {

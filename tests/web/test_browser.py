@@ -23,7 +23,7 @@ from companion.events import (
     SessionState,
     StepStarted,
 )
-from companion.reminders import Reminder
+from companion.reminders.model import Reminder
 from companion.store.queries import get_setting, put_setting
 from companion.store.reminders import add_reminder, list_reminders
 from tests.web.browser_support import WAIT_MS, chromium, fresh_page, shoot

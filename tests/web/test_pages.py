@@ -13,12 +13,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from companion.events import HeartRateSample, SessionState
-from companion.reminders import WEEKDAYS
+from companion.reminders.model import WEEKDAYS
 from companion.store.summary_facts import summary_for
 from tests.web.conftest import T0, FakeCore, record, session_events
 from tests.web.summary_history import BERLIN, DAY, EVENING, MORNING, NOW, events_of
 from web import WebSettings, create_app
-from web import history as web_history
+from web import store_reads as web_store_reads
 from web.pages import beats_summary, duration, hr_summary, minutes_seconds
 from web.summary_view import chart_data
 
@@ -269,9 +269,9 @@ HEART_FIGURES = {
 def test_session_page_shows_heart_figures_and_gaps_when_the_store_has_them(
     client: FlaskClient, history: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = web_history.get_session
+    real = web_store_reads.get_session
     monkeypatch.setattr(
-        web_history,
+        web_store_reads,
         "get_session",
         lambda engine, sid: {**(real(engine, sid) or {}), **HEART_FIGURES},
     )
@@ -296,9 +296,9 @@ def test_history_has_rmssd_and_breathing_columns_only_when_sessions_carry_them(
     client: FlaskClient, history: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert "RMSSD" not in client.get("/history").get_data(as_text=True)
-    real = web_history.list_sessions
+    real = web_store_reads.list_sessions
     monkeypatch.setattr(
-        web_history,
+        web_store_reads,
         "list_sessions",
         lambda engine, limit, offset: [
             {

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from companion.errors import SessionError
-from companion.reminders import WEEKDAYS, Reminder
+from companion.reminders.model import WEEKDAYS, Reminder
 from companion.store.reminders import add_reminder, list_reminders
 from tests.web.conftest import ROUTINES, T0, FakeCore, schema_problems
 from web import WebSettings, create_app

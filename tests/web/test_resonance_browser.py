@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import Engine
 
-from companion.breathing_watch import CoherenceMeasured
+from companion.heart.breathing_watch import CoherenceMeasured
 from companion.store.queries import get_setting
 from companion.store.resonance import save_assessment
 from tests.web.browser_support import WAIT_MS, chromium, fresh_page

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from companion.events import SessionState
-from companion.summary import DayPart, SessionFacts, SessionLine, build_summary
+from companion.summary.morning import DayPart, SessionFacts, SessionLine, build_summary
 from tests.web.summary_history import BERLIN, DAY, NOW, at
 from web.summary_view import (
     FIRST_DAY,

@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from companion.reminders import Reminder
+from companion.reminders.model import Reminder
 from companion.store import queries
 from companion.store import reminders as store_reminders
 from companion.store.summary_facts import summary_for
-from companion.summary import MorningSummary
+from companion.summary.morning import MorningSummary
 
 
 def plain(value: Any) -> Any:

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Final
 
-from companion import physiology
-from companion.advice import Advice, AdviceFacts, choose_advice
 from companion.events import SessionState
+from companion.heart import physiology
+from companion.summary.advice import Advice, AdviceFacts, choose_advice
 
 EVENING_STARTS = time(18, 0)
 MORNING_STARTS = time(4, 0)

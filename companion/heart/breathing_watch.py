@@ -6,7 +6,7 @@ beats (from heart-rate samples' RR intervals) and the breath cues, and
 * every ``COHERENCE_EVERY_S`` publishes a ``CoherenceMeasured`` event (``coherence``
   in the stream): how closely heart rate follows the pacer over the last minute, a guide;
 * when a routine with paced-breathing blocks (``resonance``) completes, scores it
-  (``companion.resonance.assess``) off the loop in a worker thread, stores the result
+  (``companion.heart.resonance.assess``) off the loop in a worker thread, stores the result
   through ``save`` in that thread, and publishes ``ResonanceAssessed`` (``resonance``)
   and a ``Notice`` with its sentence.
 
@@ -23,7 +23,6 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from companion.coherence import coherence
 from companion.events import (
     CueFired,
     Event,
@@ -34,7 +33,8 @@ from companion.events import (
     SessionStateChanged,
     StepStarted,
 )
-from companion.resonance import PACED_BREATHING, SECONDS_PER_MINUTE, PaceBlock, assess
+from companion.heart.coherence import coherence
+from companion.heart.resonance import PACED_BREATHING, SECONDS_PER_MINUTE, PaceBlock, assess
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
-"""The core: what runs on the asyncio loop (link, engine, bus) and its thread-safe handle.
+"""The session host: what runs on the asyncio loop around one routine at a time.
 
-``Core`` lives on the loop and is only touched there. ``CoreHandle`` is what the web
-threads and the scheduler hold: each call is handed to the loop and awaited with a timeout.
+It owns the session commands (start, pause, resume, skip, stop, pain) and the running
+routine, and keeps the snapshot the dashboard reads as status. It lives on the loop and is
+only touched there; ``companion.session.bridge`` is how other threads reach it.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from concurrent.futures import TimeoutError as FutureTimeoutError
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from companion.ble.link import BandLink
 from companion.ble.profiles import DeviceProfile
@@ -31,8 +31,6 @@ from companion.events import (
     SessionState,
     SessionStateChanged,
 )
-from companion.feed import FeedHub, FeedSubscriber
-from companion.reminder_service import ReminderHost
 from companion.routines.catalog import Routine
 from companion.routines.engine import SessionRunner
 from companion.routines.haptics import Vocabulary
@@ -50,12 +48,11 @@ from companion.routines.progression import (
     progression_level,
 )
 from companion.routines.watch import SafetySettings
+from companion.session.live_feed import FeedHub
 
 _LOGGER = logging.getLogger(__name__)
 
-T = TypeVar("T")
 FIRST_LEVEL = progression_level([], ProgressionPolicy())
-CALL_TIMEOUT_S = 10.0
 # A heart rate older than this is not shown as live (bands notify about once a second).
 STALE_AFTER_S = 3.0
 MAX_NOTICES = 5
@@ -80,7 +77,7 @@ class CoreSettings:
     safety: SafetySettings
 
 
-class Core:
+class SessionHost:
     def __init__(
         self,
         *,
@@ -392,90 +389,3 @@ _ENDING_COMMANDS = {"stop": "stopped by you", "pain": "pain reported"}
 
 def _is_final(state: SessionState | None) -> bool:
     return state is None or state.is_final
-
-
-class CoreHandle:
-    """The thread-safe face of the core for the web threads and the scheduler."""
-
-    def __init__(
-        self,
-        core: Core,
-        loop: asyncio.AbstractEventLoop,
-        remember_device: Callable[[str | None], None] | None = None,
-    ) -> None:
-        self._core = core
-        self._loop = loop
-        self._remember_device = remember_device
-        self.reminders: ReminderHost | None = None
-
-    def _call(self, coro: Coroutine[Any, Any, T], timeout: float = CALL_TIMEOUT_S) -> T:
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        try:
-            return future.result(timeout)
-        except FutureTimeoutError:
-            future.cancel()
-            raise SessionError("the companion's core did not answer in time") from None
-
-    def _run(self, fn: Callable[[], T]) -> T:
-        async def call() -> T:
-            return fn()
-
-        return self._call(call())
-
-    def status(self) -> dict[str, Any]:
-        return self._run(self._core.status)
-
-    def routines(self) -> list[dict[str, Any]]:
-        return self._run(self._routine_list)
-
-    def _routine_list(self) -> list[dict[str, Any]]:
-        return self._core.routine_list()
-
-    def start_session(self, routine: str, pain_before: int | None) -> str:
-        return self._call(self._core.start_session(routine, pain_before))
-
-    def command(self, name: str) -> dict[str, Any]:
-        return self._run(lambda: self._core.command(name))
-
-    def rate_pain_after(self, pain: int) -> None:
-        self._run(lambda: self._core.rate_pain_after(pain))
-
-    def subscribe_feed(self) -> FeedSubscriber:
-        return self._core.feed.subscribe()
-
-    def scan(self, timeout: float) -> list[dict[str, Any]]:
-        link = self._core.link
-        if link is None:
-            return []
-
-        async def scan() -> list[dict[str, Any]]:
-            return [d.to_json() for d in await link.async_scan(timeout)]
-
-        return self._call(scan(), timeout + CALL_TIMEOUT_S)
-
-    def choose_device(self, address: str | None) -> None:
-        link = self._core.link
-        if link is not None:
-            self._run(lambda: link.choose(address))
-        if self._remember_device is not None:
-            self._remember_device(address)  # on the caller's thread: a small store write
-
-    def buzz(self, cue: str) -> bool:
-        return self._run(lambda: self._core.buzz(cue))
-
-    def show_text(self, text: str) -> bool:
-        link = self._core.link
-        return self._run(lambda: link.show_text(text)) if link is not None else False
-
-    def reminders_changed(self) -> None:
-        if self.reminders is not None:
-            self.reminders.resync()
-
-    def snooze_reminder(self, reminder_id: int) -> float:
-        if self.reminders is None:
-            raise SessionError("reminders are not running in this process")
-        return self.reminders.snooze(reminder_id).timestamp()
-
-    def publish(self, event: Event) -> None:
-        """Put an event on the bus from another thread (the scheduler's reminders)."""
-        self._loop.call_soon_threadsafe(self._core.bus.publish, event)

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from companion.physiology import clean_rr
+from companion.heart.physiology import clean_rr
 
 Floats = npt.NDArray[np.float64]
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from companion.physiology import clean_rr
+from companion.heart.physiology import clean_rr
 
 SECONDS_PER_MINUTE = 60.0
 WINDOW_S = 64.0

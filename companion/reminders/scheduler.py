@@ -14,7 +14,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from companion.events import Notice, ReminderDue
-from companion.reminders import ReminderScheduler
+from companion.reminders.model import ReminderScheduler
 from companion.store.queries import get_setting
 from companion.store.reminders import get_reminder, list_reminders
 

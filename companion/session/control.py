@@ -21,7 +21,7 @@ class FeedSubscription(Protocol):
     def close(self) -> None: ...
 
 
-class CoreControl(Protocol):
+class SessionControl(Protocol):
     def status(self) -> dict[str, Any]:
         """Snapshot: link state, device, battery, last heart rate and contact, session state,
         current step, plan, pacing, dropped packet count, open notices."""

@@ -1,0 +1,1 @@
+"""Reminders: the pure model (what is due when) and the scheduler that fires them."""
