@@ -28,20 +28,24 @@ _CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configura
     <allow receive_type="signal"/>
     <allow receive_type="method_return"/>
     <allow receive_type="error"/>
+    {extra_rules}
   </policy>
 </busconfig>
 """
 
 
 @contextlib.contextmanager
-def private_system_bus(directory: Path) -> Iterator[str]:
-    """Start ``dbus-daemon`` on a socket in ``directory``; yields the bus address."""
+def private_system_bus(directory: Path, *, extra_rules: str = "") -> Iterator[str]:
+    """Start ``dbus-daemon`` on a socket in ``directory``; yields the bus address.
+    ``extra_rules`` go at the end of the default policy (a ``<deny .../>`` narrows it)."""
     daemon = shutil.which(DBUS_DAEMON)
     if daemon is None:
         raise RuntimeError("dbus-daemon is missing: `make dbus-deps` installs it")
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "system-bus.conf"
-    config.write_text(_CONFIG.format(socket=directory / "system_bus_socket"))
+    config.write_text(
+        _CONFIG.format(socket=directory / "system_bus_socket", extra_rules=extra_rules)
+    )
     process = subprocess.Popen(
         [daemon, f"--config-file={config}", "--nofork", "--nopidfile", "--print-address=1"],
         stdout=subprocess.PIPE,

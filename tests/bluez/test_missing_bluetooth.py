@@ -14,6 +14,7 @@ import pytest
 
 from tests.bluez.conftest import run_companion
 from tests.bluez.harness import BlueZWorld
+from tests.bluez.system_bus import private_system_bus
 
 pytestmark = pytest.mark.slow
 
@@ -61,29 +62,8 @@ def test_an_adapter_switched_off_is_named(
     )
 
 
-# A private system bus; with DENY_BLUEZ in its policy nobody may talk to BlueZ, as on a
-# machine where the user is not allowed to use Bluetooth.
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_type="method_return"/>
-    <allow send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="signal"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    {deny}
-  </policy>
-</busconfig>
-"""
+# With this rule in its policy nobody may talk to BlueZ, as on a machine where the user is
+# not allowed to use Bluetooth.
 DENY_BLUEZ = '<deny send_destination="org.bluez"/>'
 # A bluetoothd with no adapter at all: org.bluez answers GetManagedObjects with nothing.
 OWN_BLUEZ = """
@@ -113,35 +93,24 @@ asyncio.run(main())
 
 @contextlib.contextmanager
 def bus_with_bluez_owned(tmp_path: Path, *, refuse_bluez: bool) -> Iterator[str]:
-    config = tmp_path / "bus.conf"
     deny = DENY_BLUEZ if refuse_bluez else ""
-    config.write_text(BUS_CONFIG.format(socket=tmp_path / "bus", deny=deny))
-    daemon = subprocess.Popen(
-        ["dbus-daemon", f"--config-file={config}", "--nofork", "--nopidfile", "--print-address=1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert daemon.stdout is not None
-    address = daemon.stdout.readline().strip()
-    owner = subprocess.Popen(
-        [sys.executable, "-c", OWN_BLUEZ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": address},
-    )
-    try:
-        assert owner.stdout is not None and owner.stdout.readline() == "owned\n"
-        yield address
-    finally:
-        owner.kill()
-        owner.wait(10)
-        daemon.terminate()
-        daemon.wait(10)
-        for pipe in (owner.stdin, owner.stdout, daemon.stdout):
-            if pipe is not None:
-                pipe.close()
+    with private_system_bus(tmp_path, extra_rules=deny) as address:
+        owner = subprocess.Popen(
+            [sys.executable, "-c", OWN_BLUEZ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": address},
+        )
+        try:
+            assert owner.stdout is not None and owner.stdout.readline() == "owned\n"
+            yield address
+        finally:
+            owner.kill()
+            owner.wait(10)
+            for pipe in (owner.stdin, owner.stdout):
+                if pipe is not None:
+                    pipe.close()
 
 
 @pytest.mark.parametrize("args", BAND_COMMANDS)
