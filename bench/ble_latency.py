@@ -50,6 +50,7 @@ from companion.ble.transport import BandChoice, bleak_transport
 from companion.ble.virtual_band import BAND_ADDRESS, Vibration, VirtualBand
 from companion.ble.wearer import Wearer
 from companion.bus import EventBus
+from companion.cues import CueName
 from companion.events import Event, HeartRateSample
 
 MODULE = "bench.ble_latency"
@@ -78,7 +79,7 @@ ONE_WRITE_PROFILE_DATA: dict[str, object] = {
         "breath-out": [{"after_s": 0.0, "characteristic": "2a06", "value": "00"}],
     },
 }
-ALTERNATING_CUES = ("breath-in", "breath-out")
+ALTERNATING_CUES = (CueName.BREATH_IN, CueName.BREATH_OUT)
 
 
 def one_write_profile() -> DeviceProfile:

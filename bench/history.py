@@ -50,6 +50,7 @@ from bench.common import (
 from bench.service_latency import Api, running_service
 from companion.ble.profiles import load_profiles
 from companion.config import Settings
+from companion.cues import CueName
 from companion.errors import SessionError
 from companion.routines.catalog import load_routines
 from companion.routines.plan import Plan, PlanSettings, compile_plan, plan_to_json
@@ -161,8 +162,8 @@ def fill_store(engine: Engine, sessions: int, samples: int, seed: int = SEED) ->
         started = now - (sessions - number) * DAY_S * 0.8 + rng.uniform(0, 3600)
         pattern = plan.pattern
         durations = {
-            "breath-in": pattern.inhale_s + pattern.hold_in_s,
-            "breath-out": pattern.exhale_s + pattern.hold_out_s,
+            CueName.BREATH_IN: pattern.inhale_s + pattern.hold_in_s,
+            CueName.BREATH_OUT: pattern.exhale_s + pattern.hold_out_s,
         }
         outcome = rng.choices(outcomes, weights=list(OUTCOME_WEIGHTS.values()))[0]
         length = plan.total_s if outcome is Outcome.COMPLETED else rng.uniform(30, plan.total_s)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from companion.ble.wearer import CUE_BREATHE_IN, CUE_BREATHE_OUT, WearerMode
+from companion.ble.wearer import WearerMode
+from companion.cues import CueName
 from companion.heart import physiology
 from companion.heart.physiology import CleanedRR, RejectReason, StepPhysiology
 from tests.data import signals
@@ -255,8 +256,8 @@ def test_phase_score_tells_following_from_breathing_at_its_own_pace() -> None:
         scores[mode] = physiology.phase_following_score(
             rec.beat_times_s,
             rec.rr_ms,
-            rec.cue_times(CUE_BREATHE_IN),
-            rec.cue_times(CUE_BREATHE_OUT),
+            rec.cue_times(CueName.BREATH_IN),
+            rec.cue_times(CueName.BREATH_OUT),
         )
     assert scores[WearerMode.FOLLOW_CUES] == pytest.approx(1.0)
     own = scores[WearerMode.OWN_PACE]
@@ -276,8 +277,8 @@ def test_analyse_step_of_a_following_wearer() -> None:
         rec.beat_times_s,
         rec.rr_ms,
         signals.PACED_RATE,
-        inhale_cues_s=rec.cue_times(CUE_BREATHE_IN),
-        exhale_cues_s=rec.cue_times(CUE_BREATHE_OUT),
+        inhale_cues_s=rec.cue_times(CueName.BREATH_IN),
+        exhale_cues_s=rec.cue_times(CueName.BREATH_OUT),
     )
     assert step == StepPhysiology(
         beats=len(rec.beats),

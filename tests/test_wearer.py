@@ -8,14 +8,13 @@ import statistics
 import pytest
 
 from companion.ble.wearer import (
-    CUE_BREATHE_IN,
-    CUE_BREATHE_OUT,
     ArtefactKind,
     Beat,
     BreathPhase,
     Wearer,
     WearerMode,
 )
+from companion.cues import CueName
 from companion.heart import physiology
 from tests.data import signals
 
@@ -55,7 +54,7 @@ def test_breathing_rate_follows_the_mode(mode: WearerMode, low: float, high: flo
 
 def test_following_wearer_is_in_the_cued_phase_shortly_after_each_cue() -> None:
     rec = signals.record(WearerMode.FOLLOW_CUES, seed=2, duration_s=120.0)
-    expected = {CUE_BREATHE_IN: BreathPhase.INHALE, CUE_BREATHE_OUT: BreathPhase.EXHALE}
+    expected = {CueName.BREATH_IN: BreathPhase.INHALE, CueName.BREATH_OUT: BreathPhase.EXHALE}
     felt = [(rec.wearer.breath_phase_at(t + 1.5), expected[name]) for t, name in rec.cues]
     assert [phase for phase, _ in felt] == [want for _, want in felt]
 
@@ -64,7 +63,7 @@ def test_following_wearer_reacts_after_a_short_delay_not_before() -> None:
     wearer = Wearer(0, mode=WearerMode.FOLLOW_CUES)
     wearer.beats_until(20.0)
     phase_before = wearer.breath_phase_at(20.0)
-    cue = CUE_BREATHE_OUT if phase_before is BreathPhase.INHALE else CUE_BREATHE_IN
+    cue = CueName.BREATH_OUT if phase_before is BreathPhase.INHALE else CueName.BREATH_IN
     wearer.feel_cue(20.0, cue)
     assert wearer.breath_phase_at(20.1) is phase_before
     assert wearer.breath_phase_at(21.1) is phase_before.opposite
@@ -192,7 +191,7 @@ def test_late_cue_acts_from_the_last_time_beats_were_made() -> None:
     wearer = Wearer(15, mode=WearerMode.FOLLOW_CUES)
     wearer.beats_until(30.0)
     phase = wearer.breath_phase_at(30.0)
-    cue = CUE_BREATHE_OUT if phase is BreathPhase.INHALE else CUE_BREATHE_IN
+    cue = CueName.BREATH_OUT if phase is BreathPhase.INHALE else CueName.BREATH_IN
     wearer.feel_cue(25.0, cue)  # reported after beats up to 30 s were already made
     assert wearer.breath_phase_at(29.9) is phase
     assert wearer.breath_phase_at(30.1) is phase.opposite

@@ -29,7 +29,7 @@ never passes silently)::
     with_response = true                 # default false
     max_bytes = 102                      # optional; the text is shortened to fit
 
-    [[cues.hold-end]]                    # one table per write; cue names are in CUE_NAMES
+    [[cues.hold-end]]                    # one table per write; cue names: companion.cues
     after_s = 0.0                        # required, seconds after the cue starts, 0..60
     characteristic = "2a06"              # required
     value = "02"                         # hex bytes, or instead: text = "..." (sent as UTF-8)
@@ -42,7 +42,6 @@ A malformed profile raises ProfileError naming the file, the field path (for exa
 
 from __future__ import annotations
 
-import enum
 import fnmatch
 import json
 import logging
@@ -57,23 +56,11 @@ from types import MappingProxyType
 from typing import Final, NoReturn, TypeGuard
 
 from companion.ble.uuids import normalize_uuid
+from companion.cues import CUE_NAMES
 from companion.errors import ProfileError, UnknownNameError
 
 _LOGGER = logging.getLogger(__name__)
 
-
-class CueName(enum.StrEnum):
-    BREATH_IN = "breath-in"
-    BREATH_OUT = "breath-out"
-    HOLD_END = "hold-end"
-    ROUTINE_END = "routine-end"
-    REMINDER = "reminder"
-    ALERT = "alert"
-    PAIN = "pain"
-    SAFETY = "safety"
-
-
-CUE_NAMES: Final[tuple[str, ...]] = tuple(cue.value for cue in CueName)
 
 BUILTIN_PACKAGE: Final = "device_profiles"
 PROFILE_SUFFIX: Final = ".toml"

@@ -25,6 +25,7 @@ from bumble.profiles.heart_rate_service import HeartRateService
 
 from companion.ble import uuids
 from companion.ble.wearer import Wearer
+from companion.cues import CueName
 from companion.routines.haptics import Reading, Received, Vocabulary, read_wrist
 
 _LOGGER = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ class BuzzReader:
         start, pulses = self._group_start, self._mild_pulses
         self._group_start = None
         self._mild_pulses = 0
-        return start, "breath-in" if pulses == 1 else "breath-out"
+        return start, CueName.BREATH_IN if pulses == 1 else CueName.BREATH_OUT
 
 
 class VirtualBand:

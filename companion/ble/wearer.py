@@ -38,11 +38,9 @@ from collections import deque
 from dataclasses import dataclass
 
 from companion.ble.resonance_curve import ResonanceCurve
+from companion.cues import CueName
 
 _LOGGER = logging.getLogger(__name__)
-
-CUE_BREATHE_IN = "breath-in"
-CUE_BREATHE_OUT = "breath-out"
 
 # First-order lag of lung volume behind the breathing phase: a 4 s inhale nearly fills.
 LUNG_TIME_CONSTANT_S = 1.0
@@ -89,8 +87,8 @@ class ArtefactKind(enum.StrEnum):
 
 
 CUE_PHASES: dict[str, BreathPhase] = {
-    CUE_BREATHE_IN: BreathPhase.INHALE,
-    CUE_BREATHE_OUT: BreathPhase.EXHALE,
+    CueName.BREATH_IN: BreathPhase.INHALE,
+    CueName.BREATH_OUT: BreathPhase.EXHALE,
 }
 
 

@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from companion.cues import CueName
 from companion.events import (
     CueFired,
     Event,
@@ -77,6 +78,10 @@ class CueSeen:
     step: int
 
 
+def _cue_times(cues: Sequence[CueSeen], step: int, cue: CueName) -> tuple[float, ...]:
+    return tuple(c.mono for c in cues if c.step == step and c.cue == cue)
+
+
 def blocks_from_run(
     plan: Mapping[str, Any],
     step_starts: Mapping[int, float],
@@ -103,8 +108,12 @@ def blocks_from_run(
                 pace_per_min=round(SECONDS_PER_MINUTE / cycle, 1),
                 start_s=start,
                 end_s=end,
-                inhale_s=tuple(c.mono for c in cues if c.step == index and c.cue == "breath-in"),
-                exhale_s=tuple(c.mono for c in cues if c.step == index and c.cue == "breath-out"),
+                inhale_s=tuple(
+                    c.mono for c in cues if c.step == index and c.cue == CueName.BREATH_IN
+                ),
+                exhale_s=tuple(
+                    c.mono for c in cues if c.step == index and c.cue == CueName.BREATH_OUT
+                ),
                 inhale_len_s=float(pattern.get("inhale_s", 0.0)),
                 exhale_len_s=float(pattern.get("exhale_s", 0.0)),
             )
@@ -150,7 +159,7 @@ class BreathingWatcher:
                 self._measure_coherence(run.run_id, event)
         elif isinstance(event, CueFired) and event.run_id == run.run_id:
             self._cues.append(CueSeen(event.mono, event.cue, event.step))
-            if event.cue == "breath-in":
+            if event.cue == CueName.BREATH_IN:
                 self._last_inhales.append(event.mono)
         elif isinstance(event, StepStarted) and event.run_id == run.run_id:
             self._step_starts.setdefault(event.step, event.mono)

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from companion.cues import CueName
 from companion.heart.physiology import clean_rr
 
 Floats = npt.NDArray[np.float64]
@@ -242,8 +243,8 @@ def block_cues(blocks: Sequence[PaceBlock], rest_s: float = 20.0) -> list[tuple[
         before = max(1, round(rest_s / cycle))
         rest_starts = [block.start_s - (before - i) * cycle for i in range(before)]
         for start in [*rest_starts, *block.inhale_s]:
-            cues.append((start, "breath-in"))
-            cues.append((start + block.inhale_len_s, "breath-out"))
+            cues.append((start, CueName.BREATH_IN))
+            cues.append((start + block.inhale_len_s, CueName.BREATH_OUT))
     return sorted(cues)
 
 

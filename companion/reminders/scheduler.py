@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
+from companion.cues import CueName
 from companion.events import Notice, ReminderDue
 from companion.reminders.model import ReminderScheduler
 from companion.store.queries import get_setting
@@ -93,7 +94,7 @@ class ReminderHost:
             _LOGGER.info("reminder %d no longer exists", reminder_id)
             return
         title = self._routine_title(reminder.routine)
-        on_wrist = self._buzz("reminder")
+        on_wrist = self._buzz(CueName.REMINDER)
         again = " (snoozed)" if snoozed else ""
         _LOGGER.info("reminder %d for %s%s; on wrist: %s", reminder_id, title, again, on_wrist)
         self._publish(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from companion.bus import EventBus
+from companion.cues import CueName
 from companion.errors import SessionError
 from companion.events import (
     CueDelivered,
@@ -48,10 +49,8 @@ from companion.routines.watch import (
 
 _LOGGER = logging.getLogger(__name__)
 
-PAIN_CUE = "pain"
 # How long after a start the routine's clock begins when cues go to a band's channel.
 WRITE_PATH_LEAD_IN_S = 0.5
-SAFETY_CUE = "safety"
 
 
 class Cancellable(Protocol):
@@ -234,7 +233,7 @@ class SessionRunner:
         """Stop at once, give the distinct long buzz, and record where it happened."""
         if self.state not in (SessionState.RUNNING, SessionState.PAUSED):
             raise SessionError("there is no routine running")
-        self._emit_cue(PAIN_CUE, self.step.index if self.step else 0, self.offset())
+        self._emit_cue(CueName.PAIN, self.step.index if self.step else 0, self.offset())
         self._finish(SessionState.PAIN, "pain reported")
 
     def on_heart_rate(self, sample: HeartRateSample) -> None:
@@ -243,7 +242,7 @@ class SessionRunner:
         t = self.offset()
         alarm = self._safety.add(t, sample.hr)
         if alarm is not None:
-            self._emit_cue(SAFETY_CUE, self.step.index if self.step else 0, t)
+            self._emit_cue(CueName.SAFETY, self.step.index if self.step else 0, t)
             self._bus.publish(
                 Notice(
                     mono=self._timer.time(),
@@ -429,9 +428,9 @@ class SessionRunner:
             else None
         )
         pattern = own or self.plan.pattern
-        if cue == "breath-in":
+        if cue == CueName.BREATH_IN:
             return pattern.inhale_s + pattern.hold_in_s
-        if cue == "breath-out":
+        if cue == CueName.BREATH_OUT:
             return pattern.exhale_s + pattern.hold_out_s
         return 0.0
 

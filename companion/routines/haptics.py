@@ -31,20 +31,20 @@ from types import MappingProxyType
 from typing import Final
 
 from companion.ble.profiles import DeviceProfile, HapticWrite
+from companion.cues import BREATH_CUES, CueName
 
 PRIORITY: Final[Mapping[str, int]] = MappingProxyType(
     {
-        "pain": 60,
-        "safety": 50,
-        "hold-end": 40,
-        "routine-end": 30,
-        "reminder": 20,
-        "alert": 20,
-        "breath-in": 10,
-        "breath-out": 10,
+        CueName.PAIN: 60,
+        CueName.SAFETY: 50,
+        CueName.HOLD_END: 40,
+        CueName.ROUTINE_END: 30,
+        CueName.REMINDER: 20,
+        CueName.ALERT: 20,
+        CueName.BREATH_IN: 10,
+        CueName.BREATH_OUT: 10,
     }
 )
-BREATH_CUES: Final = frozenset({"breath-in", "breath-out"})
 # Stillness between two patterns, longer than the gaps inside a double tap, so a wearer
 # feels where one pattern ends and the next begins.
 SEPARATION_S: Final = 0.4

@@ -9,12 +9,12 @@ ends the plan. Offsets are rounded to milliseconds so the JSON form is stable.
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from companion.cues import CueName
 from companion.routines.catalog import REST, Exercise, Mode, Routine, Side
 from companion.routines.haptics import CueRequest, Delivery, Vocabulary, compose
 from companion.routines.pacer import DEFAULT_PATTERN, BreathPattern, BreathPhase, format_span
@@ -23,19 +23,11 @@ from companion.routines.progression import ProgressionLevel
 MAX_REST_BREATHS = 5
 
 
-class Cue(enum.StrEnum):
-    """Cue names from the device-profile vocabulary; the engine adds its own (pain, ...)."""
-
-    # Definition order is the order of cues due at the same instant: the step that ends
-    # is told before the next one starts.
-    HOLD_END = "hold-end"
-    BREATH_IN = "breath-in"
-    BREATH_OUT = "breath-out"
-    ROUTINE_END = "routine-end"
-
-
-_CUE_ORDER = {cue: order for order, cue in enumerate(Cue)}
-_PHASE_CUES = {BreathPhase.INHALE: Cue.BREATH_IN, BreathPhase.EXHALE: Cue.BREATH_OUT}
+# The cues a plan lays down, in the order of cues due at the same instant: the step that
+# ends is told before the next one starts. The engine adds its own (pain, safety).
+SAME_INSTANT_ORDER = (CueName.HOLD_END, CueName.BREATH_IN, CueName.BREATH_OUT, CueName.ROUTINE_END)
+_CUE_ORDER = {cue: order for order, cue in enumerate(SAME_INSTANT_ORDER)}
+_PHASE_CUES = {BreathPhase.INHALE: CueName.BREATH_IN, BreathPhase.EXHALE: CueName.BREATH_OUT}
 
 
 @dataclass(frozen=True)
@@ -81,7 +73,7 @@ class PlannedStep:
 @dataclass(frozen=True)
 class PlannedCue:
     at_s: float
-    cue: Cue
+    cue: CueName
     step: int
     # How the cue reaches the band's one channel, once the plan is composed for a band.
     delivery: Delivery | None = None
@@ -207,8 +199,8 @@ def _lay_out(
             if phase in _PHASE_CUES:
                 cues.append(PlannedCue(_ms(start + offset), _PHASE_CUES[phase], step.index))
         if step.mode is not Mode.REST:
-            cues.append(PlannedCue(_ms(end), Cue.HOLD_END, step.index))
-    cues.append(PlannedCue(laid[-1].end_s, Cue.ROUTINE_END, laid[-1].index))
+            cues.append(PlannedCue(_ms(end), CueName.HOLD_END, step.index))
+    cues.append(PlannedCue(laid[-1].end_s, CueName.ROUTINE_END, laid[-1].index))
     return tuple(laid), cues
 
 

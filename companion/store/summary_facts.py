@@ -5,16 +5,21 @@
 * **The trend week** (local dates ``day - 6`` .. ``day``, which hold the 18:00-to-18:00
   window): full facts per session, i.e. heart-rate samples, RR intervals for RMSSD, and
   step, hold and rep counts. About 14 sessions for a daily user, whatever the history.
-* **The streak**: only which days had a session with a step done. When every day from the
-  streak's start back to the start of the week counts, earlier days are read as light
-  facts (times, outcome, pain, planned and done steps; no samples, holds or reps, so
-  they are fit for the streak, not for display) in chunks that double in length
-  (8, 16, 32... days) until a chunk holds a day without one; the walk ends at the oldest
-  session at the latest. When no day of the week counts, one query finds the last
-  session that did (for "days since the last session").
+* **The streak**: only which days had a session with a step done. When every day from
+  the streak's start back to the start of the week counts, the days before the week are
+  counted from the day facts (``companion.store.day_facts``, kept as sessions end): one
+  row, the run of counted days ending the day before the week, whatever its length.
+  Where the day facts are not kept in the zone asked for (the recorder has not built
+  them yet, or the time zone changed), earlier days are read as light facts instead
+  (times, outcome, pain, planned and done steps; no samples, holds or reps, so they are
+  fit for the streak, not for display) in chunks that double in length (8, 16, 32...
+  days) until a chunk holds a day without one; that walk ends at the oldest session at
+  the latest. When no day of the week counts, one query finds the last session that did
+  (for "days since the last session").
 * **The latest pain rating** up to ``now`` (for the advice): one query.
 
-So ``build_summary`` over what this returns equals ``build_summary`` over the whole history.
+So ``build_summary`` over what this returns, with the streak the day facts counted
+(:func:`summary_from`), equals ``build_summary`` over the whole history.
 
 A step is *done* when its ``hold-end`` cue was recorded: the engine fires it at the step's
 planned end (after any pause), and drops it when the step is skipped or the session ends
@@ -51,10 +56,11 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import ColumnElement, Connection, distinct, exists, func, select
 
+from companion.cues import CueName
 from companion.events import SessionState
 from companion.heart import physiology
 from companion.routines.catalog import REST, Mode, load_catalog
-from companion.routines.plan import Cue as PlanCue
+from companion.store.day_facts import counted_days_ending
 from companion.store.queries import Bind, reading
 from companion.store.schema import Cue, Sample, Session, Step
 from companion.summary.morning import (
@@ -69,9 +75,9 @@ from companion.summary.morning import (
 _LOGGER = logging.getLogger(__name__)
 
 
-STEP_DONE_CUE = PlanCue.HOLD_END.value
-BREATH_IN_CUE = PlanCue.BREATH_IN.value
-BREATH_OUT_CUE = PlanCue.BREATH_OUT.value
+STEP_DONE_CUE = CueName.HOLD_END.value
+BREATH_IN_CUE = CueName.BREATH_IN.value
+BREATH_OUT_CUE = CueName.BREATH_OUT.value
 # The first chunk of the streak walk before the trend week; each next one is twice as long.
 FIRST_STREAK_CHUNK_DAYS = 8
 MS_PER_S = 1000.0
@@ -84,11 +90,33 @@ def built_in_hold_exercises() -> frozenset[str]:
     return frozenset(e.id for e in load_catalog().exercises if e.mode is Mode.HOLD)
 
 
+@dataclasses.dataclass(frozen=True)
+class SummaryInput:
+    """What the store gives ``build_summary``.
+
+    ``sessions_by_day``: sessions by the local date they started on. ``streak_days``: the
+    streak, when it runs back past the trend week and the day facts counted the days
+    before the week (their sessions are then not read); None when ``build_summary`` counts
+    it right from ``sessions_by_day`` alone.
+    """
+
+    sessions_by_day: dict[date, list[SessionFacts]]
+    streak_days: int | None = None
+
+
 def summary_for(
     bind: Bind, day: date, tz: tzinfo, now: datetime, *, breathing: bool = False
 ) -> MorningSummary:
     """The morning summary for ``day`` as known at ``now``, read from the store."""
-    return build_summary(day, tz, summary_input(bind, day, tz, now, breathing=breathing), now)
+    return summary_from(day, tz, read_summary_input(bind, day, tz, now, breathing=breathing), now)
+
+
+def summary_from(day: date, tz: tzinfo, read: SummaryInput, now: datetime) -> MorningSummary:
+    """``build_summary`` over what was read, with the streak the day facts counted."""
+    summary = build_summary(day, tz, read.sessions_by_day, now)
+    if read.streak_days is None or read.streak_days == summary.streak_days:
+        return summary
+    return dataclasses.replace(summary, streak_days=read.streak_days)
 
 
 def summary_input(
@@ -100,12 +128,30 @@ def summary_input(
     breathing: bool = False,
     hold_exercises: Collection[str] | None = None,
 ) -> dict[date, list[SessionFacts]]:
-    """Sessions by the local date they started on, as ``build_summary`` needs them.
+    """The sessions of :func:`read_summary_input`, by the local date they started on."""
+    return read_summary_input(
+        bind, day, tz, now, breathing=breathing, hold_exercises=hold_exercises
+    ).sessions_by_day
 
-    Full facts for the trend week up to ``now``; light facts (no samples) for the days
-    that decide the streak and for the latest pain rating. ``breathing`` adds the
-    breath-following score to the sessions of the summary window. ``hold_exercises``
-    replaces the built-in catalog's hold exercises when a step's mode was not stored.
+
+def read_summary_input(
+    bind: Bind,
+    day: date,
+    tz: tzinfo,
+    now: datetime,
+    *,
+    breathing: bool = False,
+    hold_exercises: Collection[str] | None = None,
+) -> SummaryInput:
+    """What ``build_summary`` needs for ``day`` at ``now``.
+
+    Full facts for the trend week up to ``now``; light facts (no samples) for the latest
+    pain rating, for the last session that counted when none in the week did, and, for a
+    streak that runs back past the week, either its count from the day facts or (when
+    they are not kept in ``tz``) the days before the week that decide it. ``breathing``
+    adds the breath-following score to the sessions of the summary window.
+    ``hold_exercises`` replaces the built-in catalog's hold exercises when a step's mode
+    was not stored.
     """
     holds = built_in_hold_exercises() if hold_exercises is None else frozenset(hold_exercises)
     now_wall = now.timestamp()
@@ -114,6 +160,7 @@ def summary_input(
     week_end = _day_start(day + timedelta(days=1), tz)
     window_start = datetime.combine(day - timedelta(days=1), EVENING_STARTS, tzinfo=tz).timestamp()
     window_end = datetime.combine(day, EVENING_STARTS, tzinfo=tz).timestamp()
+    streak: int | None = None
     with reading(bind) as connection:
         rows = _session_rows(
             connection,
@@ -132,8 +179,14 @@ def summary_input(
         by_date = _group(found.values(), tz)
         active = {d for d, group in by_date.items() if any(s.counts_for_streak for s in group)}
         if _streak_reaches(active, day, week_first):
-            for s in _walk_streak(connection, tz, week_first, now_wall):
-                found.setdefault(s.id, s)
+            # Every day before the week started before ``now`` (a week's session did).
+            earlier = counted_days_ending(connection, tz, week_first - timedelta(days=1))
+            if earlier is not None:
+                latest = day if day in active else day - timedelta(days=1)
+                streak = (latest - week_first).days + 1 + earlier
+            else:
+                for s in _walk_streak(connection, tz, week_first, now_wall):
+                    found.setdefault(s.id, s)
         elif not active:
             for s in _light_facts(
                 connection,
@@ -146,7 +199,7 @@ def summary_input(
         rated = (Session.pain_before.is_not(None)) | (Session.pain_after.is_not(None))
         for s in _light_facts(connection, [rated], now_wall, tz, newest_only=True):
             found.setdefault(s.id, s)
-    return _group(found.values(), tz)
+    return SummaryInput(_group(found.values(), tz), streak)
 
 
 def session_facts(

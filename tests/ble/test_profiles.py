@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from companion.ble import uuids
 from companion.ble.profiles import (
-    CUE_NAMES,
     Cue,
     DeviceProfile,
     HapticWrite,
@@ -26,6 +25,7 @@ from companion.ble.profiles import (
     profile_from_data,
     select_profile,
 )
+from companion.cues import CUE_NAMES
 from companion.errors import ProfileError, UnknownNameError
 
 SHIPPED = {"bangle-js", "generic-heart-rate", "immediate-alert", "pinetime-infinitime", "polar-h10"}

@@ -14,13 +14,12 @@ import sys
 from dataclasses import dataclass
 
 from companion.ble.wearer import (
-    CUE_BREATHE_IN,
-    CUE_BREATHE_OUT,
     ArtefactKind,
     Beat,
     Wearer,
     WearerMode,
 )
+from companion.cues import CueName
 from companion.heart import physiology
 
 PACED_INHALE_S = 4.0
@@ -36,9 +35,9 @@ def paced_cues(
     cues: list[tuple[float, str]] = []
     t = 0.0
     while t < duration_s:
-        cues.append((t, CUE_BREATHE_IN))
+        cues.append((t, CueName.BREATH_IN))
         if t + inhale_s < duration_s:
-            cues.append((t + inhale_s, CUE_BREATHE_OUT))
+            cues.append((t + inhale_s, CueName.BREATH_OUT))
         t += inhale_s + exhale_s
     return cues
 

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from companion.ble.profiles import load_profiles
 from companion.cli import main as cli_main
+from companion.cues import CueName
 from companion.routines.catalog import (
     COOL_DOWN,
     REST,
@@ -23,7 +24,7 @@ from companion.routines.catalog import (
 from companion.routines.haptics import Vocabulary
 from companion.routines.pacer import BreathPattern
 from companion.routines.plan import (
-    Cue,
+    SAME_INSTANT_ORDER,
     Plan,
     PlannedCue,
     PlannedStep,
@@ -43,7 +44,7 @@ TOP_LEVEL = ProgressionLevel(4, 4, "level 4 of 4: the top level")
 DEFAULT = PlanSettings()
 LONG_EXHALE = BreathPattern(inhale_s=4.0, exhale_s=8.0)
 L, R = Side.LEFT, Side.RIGHT
-IN, OUT, END, DONE = Cue.BREATH_IN, Cue.BREATH_OUT, Cue.HOLD_END, Cue.ROUTINE_END
+IN, OUT, END, DONE = CueName.BREATH_IN, CueName.BREATH_OUT, CueName.HOLD_END, CueName.ROUTINE_END
 
 
 def shape(plan: Plan) -> list[tuple[Any, ...]]:
@@ -54,7 +55,7 @@ def shape(plan: Plan) -> list[tuple[Any, ...]]:
     ]
 
 
-def cue_table(plan: Plan) -> list[tuple[float, Cue, int]]:
+def cue_table(plan: Plan) -> list[tuple[float, CueName, int]]:
     return [(c.at_s, c.cue, c.step) for c in plan.cues]
 
 
@@ -137,7 +138,7 @@ def test_every_built_in_routine_compiles_to_contiguous_steps_and_sorted_cues(
     # A step with its own pace (the resonance assessment's blocks) lasts its own breaths.
     cycles = [s.cycles * (s.pattern or plan.pattern).cycle_s for s in steps]
     assert [s.end_s - s.start_s for s in steps] == pytest.approx(cycles)
-    order = list(Cue)
+    order = list(SAME_INSTANT_ORDER)
     assert list(plan.cues) == sorted(plan.cues, key=lambda c: (c.at_s, order.index(c.cue)))
     assert plan.cues[-1] == PlannedCue(plan.total_s, DONE, steps[-1].index)
     hold_ends = [(c.at_s, c.step) for c in plan.cues if c.cue is END]

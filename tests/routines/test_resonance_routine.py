@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from companion.cues import CueName
 from companion.errors import RoutineError
 from companion.heart.resonance import ASSESSMENT_PACES_PER_MIN, PACED_BREATHING
 from companion.routines.catalog import load_catalog, load_routine_file, load_routines
 from companion.routines.pacer import BreathPattern
 from companion.routines.plan import (
-    Cue,
     PlanSettings,
     compile_plan,
     format_plan_text,
@@ -56,7 +56,7 @@ def test_each_block_is_cued_at_its_own_pace_and_its_rest_already_breathes_at_it(
         assert step.pattern is not None
         rest = plan.steps[step.index - 1]
         assert rest.exercise == "rest" and rest.pattern == step.pattern
-        ins = [c.at_s for c in plan.cues if c.step == step.index and c.cue is Cue.BREATH_IN]
+        ins = [c.at_s for c in plan.cues if c.step == step.index and c.cue is CueName.BREATH_IN]
         gaps = {round(b - a, 2) for a, b in itertools.pairwise(ins)}
         assert gaps == {round(step.pattern.cycle_s, 2)}
 

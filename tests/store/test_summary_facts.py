@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine
 
+from companion.cues import CueName
 from companion.events import (
     CueFired,
     Event,
@@ -25,7 +26,7 @@ from companion.events import (
 )
 from companion.heart import physiology
 from companion.routines.catalog import built_in_routines, load_catalog
-from companion.routines.plan import Cue, Plan, PlanSettings, compile_plan, plan_to_json
+from companion.routines.plan import Plan, PlanSettings, compile_plan, plan_to_json
 from companion.routines.progression import ProgressionLevel
 from companion.store.summary_facts import (
     FIRST_STREAK_CHUNK_DAYS,
@@ -113,7 +114,7 @@ class Run:
                 timed.append((step.start_s, 2, self._step(step.index, step.start_s, step.end_s)))
         for cue in self.plan.cues:
             if cue.at_s < self.end_s or (self.stop_at_s is None and cue.at_s <= self.end_s):
-                rank = 1 if cue.cue is Cue.HOLD_END else 3
+                rank = 1 if cue.cue is CueName.HOLD_END else 3
                 timed.append((cue.at_s, rank, self._cue(cue.cue.value, cue.step, cue.at_s)))
         if self.with_samples:
             timed += [(float(s), 4, e) for s, e in self._samples()]
@@ -191,9 +192,9 @@ class Run:
         return made
 
     def _breathing_rr(self, second: int) -> float:
-        phase_cues = [c for c in self.plan.cues if c.cue in (Cue.BREATH_IN, Cue.BREATH_OUT)]
+        phase_cues = [c for c in self.plan.cues if c.cue in (CueName.BREATH_IN, CueName.BREATH_OUT)]
         latest = [c for c in phase_cues if c.at_s <= second]
-        return BREATH_IN_RR if latest and latest[-1].cue is Cue.BREATH_IN else BREATH_OUT_RR
+        return BREATH_IN_RR if latest and latest[-1].cue is CueName.BREATH_IN else BREATH_OUT_RR
 
     def _finished(self) -> SessionStateChanged:
         return SessionStateChanged(

@@ -12,6 +12,7 @@ import dataclasses
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from companion.cues import CueName
 from companion.events import (
     CueFired,
     Event,
@@ -23,7 +24,7 @@ from companion.events import (
     StepStarted,
 )
 from companion.routines.catalog import built_in_routines, load_catalog
-from companion.routines.plan import Cue, Plan, PlanSettings, compile_plan, plan_to_json
+from companion.routines.plan import Plan, PlanSettings, compile_plan, plan_to_json
 from companion.routines.progression import ProgressionLevel
 from tests.web.conftest import BAND
 
@@ -134,9 +135,9 @@ class Run:
         )
 
     def _breathing_in(self, second: int) -> bool:
-        breaths = [c for c in TASTER.cues if c.cue in (Cue.BREATH_IN, Cue.BREATH_OUT)]
+        breaths = [c for c in TASTER.cues if c.cue in (CueName.BREATH_IN, CueName.BREATH_OUT)]
         latest = [c for c in breaths if c.at_s <= second - HEART_LAG_S]
-        return bool(latest) and latest[-1].cue is Cue.BREATH_IN
+        return bool(latest) and latest[-1].cue is CueName.BREATH_IN
 
     def _sample(self, second: int) -> HeartRateSample:
         bpm = self.bpm + (self.swing_bpm if self._breathing_in(second) else -self.swing_bpm)
