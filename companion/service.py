@@ -46,9 +46,10 @@ from companion.store.database import (
     upgrade_to_head,
 )
 from companion.store.progress import level_from
-from companion.store.queries import get_setting, put_setting
+from companion.store.queries import get_setting
 from companion.store.recorder import Recorder, mark_interrupted_sessions, replay_spilled
 from companion.store.resonance import save_assessment
+from companion.store.setting_writes import put_setting
 from companion.user_files import load_user_catalogues, problem_notice
 
 _LOGGER = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from companion.cli import main
 from companion.cli.common import settings_for
-from companion.store import queries
+from companion.store import setting_writes
 from companion.store.database import create_engine_for_url, upgrade_to_head
 from companion.store.saved_pattern import pattern_from_preferences
 
@@ -31,7 +31,7 @@ def save_preferences(data_dir: Path, record: object) -> None:
     upgrade_to_head(settings.db_url)
     engine = create_engine_for_url(settings.db_url)
     try:
-        queries.put_setting(engine, "preferences", record)
+        setting_writes.put_setting(engine, "preferences", record)
     finally:
         engine.dispose()
 

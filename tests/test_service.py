@@ -16,7 +16,7 @@ from companion.routines.watch import SafetySettings
 from companion.service import SETTINGS_KEY, core_settings, load_token
 from companion.session.host import CoreSettings
 from companion.store.database import create_engine_for_url, upgrade_to_head
-from companion.store.queries import put_setting
+from companion.store.setting_writes import put_setting
 
 
 @pytest.fixture

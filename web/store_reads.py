@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from companion.reminders.model import Reminder
-from companion.store import queries
+from companion.store import device_writes, queries, setting_writes
 from companion.store import reminders as store_reminders
 from companion.store.summary_facts import summary_for
 from companion.summary.morning import MorningSummary
@@ -72,7 +72,7 @@ def save_settings(engine: Engine, values: Mapping[str, Any]) -> None:
     """Several settings in one transaction: all are stored, or none."""
     with engine.begin() as conn:
         for key, value in values.items():
-            queries.put_setting(conn, key, value)
+            setting_writes.put_setting(conn, key, value)
 
 
 def list_devices(engine: Engine) -> list[dict[str, Any]]:
@@ -82,7 +82,7 @@ def list_devices(engine: Engine) -> list[dict[str, Any]]:
 
 def forget_device(engine: Engine, address: str) -> bool:
     with engine.begin() as conn:
-        return bool(queries.forget_device(conn, address))
+        return bool(device_writes.forget_device(conn, address))
 
 
 # --- reminders and the morning summary -------------------------------------------------

@@ -1,9 +1,11 @@
 """Reading the store: History, a session's detail, exports, settings and devices.
 
-Every function takes a ``Connection`` or an ``Engine``. With an engine, reads use a
-connection of their own and writes commit; with a connection, the caller's transaction
-holds (the caller commits). Results are frozen dataclasses of plain values (floats for
-times, as stored), ready for ``dataclasses.asdict`` and JSON.
+Every function takes a ``Connection`` or an ``Engine``: with an engine, a read uses a
+connection of its own; with a connection, the caller's transaction holds. Results are
+frozen dataclasses of plain values (floats for times, as stored), ready for
+``dataclasses.asdict`` and JSON. The writes of settings and devices live beside, named for
+what they write (``companion.store.setting_writes``, ``companion.store.device_writes``);
+``writing`` is their transaction helper, kept here beside ``reading``.
 
 Heart-rate figures are computed from the samples of just the sessions asked for (read
 through the ``samples(session_id, t)`` index), by ``companion.heart.physiology.heart_figures``:
@@ -32,7 +34,6 @@ from sqlalchemy import (
     Engine,
     Row,
     Select,
-    delete,
     func,
     select,
 )
@@ -51,7 +52,6 @@ from companion.store.schema import (
     Step,
     table_of,
 )
-from companion.store.writes import upsert, upsert_device_row
 
 Bind = Connection | Engine
 
@@ -631,28 +631,7 @@ def get_setting(bind: Bind, key: str, default: Any = None) -> Any:
     return default if raw is None else json.loads(raw)
 
 
-def put_setting(bind: Bind, key: str, value: Any) -> None:
-    """Store ``value`` (anything ``json.dumps`` takes) under ``key``."""
-    encoded = json.dumps(value, sort_keys=True)
-    with writing(bind) as connection:
-        upsert(connection, table_of(Setting), {"key": key, "value": encoded}, {"value": encoded})
-
-
 # --- devices ----------------------------------------------------------------------------
-
-
-def upsert_device(
-    bind: Bind,
-    address: str,
-    *,
-    seen_at: float,
-    name: str | None = None,
-    profile: str | None = None,
-) -> None:
-    """Remember a band, or note that it was seen again (a name or profile given replaces
-    the stored one; None keeps it)."""
-    with writing(bind) as connection:
-        upsert_device_row(connection, address, seen_at=seen_at, name=name, profile=profile)
 
 
 def list_devices(bind: Bind) -> list[DeviceRow]:
@@ -662,10 +641,3 @@ def list_devices(bind: Bind) -> list[DeviceRow]:
     ).order_by(Device.last_seen.desc(), Device.address)
     with reading(bind) as connection:
         return [DeviceRow(*row) for row in connection.execute(query)]
-
-
-def forget_device(bind: Bind, address: str) -> bool:
-    """Forget a band (its sessions and samples stay); False when it was not known."""
-    with writing(bind) as connection:
-        result = connection.execute(delete(Device).where(Device.address == address))
-    return result.rowcount > 0

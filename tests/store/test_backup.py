@@ -38,8 +38,8 @@ from companion.store.database import (
     sqlite_url,
     upgrade_to_head,
 )
-from companion.store.queries import put_setting
 from companion.store.schema import Base, Sample, table_of
+from companion.store.setting_writes import put_setting
 from tests.store.conftest import BAND, T0, cue, ended, record, sample, started, step
 
 NOW = dt.datetime(2026, 12, 1, 3, 30)

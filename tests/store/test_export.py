@@ -19,9 +19,9 @@ from companion.cli import main
 from companion.events import SessionState
 from companion.store.database import head_revision, sqlite_url
 from companion.store.export import COLUMNS, TABLES, export_all
-from companion.store.queries import put_setting
 from companion.store.retention import thin_heart_rate
 from companion.store.schema import Base
+from companion.store.setting_writes import put_setting
 from tests.store.conftest import T0, cue, ended, record, sample, started, step
 
 TZ = dt.UTC

@@ -7,7 +7,7 @@ from sqlalchemy import Engine, insert
 
 from companion.events import LinkChanged, LinkState, PainRated, SessionState
 from companion.heart.gaps import Gap, GapReason
-from companion.store import queries
+from companion.store import device_writes, queries, setting_writes
 from companion.store.queries import DeviceRow, OutcomeRow, SampleRow, SessionSummary
 from companion.store.schema import Outcome, Sample
 from tests.store.conftest import BAND, T0, ended, record, sample, started
@@ -188,8 +188,8 @@ def test_recent_outcomes_lists_finished_sessions_newest_first(history: Engine) -
     [{"pace": {"inhale_s": 4.0, "exhale_s": 6.0}}, [1, "two", None], "dim", 7, True, None],
 )
 def test_a_setting_comes_back_as_it_was_put(engine: Engine, value: Any) -> None:
-    queries.put_setting(engine, "key", "an older value")
-    queries.put_setting(engine, "key", value)
+    setting_writes.put_setting(engine, "key", "an older value")
+    setting_writes.put_setting(engine, "key", value)
 
     assert queries.get_setting(engine, "key", default="missing") == value
 
@@ -200,16 +200,16 @@ def test_a_missing_setting_gives_the_default(engine: Engine) -> None:
 
 def test_a_setting_put_through_a_connection_commits_with_its_transaction(engine: Engine) -> None:
     with engine.begin() as connection:
-        queries.put_setting(connection, "theme", "red")
+        setting_writes.put_setting(connection, "theme", "red")
 
     assert queries.get_setting(engine, "theme") == "red"
 
 
 def test_devices_remember_first_sight_and_keep_names_until_replaced(engine: Engine) -> None:
-    queries.upsert_device(engine, "AA", seen_at=T0, name="Band A", profile="polar")
-    queries.upsert_device(engine, "BB", seen_at=T0 + 5)
-    queries.upsert_device(engine, "AA", seen_at=T0 + 10)  # seen again, nothing new said
-    queries.upsert_device(engine, "BB", seen_at=T0 + 8, name="Band B")
+    device_writes.upsert_device(engine, "AA", seen_at=T0, name="Band A", profile="polar")
+    device_writes.upsert_device(engine, "BB", seen_at=T0 + 5)
+    device_writes.upsert_device(engine, "AA", seen_at=T0 + 10)  # seen again, nothing new said
+    device_writes.upsert_device(engine, "BB", seen_at=T0 + 8, name="Band B")
 
     assert queries.list_devices(engine) == [
         DeviceRow("AA", "Band A", "polar", T0, T0 + 10),
@@ -218,10 +218,10 @@ def test_devices_remember_first_sight_and_keep_names_until_replaced(engine: Engi
 
 
 def test_forgetting_a_device_keeps_its_sessions(history: Engine) -> None:
-    queries.upsert_device(history, "F0:F1:F2:F3:F4:F5", seen_at=T0)
+    device_writes.upsert_device(history, "F0:F1:F2:F3:F4:F5", seen_at=T0)
 
-    assert queries.forget_device(history, "F0:F1:F2:F3:F4:F5")
-    assert not queries.forget_device(history, "F0:F1:F2:F3:F4:F5")
+    assert device_writes.forget_device(history, "F0:F1:F2:F3:F4:F5")
+    assert not device_writes.forget_device(history, "F0:F1:F2:F3:F4:F5")
     assert queries.list_devices(history) == []
     assert len(queries.list_sessions(history)) == 3
 

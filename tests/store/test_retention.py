@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import Engine, event, func, select
 
 from companion.events import SessionState
-from companion.store.queries import put_setting
 from companion.store.retention import (
     DEFAULT_RAW_HEART_DAYS,
     RAW_HEART_DAYS_SETTING,
@@ -27,6 +26,7 @@ from companion.store.retention import (
     thin_heart_rate,
 )
 from companion.store.schema import HeartMinute, Sample
+from companion.store.setting_writes import put_setting
 from tests.store.conftest import BAND, ended, record, sample, started
 
 NOW = 1_760_000_000.0

@@ -24,8 +24,10 @@ from companion.events import (
     StepStarted,
 )
 from companion.reminders.model import Reminder
-from companion.store.queries import get_setting, put_setting
+from companion.session.status import HeartRateNow
+from companion.store.queries import get_setting
 from companion.store.reminders import add_reminder, list_reminders
+from companion.store.setting_writes import put_setting
 from tests.web.browser_support import WAIT_MS, chromium, fresh_page, shoot
 from tests.web.conftest import (
     BAND,
@@ -78,7 +80,7 @@ def circle_width(page: Page) -> float:
 def first_step(run_id: str) -> StepStarted:
     fields = ("name", "exercise", "side", "start_s", "end_s", "instructions", "breaths")
     return StepStarted(
-        mono=0.0, wall=T0, run_id=run_id, step=0, **{k: FIRST_STEP[k] for k in fields}
+        mono=0.0, wall=T0, run_id=run_id, step=0, **{k: getattr(FIRST_STEP, k) for k in fields}
     )
 
 
@@ -438,7 +440,7 @@ def test_a_heart_rate_without_news_greys_and_says_how_old_it_is(
 def test_a_stale_heart_rate_in_the_status_is_shown_stale_on_load(
     page: Page, server: RunningServer, core: FakeCore
 ) -> None:
-    core.last_hr = {"hr": 64, "contact": True, "t": T0, "age_s": 8.0, "stale": True}
+    core.last_hr = HeartRateNow(hr=64, contact=True, t=T0, rr_ms=(), age_s=8.0, stale=True)
 
     page.goto(server.url + "/")
 
@@ -509,8 +511,8 @@ def test_a_reload_mid_session_keeps_the_countdown_and_times_follow_the_chosen_cl
         engine, "preferences", {"pattern": None, "hr_ceiling": 120, "units": {"clock": "12h"}}
     )
     core.start_session("bedtime", 4)
-    core.link_state = LinkState.LOST.value
-    core.last_hr = {"hr": 66, "contact": True, "t": T0, "age_s": 70.0, "stale": True}
+    core.link_state = LinkState.LOST
+    core.last_hr = HeartRateNow(hr=66, contact=True, t=T0, rr_ms=(), age_s=70.0, stale=True)
 
     page.goto(server.url + "/")
 
