@@ -26,6 +26,12 @@ class LinkState(enum.StrEnum):
 
 
 class SessionState(enum.StrEnum):
+    """Where a session is, and once it has ended, how it ended: its outcome.
+
+    The store keeps a session's outcome as this value (``paused`` never: to the store a
+    paused session is still running); ``in_words`` is how people are told it.
+    """
+
     RUNNING = "running"
     PAUSED = "paused"
     COMPLETED = "completed"
@@ -36,6 +42,21 @@ class SessionState(enum.StrEnum):
     @property
     def is_final(self) -> bool:
         return self not in (SessionState.RUNNING, SessionState.PAUSED)
+
+    @property
+    def in_words(self) -> str:
+        """The one wording for people: pages, the morning summary and the CLI."""
+        return _SESSION_STATE_WORDS[self]
+
+
+_SESSION_STATE_WORDS: dict[SessionState, str] = {
+    SessionState.RUNNING: "in progress",
+    SessionState.PAUSED: "paused",
+    SessionState.COMPLETED: "completed",
+    SessionState.STOPPED: "stopped early",
+    SessionState.PAIN: "stopped for pain",
+    SessionState.INTERRUPTED: "interrupted",
+}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

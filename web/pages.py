@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
+from companion.events import SessionState
 from companion.heart.gaps import GapReason
 from web import store_reads, summary_api, summary_view
 from web.state import web_state
@@ -85,18 +86,13 @@ def gap_reason(value: object) -> str:
     return GAP_REASONS.get(str(value), str(value).replace("-", " "))
 
 
-OUTCOME_WORDS = {
-    "completed": "completed",
-    "stopped": "stopped",
-    "pain": "stopped for pain",
-    "interrupted": "interrupted",
-    "running": "running",
-}
-
-
 @bp.app_template_filter("outcome")
 def outcome_filter(value: object) -> str:
-    return OUTCOME_WORDS.get(str(value), str(value))
+    """A stored outcome in the one wording for people; a value it does not know, as is."""
+    try:
+        return SessionState(str(value)).in_words
+    except ValueError:
+        return str(value)
 
 
 @bp.app_template_filter("pain")

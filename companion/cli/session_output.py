@@ -56,7 +56,7 @@ class SessionPrinter:
             return [f"{stamp}    {event.cue:<12} did not reach the wrist: {event.reason}"]
         if isinstance(event, SessionStateChanged):
             reason = f": {event.reason}" if event.reason else ""
-            return [f"{stamp}  ■ {event.state.value}{reason}"]
+            return [f"{stamp}  ■ {event.state.in_words}{reason}"]
         if isinstance(event, HeartRateSample):
             due = self._last_hr_mono is None or event.mono - self._last_hr_mono >= self._hr_every_s
             if not due:

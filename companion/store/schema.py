@@ -10,7 +10,6 @@ the two, so a change here needs a new migration.
 
 from __future__ import annotations
 
-import enum
 from typing import cast
 
 from sqlalchemy import (
@@ -30,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from companion.events import SessionState
+
 # Named constraints let later migrations (and SQLite batch mode) refer to them by name.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -45,17 +46,11 @@ SESSION_ID_LENGTH = 64  # uuid4 hex is 32; room for ids made some other way
 ADDRESS_LENGTH = 64  # a MAC is 17 characters, a macOS CoreBluetooth UUID 36
 
 
-class Outcome(enum.StrEnum):
-    """How a session ended; ``running`` until it does."""
-
-    RUNNING = "running"
-    COMPLETED = "completed"
-    STOPPED = "stopped"
-    PAIN = "pain"
-    INTERRUPTED = "interrupted"
-
-
-OUTCOME_CHECK = "outcome IN ({})".format(", ".join(f"'{o.value}'" for o in Outcome))
+# How a session ended, ``running`` until it does: the one session-state enum, stored as
+# its string. A paused session is still running to the store, so "paused" is never stored.
+Outcome = SessionState
+STORED_OUTCOMES = tuple(state for state in SessionState if state is not SessionState.PAUSED)
+OUTCOME_CHECK = "outcome IN ({})".format(", ".join(f"'{o.value}'" for o in STORED_OUTCOMES))
 
 
 class Base(DeclarativeBase):

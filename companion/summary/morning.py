@@ -539,22 +539,12 @@ def _latest_pain(sessions: Sequence[SessionFacts]) -> int | None:
     return None
 
 
-_OUTCOME_WORDS = {
-    SessionState.COMPLETED: "completed",
-    SessionState.STOPPED: "stopped early",
-    SessionState.PAIN: "ended for pain",
-    SessionState.INTERRUPTED: "interrupted",
-    SessionState.RUNNING: "in progress",
-    SessionState.PAUSED: "paused",
-}
-
-
 def _describe(line: SessionLine) -> str:
     span = f"{line.started_at:%H:%M}"
     if line.ended_at is not None:
         span += f"-{line.ended_at:%H:%M}"
     text = (
-        f"{line.title}, {span}, {_OUTCOME_WORDS[line.outcome]}, "
+        f"{line.title}, {span}, {line.outcome.in_words}, "
         f"{line.completed_steps}/{line.planned_steps} steps"
     )
     if line.pain_before is not None or line.pain_after is not None:

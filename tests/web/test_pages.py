@@ -129,7 +129,7 @@ def test_the_summary_page_shows_the_night_and_morning_in_words(summary_page: Fla
     words = [text_of(line) for line in lines]
     assert words == [
         "Taster 21:30\N{EN DASH}21:32 completed 2 of 2 exercises pain 5 → 3",
-        "Taster 07:45\N{EN DASH}07:47 stopped 1 of 2 exercises pain 4 → —",
+        "Taster 07:45\N{EN DASH}07:47 stopped early 1 of 2 exercises pain 4 → —",
     ]
     figures = re.findall(r'<p class="figure">(.*?)</p>', page, re.S)
     assert [text_of(f) for f in figures] == [
