@@ -154,6 +154,12 @@ COLUMNS: dict[str, dict[str, str]] = {
         "exhale_s": "the breath-out length of that pace, seconds",
         "details_json": "each pace tried, with its figures and quality, as JSON",
     },
+    "day_facts": {
+        "day": "a local date with a session (in the zone of the day_facts_zone setting)",
+        "sessions": "sessions that started that day",
+        "counted": "of them, sessions with an exercise step done (they count for the streak)",
+        "run_start": "when counted: the first day of the unbroken run of counted days to here",
+    },
     "reminders": {
         "id": "the reminder's number",
         "at_time": "HH:MM, local time",

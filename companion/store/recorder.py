@@ -26,15 +26,18 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from datetime import tzinfo
 from pathlib import Path
 from typing import NamedTuple
 
+import tzlocal
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 
 from companion.events import Event
 from companion.store.database import checkpoint_wal, create_engine_for_url
+from companion.store.day_facts import keep_day_facts, sessions_changed
 from companion.store.schema import Cue, Outcome, Sample, Session, Step, table_of
 from companion.store.writes import EventTranslator, Write, WriteKind, apply_writes
 
@@ -127,6 +130,7 @@ class Recorder:
         max_buffer: int = DEFAULT_MAX_BUFFER,
         on_health_change: HealthCallback | None = None,
         spill_dirs: Sequence[Path] = (),
+        tz: tzinfo | None = None,
     ) -> None:
         if isinstance(url_or_engine, Engine):
             self._engine = url_or_engine
@@ -139,6 +143,10 @@ class Recorder:
         self._on_health_change = on_health_change
         self._spill_dirs = tuple(spill_dirs)
         self.spilled_to: Path | None = None
+        # The zone the morning summary's day facts are kept in: the machine's, as the
+        # service's summaries use, unless told otherwise.
+        self._tz = tz
+        self._day_facts_due = True
         self._inbox: queue.SimpleQueue[Event | _Flush | _Stop] = queue.SimpleQueue()
         self._translator = EventTranslator()
         # Kept apart so samples can be dropped oldest-first without touching the rest;
@@ -204,6 +212,7 @@ class Recorder:
 
     def _run(self) -> None:
         try:
+            self._keep_day_facts()
             self._loop()
         except Exception:
             # Not expected; said out loud so the service can show it rather than go quiet.
@@ -419,6 +428,20 @@ class Recorder:
         self._oldest_pending = None
         self._drop_reported = False
         self._set_health(True, "store ready")
+        if self._day_facts_due:
+            self._keep_day_facts()
+
+    def _keep_day_facts(self) -> None:
+        """The day facts kept in this recorder's zone: built (one transaction) when they
+        are kept in another or not yet; tried again after the next write when the store
+        refuses."""
+        tz = self._tz if self._tz is not None else tzlocal.get_localzone()
+        try:
+            keep_day_facts(self._engine, tz)
+        except Exception as exc:
+            _LOGGER.warning("day facts not built yet: %s", _first_line(exc))
+            return
+        self._day_facts_due = False
 
     def _finish(self, deadline: float) -> bool:
         """Flush until everything is written or ``deadline`` passes; the last try is at
@@ -566,4 +589,5 @@ def mark_interrupted_sessions(engine: Engine, now_wall: float) -> list[str]:
                 )
             )
             _LOGGER.info("session %s was left running; marked interrupted", session_id)
+        sessions_changed(connection, [row[0] for row in rows])
     return [row[0] for row in rows]

@@ -10,12 +10,14 @@ the two, so a change here needs a new migration.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import cast
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     Double,
     ForeignKey,
     Index,
@@ -206,6 +208,22 @@ class HeartMinute(Base):
     rr_count: Mapped[int] = mapped_column(Integer)
     rr_differences: Mapped[int] = mapped_column(Integer)
     rmssd_ms: Mapped[float | None] = mapped_column(Double)
+
+
+class DayFact(Base):
+    """One local day with a session in it, in the time zone the facts are kept in (the
+    ``day_facts_zone`` setting): what the morning summary's streak needs, so a streak of
+    any length is one read (``companion.store.day_facts``). Derived from sessions, cues and
+    steps, and rebuilt from them when the zone changes.
+    """
+
+    __tablename__ = "day_facts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    sessions: Mapped[int] = mapped_column(Integer)  # sessions that started that day
+    counted: Mapped[int] = mapped_column(Integer)  # of them, with an exercise step done
+    # When counted: the first day of the unbroken run of counted days that ends here.
+    run_start: Mapped[date | None] = mapped_column(Date)
 
 
 class Setting(Base):

@@ -32,6 +32,7 @@ from companion.events import (
     SessionStateChanged,
     StepStarted,
 )
+from companion.store.day_facts import sessions_changed
 from companion.store.schema import (
     Cue,
     Device,
@@ -358,6 +359,8 @@ def _finish_sessions(connection: Connection, params: Sequence[Mapping[str, Any]]
                 pain_at=end["pain_at"],
             )
         )
+    # An ended session is what the streak counts, so its day is counted again here.
+    sessions_changed(connection, [end["id"] for end in params])
 
 
 def _cues_delivered(connection: Connection, params: Sequence[Mapping[str, Any]]) -> None:

@@ -31,6 +31,7 @@ STORE_TABLES = {
     "reminders",
     "heart_minutes",
     "resonance_assessments",
+    "day_facts",
 }
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC
 
 import pytest
 from sqlalchemy import Engine, event, func, select
@@ -21,6 +22,7 @@ from companion.events import LinkChanged, LinkState, PacingAdapted, PainRated, S
 from companion.heart.gaps import Gap, GapReason
 from companion.store import queries
 from companion.store.database import create_engine_for_url, upgrade_to_head
+from companion.store.day_facts import keep_day_facts
 from companion.store.queries import (
     CueRow,
     LinkEventRow,
@@ -123,9 +125,10 @@ def test_a_session_goes_in_as_events_and_comes_out_as_rows(
 
 
 def test_many_samples_are_written_in_one_transaction(engine: Engine) -> None:
+    keep_day_facts(engine, UTC)  # as after the first start: nothing to build at this one
     commits: list[object] = []
     event.listen(engine, "commit", commits.append)
-    recorder = Recorder(engine, flush_interval_s=3600.0)
+    recorder = Recorder(engine, flush_interval_s=3600.0, tz=UTC)
     recorder.start()
     recorder.submit(started("run1", T0))
     for i in range(2000):

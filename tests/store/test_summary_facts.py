@@ -28,8 +28,10 @@ from companion.heart import physiology
 from companion.routines.catalog import built_in_routines, load_catalog
 from companion.routines.plan import Plan, PlanSettings, compile_plan, plan_to_json
 from companion.routines.progression import ProgressionLevel
+from companion.store.day_facts import keep_day_facts
 from companion.store.summary_facts import (
     FIRST_STREAK_CHUNK_DAYS,
+    read_summary_input,
     session_facts,
     summary_for,
     summary_input,
@@ -208,6 +210,20 @@ class Run:
 
 def store(engine: Engine, runs: Sequence[Run]) -> None:
     record(engine, [event for run in runs for event in run.events()])
+
+
+# How the day facts stand: kept in Berlin before the sessions were recorded (kept by the
+# write path as each ends), built from the sessions afterwards (as a recorder's first
+# start does), or not kept (the summary walks the sessions instead).
+DAY_FACTS = ["kept", "built", "none"]
+
+
+def store_with_day_facts(engine: Engine, runs: Sequence[Run], day_facts: str) -> None:
+    if day_facts == "kept":
+        assert keep_day_facts(engine, BERLIN)
+    store(engine, runs)
+    if day_facts == "built":
+        assert keep_day_facts(engine, BERLIN)
 
 
 def local(wall: float) -> datetime:
@@ -566,12 +582,28 @@ def test_the_streak_is_walked_back_to_its_first_gap_and_no_further(engine: Engin
     assert all(s.hr_samples == () for d, g in facts.items() if d < week_start for s in g)
 
 
+def test_with_day_facts_a_streak_past_the_week_reads_no_session_before_it(engine: Engine) -> None:
+    gap = DAY - timedelta(days=12)
+    days = [DAY - timedelta(days=k) for k in range(40) if DAY - timedelta(days=k) != gap]
+    store_with_day_facts(engine, [daily(d, 7) for d in days], "kept")
+
+    read = read_summary_input(engine, DAY, BERLIN, NOW)
+
+    assert summary_for(engine, DAY, BERLIN, NOW).streak_days == 12
+    assert read.streak_days == 12
+    week_start = DAY - timedelta(days=TREND_DAYS - 1)
+    assert min(read.sessions_by_day) == week_start
+
+
 # 6 ends on the first day of the week, 7 just before it; 30 and 100 read three and four chunks.
+@pytest.mark.parametrize("day_facts", DAY_FACTS)
 @pytest.mark.parametrize("unbroken_days", [6, 7, 30, 100])
-def test_a_streak_of_any_length_is_counted_whole(engine: Engine, unbroken_days: int) -> None:
+def test_a_streak_of_any_length_is_counted_whole(
+    engine: Engine, unbroken_days: int, day_facts: str
+) -> None:
     # Yesterday and back; today has no routine yet, so the streak runs up to yesterday.
     days = [DAY - timedelta(days=k) for k in range(1, unbroken_days + 1)]
-    store(engine, [daily(d, 21) for d in days])
+    store_with_day_facts(engine, [daily(d, 21) for d in days], day_facts)
 
     assert summary_for(engine, DAY, BERLIN, NOW).streak_days == unbroken_days
 
@@ -626,8 +658,11 @@ def varied_history() -> list[Run]:
     return runs
 
 
-def test_the_summary_equals_the_summary_over_the_whole_history(engine: Engine) -> None:
-    store(engine, varied_history())
+@pytest.mark.parametrize("day_facts", DAY_FACTS)
+def test_the_summary_equals_the_summary_over_the_whole_history(
+    engine: Engine, day_facts: str
+) -> None:
+    store_with_day_facts(engine, varied_history(), day_facts)
     cases = [
         (DAY, NOW),
         (DAY, at(DAY, 20, 0)),
