@@ -1,37 +1,28 @@
 """The breathing pattern saved on the dashboard, which the next session uses.
 
-The service reads the same record (``companion.service.core_settings``) each time a
-routine starts; ``companion plan`` reads it here so it shows what the next session will
-actually use. Like ``companion.store.progress``, a SQLite file is read read-only with the
+The service reads the same record with the same parser (``companion.preferences``) each
+time a routine starts; ``companion plan`` reads it here so it shows what the next session
+will actually use. Like ``companion.store.progress``, a SQLite file is read read-only with the
 standard library alone, so ``plan`` stays quick.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+from companion.preferences import PREFERENCES_KEY, read_preferences
 from companion.routines.pacer import BreathPattern
 
-_LOGGER = logging.getLogger(__name__)
-
-PREFERENCES_KEY = "preferences"  # as web/prefs.STORE_KEY and companion.service
 _SETTING_SQL = "SELECT value FROM settings WHERE key = ?"
 
 
 def pattern_from_preferences(saved: Any) -> BreathPattern | None:
     """The pattern in a stored preferences record; None when there is none or it is not
     a valid one (the service then uses each routine's own, and so does the plan)."""
-    if not isinstance(saved, dict) or not saved.get("pattern"):
-        return None
-    try:
-        return BreathPattern(**saved["pattern"])
-    except (TypeError, ValueError) as exc:
-        _LOGGER.warning("ignored saved breathing pattern %r: %s", saved["pattern"], exc)
-        return None
+    return read_preferences(saved).pattern
 
 
 def saved_pattern_from_store(url: str) -> BreathPattern | None:
