@@ -13,10 +13,19 @@ The databases are the product's as shipped: made by its migrations, with every i
 ships (the cue index of migration 0003 included), and brought up to the newest migration
 before each run, so a table or index added later is there too.
 
+The day facts (``companion.store.day_facts``) are then kept in the summary's zone, as the
+recorder keeps them from its first start: a rebuild from every session when the database
+has none yet (or has them in another zone), timed and shown as "day facts ms"; a read
+otherwise.
+
 ``summary_for`` is then timed for the last day of each history (at 09:00, after that
 morning's routine), warm, ``--runs`` times: median, 90th and 99th percentile, split into
-the store read (``summary_input``, which also cleans each session's RR for its RMSSD) and
-the pure summary (``build_summary``); the first, cold call is shown beside them.
+the store read (``read_summary_input``, which also cleans each session's RR for its RMSSD)
+and the pure summary (``summary_from``: ``build_summary`` with the streak the day facts
+counted); the first, cold call is shown beside them. Warm is as the running service reads
+a summary again: each session's heart facts (its cleaned RR and figures) are remembered
+under a fingerprint of its samples. "cold p50" is the same call with nothing remembered,
+as after a restart (a third as many calls); it is shown, not judged.
 
 Goals (issue 17), for every history: p50 under 50 ms and p99 under 100 ms.
 
@@ -60,9 +69,14 @@ from companion.routines.catalog import built_in_routines, load_catalog
 from companion.routines.plan import Plan, PlanSettings, compile_plan, plan_to_json
 from companion.routines.progression import ProgressionLevel
 from companion.store.database import create_engine_for_url, sqlite_url, upgrade_to_head
-from companion.store.summary_facts import summary_for, summary_input
+from companion.store.day_facts import keep_day_facts
+from companion.store.summary_facts import (
+    forget_remembered_hearts,
+    read_summary_input,
+    summary_for,
+    summary_from,
+)
 from companion.store.writes import plan_steps
-from companion.summary.morning import build_summary
 
 MODULE = "bench.summary"
 # Bump when the generated rows change, so cached databases are not reused.
@@ -72,6 +86,7 @@ LAST_DAY = date(2026, 3, 31)  # two days after the spring clock change
 NOW_TIME = clock(9, 0)
 SIZES = {"1m": 30, "1y": 365, "5y": 1826}
 DEFAULT_RUNS = 30
+COLD_SHARE = 3  # a third as many cold calls as warm ones
 QUICK_ARGS = ("--runs", "10", "--sizes", "1m")
 GOAL_P50_MS = 50.0
 GOAL_P99_MS = 100.0
@@ -111,6 +126,7 @@ class History:
     path: Path
     sessions: int
     samples: int
+    day_facts_ms: float  # keeping the day facts before the run (a rebuild when new)
 
     @property
     def name(self) -> str:
@@ -125,6 +141,7 @@ class Timing:
     pure_ms: list[float]
     streak_days: int
     first_ms: float
+    cold_ms: list[float]  # with no session's heart facts remembered, as after a restart
 
 
 def slots() -> tuple[Slot, ...]:
@@ -341,7 +358,14 @@ def prepared(label: str, days: int, unbroken: bool, regenerate: bool) -> History
         connection.execute("ANALYZE")
         sessions = connection.execute("SELECT count(*) FROM sessions").fetchone()[0]
         samples = connection.execute("SELECT count(*) FROM samples").fetchone()[0]
-    return History(label, days, unbroken, path, sessions, samples)
+    # The day facts in the summary's zone, as the recorder keeps them from its first start
+    # (the generator writes sessions straight into SQLite, past the recorder).
+    engine = create_engine_for_url(sqlite_url(path))
+    try:
+        built_ms, _kept = timed(lambda: keep_day_facts(engine, TZ))
+    finally:
+        engine.dispose()
+    return History(label, days, unbroken, path, sessions, samples, built_ms)
 
 
 # --- timing -------------------------------------------------------------------------------
@@ -358,18 +382,23 @@ def measure(history: History, runs: int) -> Timing:
     now = datetime.combine(LAST_DAY, NOW_TIME, tzinfo=TZ)
     try:
         # The first call also warms the pool and the page cache; it is shown, not judged.
+        forget_remembered_hearts()
         first, summary = timed(lambda: summary_for(engine, LAST_DAY, TZ, now))
-        totals, stores, pures = [], [], []
+        totals, stores, pures, colds = [], [], [], []
         for _ in range(runs):
             total, _summary = timed(lambda: summary_for(engine, LAST_DAY, TZ, now))
-            store, facts = timed(lambda: summary_input(engine, LAST_DAY, TZ, now))
-            pure, _built = timed(functools.partial(build_summary, LAST_DAY, TZ, facts, now))
+            store, read = timed(lambda: read_summary_input(engine, LAST_DAY, TZ, now))
+            pure, _built = timed(functools.partial(summary_from, LAST_DAY, TZ, read, now))
             totals.append(total)
             stores.append(store)
             pures.append(pure)
+        for _ in range(max(1, runs // COLD_SHARE)):
+            forget_remembered_hearts()
+            cold, _summary = timed(lambda: summary_for(engine, LAST_DAY, TZ, now))
+            colds.append(cold)
     finally:
         engine.dispose()
-    return Timing(history, totals, stores, pures, summary.streak_days, first)
+    return Timing(history, totals, stores, pures, summary.streak_days, first, colds)
 
 
 def report(timings: Sequence[Timing]) -> str:
@@ -382,8 +411,10 @@ def report(timings: Sequence[Timing]) -> str:
         "p90 ms",
         "p99 ms",
         "first ms",
+        "cold p50",
         "store p50",
         "pure p50",
+        "day facts ms",
     )
     rows = [
         (
@@ -395,8 +426,10 @@ def report(timings: Sequence[Timing]) -> str:
             ms(percentile(t.total_ms, 90)),
             ms(percentile(t.total_ms, 99)),
             ms(t.first_ms),
+            ms(statistics.median(t.cold_ms)),
             ms(statistics.median(t.store_ms)),
             ms(statistics.median(t.pure_ms)),
+            ms(t.history.day_facts_ms),
         )
         for t in timings
     ]

@@ -5,6 +5,10 @@
 * **The trend week** (local dates ``day - 6`` .. ``day``, which hold the 18:00-to-18:00
   window): full facts per session, i.e. heart-rate samples, RR intervals for RMSSD, and
   step, hold and rep counts. About 14 sessions for a daily user, whatever the history.
+  What a session's samples give (its worn heart rate, RR intervals and cleaned figures)
+  is remembered per process under a fingerprint of those samples (count, last id, last
+  time: one aggregate over the samples index), so a summary read again, as the dashboard
+  does, cleans no RR; a late sample changes the fingerprint.
 * **The streak**: only which days had a session with a step done. When every day from
   the streak's start back to the start of the week counts, the days before the week are
   counted from the day facts (``companion.store.day_facts``, kept as sessions end): one
@@ -49,7 +53,8 @@ import itertools
 import json
 import logging
 import statistics
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, NamedTuple, cast
@@ -346,11 +351,72 @@ class _Gathered:
 
     steps: list[_StepRow] = dataclasses.field(default_factory=list)
     done: set[int] = dataclasses.field(default_factory=set)  # steps whose hold-end fired
-    hr: list[tuple[float, float]] = dataclasses.field(default_factory=list)
-    rr_texts: list[str] = dataclasses.field(default_factory=list)  # JSON arrays, as stored
-    rr_received: list[float] = dataclasses.field(default_factory=list)  # offset of each
     inhale_cues: list[float] = dataclasses.field(default_factory=list)
     exhale_cues: list[float] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Heart:
+    """What a session's worn samples give the summary (offsets from the session's start)."""
+
+    hr: tuple[tuple[float, float], ...] = ()
+    rr_texts: tuple[str, ...] = ()  # JSON arrays, as stored
+    rr_received: tuple[float, ...] = ()  # the offset of each
+    rr: tuple[float, ...] = ()  # every interval, in order
+    figures: physiology.HeartFigures | None = None
+
+    @classmethod
+    def of(
+        cls, hr: list[tuple[float, float]], rr_texts: list[str], rr_received: list[float]
+    ) -> _Heart:
+        rr = _joined_rr(rr_texts)
+        hr_values = [bpm for _, bpm in hr]
+        if rr and len(rr) >= RR_SHARE_FOR_FIGURES * len(hr_values):
+            figures = physiology.heart_figures(physiology.beat_times(rr), rr)
+        else:
+            figures = physiology.heart_figures((), (), hr_values)
+        return cls(tuple(hr), tuple(rr_texts), tuple(rr_received), tuple(rr), figures)
+
+
+class _HeartMemo:
+    """The ``_Heart`` of recent sessions, so a summary read again (the dashboard asks for
+    it on every visit) cleans no RR: keyed by the database, the session and its start, and
+    the count, last id and last time of its samples (one aggregate over the samples index
+    says whether they are as they were; samples are only ever added, or deleted whole).
+    Bounded; shared by the web's threads, hence the lock."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[Any, ...], _Heart] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> _Heart | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], heart: _Heart) -> None:
+        with self._lock:
+            self._items[key] = heart
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+# A trend week of a daily user is about 14 sessions; a few weeks' worth, about 60 kB each.
+HEART_MEMO_SESSIONS = 48
+_HEART_MEMO = _HeartMemo(HEART_MEMO_SESSIONS)
+
+
+def forget_remembered_hearts() -> None:
+    """Empty the memo of sessions' heart facts (a fresh process; for measuring cold reads)."""
+    _HEART_MEMO.clear()
 
 
 def _full_facts(
@@ -382,21 +448,55 @@ def _full_facts(
             into.inhale_cues.append(at - starts[session_id])
         else:
             into.exhale_cues.append(at - starts[session_id])
+    hearts = _hearts(connection, starts)
+    return [
+        _full(row, gathered[row.id], hearts.get(row.id) or _no_heart(), tz, holds, row.id in scored)
+        for row in rows
+    ]
+
+
+@functools.cache
+def _no_heart() -> _Heart:
+    """A session without samples: the figures of nothing, worked out once."""
+    return _Heart.of([], [], [])
+
+
+def _hearts(connection: Connection, starts: dict[str, float]) -> dict[str, _Heart]:
+    """Each session's ``_Heart``: remembered when its samples are as they were, else read."""
+    database = str(connection.engine.url)
+    versions = {
+        cast(str, owner): (database, owner, starts[cast(str, owner)], *rest)
+        for owner, *rest in connection.execute(
+            select(Sample.session_id, func.count(), func.max(Sample.id), func.max(Sample.t))
+            .where(Sample.session_id.in_(list(starts)))
+            .group_by(Sample.session_id)
+        )
+    }
+    found = {sid: heart for sid, key in versions.items() if (heart := _HEART_MEMO.get(key))}
+    missing = [sid for sid in versions if sid not in found]
+    if not missing:
+        return found
+    gathered: dict[str, tuple[list[tuple[float, float]], list[str], list[float]]] = {
+        sid: ([], [], []) for sid in missing
+    }
     # A sample the band flagged as off the skin says nothing about the heart.
     samples = (
         select(Sample.session_id, Sample.t, Sample.hr, Sample.rr_ms)
-        .where(Sample.session_id.in_(ids), Sample.hr > 0, Sample.contact.is_not(False))
+        .where(Sample.session_id.in_(missing), Sample.hr > 0, Sample.contact.is_not(False))
         .order_by(Sample.session_id, Sample.t, Sample.id)
     )
     for owner, t, hr, rr_text in connection.execute(samples).all():
         session_id = cast(str, owner)  # never NULL: the query asks for these sessions
-        into = gathered[session_id]
+        hr_list, rr_texts, rr_received = gathered[session_id]
         offset = t - starts[session_id]
-        into.hr.append((offset, float(hr)))
+        hr_list.append((offset, float(hr)))
         if rr_text:
-            into.rr_texts.append(rr_text)
-            into.rr_received.append(offset)
-    return [_full(row, gathered[row.id], tz, holds, row.id in scored) for row in rows]
+            rr_texts.append(rr_text)
+            rr_received.append(offset)
+    for sid, (hr_list, rr_texts, rr_received) in gathered.items():
+        found[sid] = _Heart.of(hr_list, rr_texts, rr_received)
+        _HEART_MEMO.put(versions[sid], found[sid])
+    return found
 
 
 def _joined_rr(texts: Sequence[str]) -> list[float]:
@@ -406,11 +506,11 @@ def _joined_rr(texts: Sequence[str]) -> list[float]:
     return [float(v) for v in json.loads(f"[{','.join(inner)}]")]
 
 
-def _beat_times(got: _Gathered) -> tuple[list[float], list[float]]:
+def _beat_times(heart: _Heart) -> tuple[list[float], list[float]]:
     """Intervals with the time each ended: a packet's last at about its arrival."""
     times: list[float] = []
     intervals: list[float] = []
-    for received, text in zip(got.rr_received, got.rr_texts, strict=True):
+    for received, text in zip(heart.rr_received, heart.rr_texts, strict=True):
         packet = [float(v) for v in json.loads(text)]
         ends = []
         end = received
@@ -423,21 +523,20 @@ def _beat_times(got: _Gathered) -> tuple[list[float], list[float]]:
 
 
 def _full(
-    row: _SessionRow, got: _Gathered, tz: tzinfo, holds: frozenset[str], scored: bool
+    row: _SessionRow,
+    got: _Gathered,
+    heart: _Heart,
+    tz: tzinfo,
+    holds: frozenset[str],
+    scored: bool,
 ) -> SessionFacts:
     exercise_steps = [step for step in got.steps if step.exercise != REST]
     hold_steps = [step for step in exercise_steps if _is_hold(step, holds)]
     rep_steps = [step for step in exercise_steps if step.reps is not None]
-    rr = _joined_rr(got.rr_texts)
-    hr_values = [bpm for _, bpm in got.hr]
-    if rr and len(rr) >= RR_SHARE_FOR_FIGURES * len(hr_values):
-        figures = physiology.heart_figures(physiology.beat_times(rr), rr)
-    else:
-        figures = physiology.heart_figures((), (), hr_values)
     score = None
     withheld = False
     if scored and got.inhale_cues and got.exhale_cues:
-        score = _following_score(got) if rr else None
+        score = _following_score(got, heart) if heart.rr else None
         withheld = score is None
     facts = _facts(
         row,
@@ -448,20 +547,20 @@ def _full(
         holds_done=_count_done(hold_steps, got.done),
         reps_planned=sum(step.reps or 0 for step in rep_steps),
         reps_done=sum(step.reps or 0 for step in rep_steps if step.idx in got.done),
-        hr_samples=tuple(got.hr),
-        rr_ms=tuple(rr),
+        hr_samples=heart.hr,
+        rr_ms=heart.rr,
         breathing_score=score,
-        figures=figures,
+        figures=heart.figures,
         breathing_withheld=withheld,
     )
     # Computed once here: build_summary asks a window session for it twice.
     return dataclasses.replace(facts, rmssd_ms=facts.rmssd())
 
 
-def _following_score(got: _Gathered) -> float | None:
+def _following_score(got: _Gathered, heart: _Heart) -> float | None:
     """Breath-following from a confident breathing rate only (by rate against the pace the
     breath-in cues set, no better than by phase); None when the heart showed none."""
-    times, intervals = _beat_times(got)
+    times, intervals = _beat_times(heart)
     estimate = physiology.estimate_breathing(times, intervals)
     if estimate is None or not estimate.confident:
         return None

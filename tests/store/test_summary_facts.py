@@ -31,11 +31,13 @@ from companion.routines.progression import ProgressionLevel
 from companion.store.day_facts import keep_day_facts
 from companion.store.summary_facts import (
     FIRST_STREAK_CHUNK_DAYS,
+    forget_remembered_hearts,
     read_summary_input,
     session_facts,
     summary_for,
     summary_input,
 )
+from companion.store.writes import Write, WriteKind, apply_writes
 from companion.summary.advice import ADVICE, ROTATION, AdviceKey
 from companion.summary.morning import TREND_DAYS, DayPart, SessionFacts, build_summary
 from tests.store.conftest import BAND, record
@@ -723,3 +725,25 @@ def test_without_a_breathing_rhythm_the_score_is_withheld_not_zero(engine: Engin
 
     assert (facts.breathing_score, facts.breathing_withheld) == (None, True)
     assert summary.to_json()["breathing_note"] == "not enough signal"
+
+
+# --- remembered heart facts -------------------------------------------------------------------
+
+
+def test_a_sample_added_after_a_read_is_in_the_next_read(engine: Engine) -> None:
+    run = Run("late-sample", at(DAY, 7, 0))
+    store(engine, [run])
+    [before] = summary_input(engine, DAY, BERLIN, NOW)[DAY]
+    # A sample of the session written late (it sat in the recorder's buffer, say).
+    with engine.begin() as connection:
+        apply_writes(connection, [Write(WriteKind.SAMPLE, {
+            "session_id": run.run_id, "device": BAND, "t": run.wall + 200.0, "hr": 90,
+            "contact": True, "energy_kj": None, "rr_ms": "[700.0]",
+        })])  # fmt: skip
+
+    [after] = summary_input(engine, DAY, BERLIN, NOW)[DAY]
+
+    assert after.hr_samples == (*before.hr_samples, (200.0, 90.0))
+    assert after.rr_ms == (*before.rr_ms, 700.0)
+    forget_remembered_hearts()
+    assert summary_input(engine, DAY, BERLIN, NOW)[DAY] == [after]
