@@ -9,6 +9,8 @@ import zoneinfo
 
 import tzlocal
 
+from companion.session.live_feed import DEFAULT_MAX_STREAMS
+
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -39,7 +41,8 @@ def zone_for(name: str | None) -> datetime.tzinfo:
 class WebSettings:
     """host: where the server listens (loopback unless a token is set).
     token: the shared secret for API bearer auth and page login; None on loopback only.
-    max_streams: open Server-Sent Event streams allowed at once (each holds a server thread).
+    max_streams: open Server-Sent Event streams allowed at once (each holds a server thread
+    and a live-feed subscription; the feed is given the same cap).
     heartbeat_s: seconds between SSE comments, so a dead client is noticed by a failed write.
     poll_s: how often an idle stream looks at the shutdown flag and the client's socket.
     max_body_bytes: largest request body accepted (413 beyond it).
@@ -50,7 +53,7 @@ class WebSettings:
 
     host: str = "127.0.0.1"
     token: str | None = None
-    max_streams: int = 8
+    max_streams: int = DEFAULT_MAX_STREAMS
     heartbeat_s: float = 15.0
     poll_s: float = 0.5
     max_body_bytes: int = 16 * 1024

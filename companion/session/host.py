@@ -48,7 +48,7 @@ from companion.routines.progression import (
     progression_level,
 )
 from companion.routines.watch import SafetySettings
-from companion.session.live_feed import FeedHub
+from companion.session.live_feed import DEFAULT_MAX_STREAMS, FeedHub
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class SessionHost:
         profile_for_plans: DeviceProfile | None,
         settings: CoreSettings,
         progression: Callable[[str], Awaitable[ProgressionLevel]],
-        max_streams: int = 8,
+        max_streams: int = DEFAULT_MAX_STREAMS,
         clock: WallClock | None = None,
         preferences: Callable[[], Awaitable[CoreSettings]] | None = None,
     ) -> None:

@@ -13,6 +13,10 @@ from companion.errors import SessionError
 from companion.events import Event
 
 QUEUE_SIZE = 500
+# The one cap on open live streams: each dashboard stream holds a feed subscription here
+# and a server thread in the web layer, which is configured with the same number
+# (``web.settings.WebSettings.max_streams``).
+DEFAULT_MAX_STREAMS = 8
 
 
 class FeedFullError(SessionError):

@@ -35,6 +35,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 
+from companion.backoff import Backoff
 from companion.events import Event
 from companion.store.database import checkpoint_wal, create_engine_for_url
 from companion.store.day_facts import keep_day_facts, sessions_changed
@@ -50,8 +51,7 @@ DEFAULT_MAX_BUFFER = 36_000
 MAX_BATCH_ROWS = 5_000
 # While recovering, rows go in transactions this small, so a little free space is enough.
 RECOVERY_CHUNK_ROWS = 200
-FIRST_RETRY_S = 0.5
-MAX_RETRY_S = 30.0
+RETRY = Backoff(first_s=0.5, max_s=30.0)
 DEFAULT_STOP_TIMEOUT_S = 5.0
 
 HealthCallback = Callable[[bool, str], None]
@@ -89,8 +89,8 @@ def classify_failure(exc: BaseException) -> Failure:
 
 
 def retry_delay_s(attempt: int) -> float:
-    """Seconds to wait before retry number ``attempt`` (1-based): doubling, capped."""
-    return float(min(MAX_RETRY_S, FIRST_RETRY_S * 2 ** max(0, attempt - 1)))
+    """Seconds to wait before retry number ``attempt`` (1-based): the one backoff policy."""
+    return RETRY.delay_s(attempt)
 
 
 class _Flush:
