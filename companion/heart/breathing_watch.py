@@ -108,12 +108,8 @@ def blocks_from_run(
                 pace_per_min=round(SECONDS_PER_MINUTE / cycle, 1),
                 start_s=start,
                 end_s=end,
-                inhale_s=tuple(
-                    c.mono for c in cues if c.step == index and c.cue == CueName.BREATH_IN
-                ),
-                exhale_s=tuple(
-                    c.mono for c in cues if c.step == index and c.cue == CueName.BREATH_OUT
-                ),
+                inhale_s=_cue_times(cues, index, CueName.BREATH_IN),
+                exhale_s=_cue_times(cues, index, CueName.BREATH_OUT),
                 inhale_len_s=float(pattern.get("inhale_s", 0.0)),
                 exhale_len_s=float(pattern.get("exhale_s", 0.0)),
             )
