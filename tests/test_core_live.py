@@ -20,6 +20,7 @@ from companion.events import (
 )
 from companion.service import Catalogues, running_core
 from companion.session.host import STALE_AFTER_S, SessionHost
+from companion.session.status import to_json
 from tests.support import eventually
 
 pytestmark = pytest.mark.slow
@@ -53,7 +54,7 @@ async def test_a_dropped_band_turns_its_last_heart_rate_stale_within_three_secon
     core, stack, band, events = live.core, live.stack, live.band, live.events
     await eventually(lambda: any(isinstance(e, HeartRateSample) for e in events), 10, "hr")
 
-    fresh = core.status()["heart_rate"]
+    fresh = to_json(core.status())["heart_rate"]
     assert fresh is not None
     assert fresh["stale"] is False and fresh["age_s"] <= STALE_AFTER_S
 
@@ -68,13 +69,13 @@ async def test_a_dropped_band_turns_its_last_heart_rate_stale_within_three_secon
     assert (stale_event.last_hr, stale_event.last_wall) == (last.hr, last.wall)
     assert stale_event.to_json()["type"] == "hr_stale"
 
-    shown = core.status()["heart_rate"]
+    shown = to_json(core.status())["heart_rate"]
     assert shown is not None
     assert shown["stale"] is True
     assert shown["age_s"] >= STALE_AFTER_S
     assert shown["hr"] == last.hr  # kept as "last", never as live
     # The band line after a reload says why, as the link event did.
-    link = core.status()["link"]
+    link = to_json(core.status())["link"]
     assert (link["state"], link["detail"]) == (stack.link.state.value, stack.link.state_detail)
     assert link["detail"]
 
@@ -88,9 +89,9 @@ async def test_exertion_on_the_virtual_band_brings_the_safety_pause_to_the_dashb
     feed = core.feed.subscribe()
 
     band.exert(130)
-    await eventually(lambda: core.session_status()["state"] == "paused", 100, "the pause")
+    await eventually(lambda: to_json(core.session_status())["state"] == "paused", 100, "the pause")
 
-    status = core.status()
+    status = to_json(core.status())
     paused = [e for e in events if isinstance(e, SessionStateChanged)][-1]
     assert paused.state == SessionState.PAUSED
     assert paused.reason.startswith("safety: heart rate")

@@ -12,6 +12,7 @@ from companion.config import Settings
 from companion.errors import SessionError
 from companion.events import Event, SessionState, SessionStateChanged
 from companion.service import Catalogues, open_store, running_core
+from companion.session.status import to_json
 from companion.store.schema import Session
 from tests.support import eventually
 
@@ -51,7 +52,7 @@ async def test_fifty_concurrent_starts_run_one_routine_and_pain_silences_the_ban
             assert started == run_ids
 
             await eventually(lambda: len(band.vibrations) > 0, what="the first breath cue")
-            status = core.command("pain")
+            status = to_json(core.command("pain"))
             assert status["state"] == SessionState.PAIN.value
             await stack.link.async_drain(10.0)  # the pain pattern itself (5.5 s long)
             await asyncio.sleep(0.5)
@@ -80,12 +81,12 @@ async def test_pain_while_a_start_is_reading_the_store_cancels_that_start(
             assert band is not None
             start = asyncio.ensure_future(core.start_session("taster", pain_before=None))
             await asyncio.sleep(0)  # the start has claimed the core and awaits the store
-            assert core.command("pain")["state"] == "idle"
+            assert to_json(core.command("pain"))["state"] == "idle"
             with pytest.raises(SessionError, match="pain reported"):
                 await start
             assert core.runner is None
             # And the core is free for the next start.
             run_id = await core.start_session("taster", pain_before=None)
-            assert core.session_status()["id"] == run_id
+            assert to_json(core.session_status())["id"] == run_id
             core.command("stop")
             await stack.link.async_drain(5.0)

@@ -6,27 +6,25 @@ import http
 import re
 from typing import Any
 
-from flask import Blueprint, Response, url_for
+from flask import Blueprint, Response, current_app, url_for
 from werkzeug.routing import BaseConverter
 
 from companion.errors import UnknownNameError
+from companion.session.status import to_json
 from web import prefs, store_reads
 from web.auth import csrf_token, may_read
 from web.body import json_object, pain_rating, query_int, reject_unknown, text_field
 from web.openapi import served_document
 from web.problems import ApiError, UnprocessableError
 from web.replies import json_reply, notify_reminders_changed, store_engine
+from web.schema_patterns import BLUETOOTH_ADDRESS, SESSION_ID
 from web.state import web_state
 from web.stream import open_stream
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-SESSION_ID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
-# Bluetooth addresses as the OS stacks print them: MAC (Linux, Windows) or UUID (macOS).
-ADDRESS_PATTERN = (
-    r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}"
-    r"|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
-)
+SESSION_ID_PATTERN = SESSION_ID
+ADDRESS_PATTERN = BLUETOOTH_ADDRESS
 COMMANDS = ("pause", "resume", "skip", "stop", "pain")
 MAX_ROUTINE_NAME = 200
 MAX_PAGE = 200
@@ -42,7 +40,8 @@ class AddressConverter(BaseConverter):
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    return json_reply(served_document(web_state().core, may_read()))
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return json_reply(served_document(web_state().core, may_read(), app))
 
 
 @bp.get("/csrf")
@@ -52,12 +51,12 @@ def csrf() -> Response:
 
 @bp.get("/status")
 def status() -> Response:
-    return json_reply(web_state().core.status())
+    return json_reply(to_json(web_state().core.status()))
 
 
 @bp.get("/routines")
 def routines() -> Response:
-    return json_reply(web_state().core.routines())
+    return json_reply(to_json(web_state().core.routines()))
 
 
 @bp.post("/session")
@@ -78,7 +77,7 @@ def start_session() -> Response:
 
 def session_command(name: str) -> Response:
     json_object(required=False)  # a body is optional, but if sent it must be JSON
-    return json_reply(web_state().core.command(name))
+    return json_reply(to_json(web_state().core.command(name)))
 
 
 for _name in COMMANDS:

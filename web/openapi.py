@@ -1,47 +1,59 @@
-"""The OpenAPI 3.1 description of /api, written by hand and kept honest by tests that
-compare it with the app's routes and with the server's own checks: a request it calls valid
-is accepted, one it calls invalid is refused (schemathesis in tests/e2e/test_hostile_input.py).
+"""The OpenAPI 3.1 description of /api, generated so it cannot drift from the server.
+
+- Paths, methods and path parameters come from the app's own routes (``app.url_map``) and
+  their converters: a route added later is described without editing a list of paths
+  (tests/web/test_openapi.py fails until ``OPERATIONS`` says what it answers).
+- The schemas of what the session host answers (``companion.session.status``: the status
+  snapshot, the routine list, a session's status) and of the live stream's events
+  (``companion.events``) are generated from those typed records by pydantic's JSON Schema
+  generator, the same records the server turns into JSON.
+- The rest (records not typed yet, request bodies) are stated in web/openapi_stated.py.
 
 Routine names are the one part that changes while the service runs (routine files in the
 data dir), so the served document lists the names known at the moment it is asked for.
-One rule no JSON Schema can state, that a breathing pattern's four phases together make
-3-12 breaths a minute, is given in words and as the extension ``x-breaths-per-minute``.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
+import importlib
 import logging
-from collections.abc import Iterable
-from typing import Any, Final
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Final, cast
+
+from flask import Flask
+from pydantic import TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema
 
 from companion.errors import CompanionError
-from companion.events import SessionState
-from companion.reminders.model import WEEKDAYS
-from companion.routines.pacer import (
-    EXHALE_RANGE_S,
-    HOLD_RANGE_S,
-    INHALE_RANGE_S,
-    RATE_RANGE_PER_MIN,
-    BreathPattern,
-)
+from companion.events import Event
 from companion.session.control import SessionControl
-from companion.summary.advice import AdviceKey
-from companion.summary.morning import WEEKDAY_NAMES, DayPart, TrendDirection
-from web.prefs import HR_CEILING_BPM, ClockStyle, EnergyUnit
-from web.schema_patterns import HH_MM, iso_day_on_or_after, weekday_item, weekday_list
+from companion.session.status import RoutineSummary, SessionStatus, Status
+from web.openapi_stated import (
+    DATE,
+    DAY_WORDS,
+    MAX_ROUTINE_NAME,
+    OPEN_OBJECT,
+    STATED_SCHEMAS,
+    ref,
+)
+from web.schema_patterns import anchored, iso_day_on_or_after
 from web.summary_view import FIRST_DAY
+
+__all__ = [
+    "DAY_WORDS",
+    "MAX_ROUTINE_NAME",
+    "accepted_routine_names",
+    "openapi_document",
+    "served_document",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
-SESSION_ID = r"^[A-Za-z0-9_-]{1,64}$"
-ADDRESS = (
-    r"^(?:[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}"
-    r"|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})$"
-)
-
-_ERROR_TEXT = {
+_ERROR_TEXT: Final = {
     "400": "Malformed JSON, a body that is not an object, or a bad query parameter.",
     "401": "No token, or the wrong one (only when the server has a token).",
     "403": "Missing or wrong CSRF token, or a Host header that is not this machine.",
@@ -53,69 +65,46 @@ _ERROR_TEXT = {
     "429": "Too many live streams are open.",
     "503": "The companion's core or store cannot answer right now.",
 }
+# Every operation may answer these: the token and CSRF rules, and a core or store that is down.
+_ALWAYS: Final = ("401", "403", "503")
+_WITH_A_BODY: Final = ("400", "413", "415", "422")
+# Where the events the bus carries are defined (a test finds every one of them here).
+EVENT_MODULES: Final = ("companion.events", "companion.heart.breathing_watch")
+_STATUS_EVENT: Final = "status"  # the snapshot a new stream starts with (web/stream.py)
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+# --- what each route answers --------------------------------------------------------------
 
 
-def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"application/json": {"schema": schema}}
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    """A successful answer: its status, what it is, and its body (a component's name, an
+    inline schema with a media type, or None for no body)."""
+
+    description: str
+    schema: str | None
+    status: str = "200"
+    media: str = "application/json"
+    inline: Mapping[str, Any] | None = None
 
 
-def _errors(*codes: str) -> dict[str, Any]:
-    return {
-        code: {"description": _ERROR_TEXT[code], "content": _json_content(_ref("Error"))}
-        for code in ("401", "403", "503", *codes)
-    }
+@dataclasses.dataclass(frozen=True)
+class Operation:
+    summary: str
+    answer: Answer
+    errors: tuple[str, ...] = ()
+    body: str | None = None  # the component the JSON body must match
+    body_required: bool = True
+    query: tuple[Mapping[str, Any], ...] = ()
+    # Path parameters a converter cannot describe (the default converter takes any text).
+    path: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
 
 
-def _op(
-    summary: str,
-    ok: tuple[str, str, dict[str, Any] | None],
-    *errors: str,
-    body: str | None = None,
-    body_required: bool = True,
-    parameters: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    status, description, content = ok
-    answer: dict[str, Any] = {"description": description}
-    if content is not None:  # None: an answer without a body (204)
-        answer["content"] = content
-    operation: dict[str, Any] = {
-        "summary": summary,
-        "responses": {status: answer, **_errors(*errors)},
-    }
-    if body is not None:
-        operation["requestBody"] = {"required": body_required, "content": _json_content(_ref(body))}
-        for code in ("400", "413", "415", "422"):
-            operation["responses"].setdefault(
-                code, {"description": _ERROR_TEXT[code], "content": _json_content(_ref("Error"))}
-            )
-    if parameters:
-        operation["parameters"] = parameters
-    return operation
+def _ok(description: str, schema: str, status: str = "200") -> Answer:
+    return Answer(description, schema, status)
 
 
-def _path_param(name: str, pattern: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "pattern": pattern},
-    }
-
-
-def _path_int(name: str, high: int) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "schema": {"type": "integer", "minimum": 0, "maximum": high},
-    }
-
-
-def _query_int(name: str, low: int, high: int, default: int) -> dict[str, Any]:
+def _query_int(name: str, low: int, high: int, default: int) -> Mapping[str, Any]:
     return {
         "name": name,
         "in": "query",
@@ -124,571 +113,310 @@ def _query_int(name: str, low: int, high: int, default: int) -> dict[str, Any]:
     }
 
 
-_PAIN = {"type": "integer", "minimum": 0, "maximum": 10}
-_DEFAULT_PATTERN = BreathPattern()
+_COMMANDS: Final = {
+    "pause": "Pause the running session",
+    "resume": "Resume a paused session",
+    "skip": "Skip to the next step",
+    "stop": "Stop the session",
+    "pain": "Stop now because of pain (recorded)",
+}
+_SUMMARY_DAY: Final = {
+    "description": f"YYYY-MM-DD, from {FIRST_DAY.isoformat()} (the first day with a week "
+    "before it); 404 for a day still to come.",
+    "schema": {**DATE, "pattern": iso_day_on_or_after(FIRST_DAY)},
+}
 
-
-def _seconds(bounds: tuple[float, float], default: float) -> dict[str, Any]:
-    return {"type": "number", "minimum": bounds[0], "maximum": bounds[1], "default": default}
-
-
-_OPEN_OBJECT = {"type": "object", "additionalProperties": True}
-_HH_MM = {"type": "string", "pattern": HH_MM, "examples": ["07:30"]}
-_HH_MM_OUT = {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]$"}
-_WEEKDAY = {"enum": list(WEEKDAYS)}
-# What a new reminder's days may say: mon..sun or the full names, in any case.
-DAY_WORDS: Final = (*WEEKDAYS, *(name.lower() for name in WEEKDAY_NAMES))
-# Routine names the API takes (web/api.py and web/reminders_api.py refuse longer ones).
-MAX_ROUTINE_NAME: Final = 200
-_NUMBER_OR_NULL = {"type": ["number", "null"]}
-_PAIN_OR_NULL = {"oneOf": [_PAIN, {"type": "null"}]}
-_DATE = {"type": "string", "format": "date"}
-_DATE_TIME = {"type": "string", "format": "date-time"}
-
-
-def _closed(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    """An object with exactly these properties, all present."""
-    return {
-        "type": "object",
-        "required": list(properties),
-        "properties": properties,
-        "additionalProperties": False,
-        **extra,
-    }
-
-
-def _done_of(what: str) -> dict[str, Any]:
-    count = {"type": "integer", "minimum": 0}
-    return _closed({"planned": count, "done": count}, description=what)
-
-
-def _trend(what: str) -> dict[str, Any]:
-    return _closed(
-        {
-            "direction": {"enum": [d.value for d in TrendDirection]},
-            "change": _NUMBER_OR_NULL,
-            "days": {
-                "type": "array",
-                "maxItems": 7,
-                "items": _closed({"day": _DATE, "value": {"type": "number"}}),
-            },
-        },
-        description=f"{what} over the seven days up to the summary's day (days with data only). "
-        "unknown: fewer than three such days.",
-    )
-
-
-_SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {"type": "string"},
-            "field": {"type": "string"},
-            "known": {"type": "array", "items": {"type": "string"}},
-        },
-    },
-    "Status": {
-        "type": "object",
-        "description": "Snapshot from the core: link, device, battery, last heart rate and "
-        "contact, session state, current step, plan, pacing, dropped packets, open notices.",
-        "additionalProperties": True,
-    },
-    "Routine": {
-        "type": "object",
-        "required": ["name"],
-        "properties": {
-            "name": {"type": "string"},
-            "title": {"type": "string"},
-            "description": {"type": "string"},
-            "total_s": {"type": "number"},
-            "source": {"type": "string"},
-        },
-        "additionalProperties": True,
-    },
-    "RoutineName": {
-        "type": "string",
-        "minLength": 1,
-        "maxLength": MAX_ROUTINE_NAME,
-        "description": "The name of one of GET /api/routines. The served document lists "
-        "them (as an enum) for callers allowed to read them.",
-    },
-    "StartSession": {
-        "type": "object",
-        "required": ["routine"],
-        "properties": {
-            "routine": _ref("RoutineName"),
-            "pain_before": {"oneOf": [_PAIN, {"type": "null"}]},
-        },
-        "additionalProperties": False,
-    },
-    "SessionCreated": {
-        "type": "object",
-        "required": ["id"],
-        "properties": {"id": {"type": "string"}},
-    },
-    "SessionStatus": _OPEN_OBJECT,
-    "PainAfter": {
-        "type": "object",
-        "required": ["pain_after"],
-        "properties": {"pain_after": _PAIN},
-        "additionalProperties": False,
-    },
-    "Empty": {"type": "object", "maxProperties": 0},
-    "SessionList": {
-        "type": "object",
-        "required": ["sessions", "limit", "offset"],
-        "properties": {
-            "sessions": {"type": "array", "items": _ref("SessionSummary")},
-            "limit": {"type": "integer"},
-            "offset": {"type": "integer"},
-        },
-    },
-    "SessionSummary": {
-        "type": "object",
-        "required": ["id"],
-        "properties": {
-            "id": {"type": "string"},
-            "routine": {"type": "string"},
-            "started_at": {"type": "number"},
-            "ended_at": {"type": ["number", "null"]},
-            "outcome": {"type": "string"},
-            "pain_before": {"type": ["integer", "null"]},
-            "pain_after": {"type": ["integer", "null"]},
-        },
-        "additionalProperties": True,
-    },
-    "SessionDetail": {
-        "allOf": [_ref("SessionSummary")],
-        "description": "The session with its steps, cues (planned and actual) and link events.",
-    },
-    "Samples": {
-        "type": "object",
-        "required": ["session_id", "samples"],
-        "properties": {
-            "session_id": {"type": "string"},
-            "samples": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"t": {"type": "number"}, "hr": {"type": "integer"}},
-                    "additionalProperties": True,
-                },
-            },
-        },
-    },
-    "Settings": {
-        "type": "object",
-        "required": ["pattern", "hr_ceiling", "units", "wake_time"],
-        "properties": {
-            "pattern": {"oneOf": [_ref("Pattern"), {"type": "null"}]},
-            "hr_ceiling": _ref("HrCeiling"),
-            "units": _ref("Units"),
-            "wake_time": {
-                **_HH_MM_OUT,
-                "description": "When the morning summary is made each day (default 07:00).",
-            },
-        },
-    },
-    "SettingsUpdate": {
-        "type": "object",
-        "properties": {
-            "pattern": {"oneOf": [_ref("Pattern"), {"type": "null"}]},
-            "hr_ceiling": _ref("HrCeiling"),
-            "units": _ref("Units"),
-            "wake_time": {**_HH_MM, "description": "HH:MM on a 24-hour clock."},
-        },
-        "additionalProperties": False,
-    },
-    "Pattern": {
-        "type": "object",
-        "description": "A breathing pattern; null means each routine's own. The four phases "
-        f"together must make {RATE_RANGE_PER_MIN[0]:g} to {RATE_RANGE_PER_MIN[1]:g} breaths "
-        f"a minute (one breath of {60 / RATE_RANGE_PER_MIN[1]:g} to "
-        f"{60 / RATE_RANGE_PER_MIN[0]:g} s), or the server answers 422. Fields left out "
-        "take their defaults.",
-        "x-breaths-per-minute": {
-            "minimum": RATE_RANGE_PER_MIN[0],
-            "maximum": RATE_RANGE_PER_MIN[1],
-        },
-        "properties": {
-            "inhale_s": _seconds(INHALE_RANGE_S, _DEFAULT_PATTERN.inhale_s),
-            "hold_in_s": _seconds(HOLD_RANGE_S, _DEFAULT_PATTERN.hold_in_s),
-            "exhale_s": _seconds(EXHALE_RANGE_S, _DEFAULT_PATTERN.exhale_s),
-            "hold_out_s": _seconds(HOLD_RANGE_S, _DEFAULT_PATTERN.hold_out_s),
-        },
-        "additionalProperties": False,
-    },
-    "HrCeiling": {"type": "integer", "minimum": HR_CEILING_BPM[0], "maximum": HR_CEILING_BPM[1]},
-    "Units": {
-        "type": "object",
-        "properties": {
-            "energy": {"enum": [u.value for u in EnergyUnit]},
-            "clock": {"enum": [c.value for c in ClockStyle]},
-        },
-        "additionalProperties": False,
-    },
-    "DeviceList": {
-        "type": "object",
-        "required": ["devices"],
-        "properties": {"devices": {"type": "array", "items": _OPEN_OBJECT}},
-    },
-    "Scan": {
-        "type": "object",
-        "properties": {"timeout_s": {"type": "number", "minimum": 1, "maximum": 20}},
-        "additionalProperties": False,
-    },
-    "ResonanceList": _closed(
-        {
-            "assessments": {
-                "type": "array",
-                "description": "Every resonance-breathing assessment, newest first; each "
-                "has verdict, pace_per_min (null unless answered), confidence, the pattern "
-                "it was paced with, a message and per-pace figures.",
-                "items": _OPEN_OBJECT,
-            }
-        }
+# What each endpoint (blueprint.view) takes and answers; paths, methods and path parameters
+# come from the routes themselves.
+OPERATIONS: Final[Mapping[str, Operation]] = {
+    "api.openapi": Operation("This document", Answer("OpenAPI 3.1", None, inline=OPEN_OBJECT)),
+    "api.csrf": Operation("The CSRF token for this browser session", _ok("Token", "Csrf")),
+    "api.status": Operation("The session host's status snapshot", _ok("Status", "Status")),
+    "api.routines": Operation(
+        "Available routines",
+        Answer("Routines", None, inline={"type": "array", "items": ref("RoutineSummary")}),
     ),
-    "ResonanceAdopt": _closed({"id": {"type": "integer", "minimum": 1, "maximum": 999_999_999}}),
-    "ResonanceAdopted": _closed(
-        {
-            "id": {"type": "integer"},
-            "pace_per_min": {"type": "number"},
-            "pattern": _ref("Pattern"),
-            "applies": {"type": "string"},
-        }
+    "api.start_session": Operation(
+        "Start a routine", _ok("Started", "SessionCreated", "201"), ("409",), "StartSession"
     ),
-    "Choose": {
-        "type": "object",
-        "required": ["address"],
-        "properties": {
-            "address": {"oneOf": [{"type": "string", "pattern": ADDRESS}, {"type": "null"}]}
-        },
-        "additionalProperties": False,
+    **{
+        f"api.session_{verb}": Operation(
+            what,
+            _ok(f"Session status after {verb}.", "SessionStatus"),
+            ("409",),
+            "Empty",
+            body_required=False,
+        )
+        for verb, what in _COMMANDS.items()
     },
-    "Chosen": {
-        "type": "object",
-        "required": ["address"],
-        "properties": {"address": {"type": ["string", "null"]}},
-    },
-    "Forgotten": {
-        "type": "object",
-        "required": ["forgotten"],
-        "properties": {"forgotten": {"type": "string"}},
-    },
-    "Reminder": _closed(
-        {
-            "id": {"type": "integer"},
-            "at": _HH_MM_OUT,
-            "days": {"type": "array", "items": _WEEKDAY, "minItems": 1, "maxItems": 7},
-            "routine": {"type": "string"},
-            "enabled": {"type": "boolean"},
-        }
+    "api.rate_after": Operation(
+        "Rate pain after the most recent session",
+        _ok("Recorded", "PainAfter"),
+        ("409",),
+        "PainAfter",
     ),
-    "ReminderList": _closed({"reminders": {"type": "array", "items": _ref("Reminder")}}),
-    "NewReminder": {
-        "type": "object",
-        "required": ["at", "routine"],
-        "properties": {
-            "at": {**_HH_MM, "description": "HH:MM on a 24-hour clock."},
-            "days": {
-                "description": "Weekdays (mon..sun or full names, any case) as a list or a "
-                "comma-separated string; left out or null: every day.",
-                "oneOf": [
-                    {
-                        "type": "array",
-                        "items": {"type": "string", "pattern": weekday_item(DAY_WORDS)},
-                        "minItems": 1,
-                        "maxItems": len(WEEKDAYS),
-                    },
-                    {"type": "string", "pattern": weekday_list(DAY_WORDS, len(WEEKDAYS))},
-                    {"type": "null"},
-                ],
-            },
-            "routine": _ref("RoutineName"),
-        },
-        "additionalProperties": False,
-    },
-    "ReminderChange": _closed({"enabled": {"type": "boolean"}}),
-    "Snoozed": _closed(
-        {"at": {"type": "number", "description": "When it rings again (Unix time)."}}
+    "api.sessions": Operation(
+        "Past sessions, newest first",
+        _ok("Sessions", "SessionList"),
+        ("400",),
+        query=(_query_int("limit", 1, 200, 50), _query_int("offset", 0, 10**9, 0)),
     ),
-    "SummarySession": _closed(
-        {
-            "id": {"type": "string"},
-            "routine": {"type": "string"},
-            "title": {"type": "string"},
-            "part": {"enum": [p.value for p in DayPart]},
-            "started_at": _DATE_TIME,
-            "ended_at": {"oneOf": [_DATE_TIME, {"type": "null"}]},
-            "duration_s": _NUMBER_OR_NULL,
-            "outcome": {"enum": [s.value for s in SessionState]},
-            "steps": _done_of("Exercise steps (transitions left out)."),
-            "pain_before": _PAIN_OR_NULL,
-            "pain_after": _PAIN_OR_NULL,
-            # Heart figures from clean beats, named as in the sessions API.
-            "hr_min": _NUMBER_OR_NULL,
-            "hr_mean": _NUMBER_OR_NULL,
-            "hr_max": _NUMBER_OR_NULL,
-            "rmssd_ms": _NUMBER_OR_NULL,
-            "beats_kept": {"type": ["integer", "null"], "minimum": 0},
-            "beats_rejected": {"type": ["integer", "null"], "minimum": 0},
-            "breathing_rate_bpm": {
-                **_NUMBER_OR_NULL,
-                "description": "Breaths a minute from the heart rhythm; null unless confident.",
-            },
-            "breathing_confidence": {
-                "oneOf": [{"type": "number", "minimum": 0, "maximum": 1}, {"type": "null"}]
-            },
-        }
+    "api.session_detail": Operation("One session", _ok("Session", "SessionDetail"), ("404",)),
+    "api.session_samples": Operation("Heart-rate samples", _ok("Samples", "Samples"), ("404",)),
+    "api.session_csv": Operation(
+        "Samples as CSV (a download)",
+        Answer("CSV", None, media="text/csv", inline={"type": "string"}),
+        ("404",),
     ),
-    "Summary": _closed(
-        {
-            "day": _DATE,
-            "generated_at": _DATE_TIME,
-            "window": _closed(
-                {"start": _DATE_TIME, "end": _DATE_TIME},
-                description="Sessions that started from 18:00 the day before up to 18:00 on "
-                "the day (or now, if earlier).",
-            ),
-            "sessions": {"type": "array", "items": _ref("SummarySession")},
-            "exercises": _closed(
-                {
-                    "sessions": {"type": "integer", "minimum": 0},
-                    "steps": _done_of("Exercise steps."),
-                    "holds": _done_of("Steps held for a number of breaths."),
-                    "reps": _done_of("Repetitions of repeated movements."),
-                }
-            ),
-            "heart_rate": _closed(
-                {
-                    "min": _NUMBER_OR_NULL,
-                    "mean": _NUMBER_OR_NULL,
-                    "max": _NUMBER_OR_NULL,
-                    "resting": _NUMBER_OR_NULL,
-                },
-                description="Beats per minute during the window's sessions, worn samples only.",
-            ),
-            "rmssd_ms": _NUMBER_OR_NULL,
-            "rmssd_trend": _trend("Each day's mean RMSSD"),
-            "breathing_score": {
-                "oneOf": [{"type": "number", "minimum": 0, "maximum": 1}, {"type": "null"}],
-                "description": "How closely the heart rhythm followed the breathing cues.",
-            },
-            "breathing_note": {
-                "oneOf": [{"enum": ["not enough signal"]}, {"type": "null"}],
-                "description": "Why there is no breathing score although the pacer ran.",
-            },
-            "pain": _closed(
-                {
-                    "before": _PAIN_OR_NULL,
-                    "after": _PAIN_OR_NULL,
-                    "trend": _trend("Each day's mean pain rating before sessions"),
-                }
-            ),
-            "streak_days": {"type": "integer", "minimum": 0},
-            "advice": _closed(
-                {
-                    "key": {"enum": [k.value for k in AdviceKey]},
-                    "title": {"type": "string"},
-                    "text": {"type": "string"},
-                }
-            ),
-        },
-        description="The morning summary: how last evening and this morning went, and the week.",
+    "api.get_settings": Operation("Settings", _ok("Settings", "Settings")),
+    "api.put_settings": Operation(
+        "Change some settings (keys left out keep their value)",
+        _ok("Settings after the change", "Settings"),
+        body="SettingsUpdate",
     ),
-    "Csrf": {
-        "type": "object",
-        "required": ["csrf_token"],
-        "properties": {"csrf_token": {"type": "string"}},
-    },
+    "api.devices": Operation("Known devices", _ok("Devices", "DeviceList")),
+    "api.scan": Operation(
+        "Scan for nearby bands",
+        _ok("Devices found", "DeviceList"),
+        body="Scan",
+        body_required=False,
+    ),
+    "api.choose": Operation(
+        "Use this band from now on", _ok("Chosen", "Chosen"), ("404",), "Choose"
+    ),
+    "api.forget": Operation("Forget a known device", _ok("Forgotten", "Forgotten"), ("404",)),
+    "api.stream": Operation(
+        "Live events as Server-Sent Events",
+        Answer("An event stream", None, media="text/event-stream", inline={"type": "string"}),
+        ("429",),
+    ),
+    "resonance.assessments": Operation(
+        "Resonance-breathing assessments, newest first",
+        _ok("Assessments", "ResonanceList"),
+        ("400",),
+        query=(_query_int("limit", 1, 200, 50),),
+    ),
+    "resonance.adopt": Operation(
+        "Use an assessment's pace as the saved breathing pattern",
+        _ok("Adopted", "ResonanceAdopted"),
+        ("404",),
+        "ResonanceAdopt",
+    ),
+    "reminders.list_all": Operation("Reminders, by time of day", _ok("Reminders", "ReminderList")),
+    "reminders.add": Operation(
+        "Add a reminder (the running service schedules it at once)",
+        _ok("Added", "Reminder", "201"),
+        body="NewReminder",
+    ),
+    "reminders.one": Operation("One reminder", _ok("Reminder", "Reminder"), ("404",)),
+    "reminders.change": Operation(
+        "Turn a reminder on or off",
+        _ok("The reminder after the change", "Reminder"),
+        ("404",),
+        "ReminderChange",
+    ),
+    "reminders.remove": Operation("Remove a reminder", Answer("Removed", None, "204"), ("404",)),
+    "reminders.snooze": Operation(
+        "Ring this reminder again in ten minutes",
+        _ok("When it rings again", "Snoozed"),
+        ("404", "409"),
+        "Empty",
+        body_required=False,
+    ),
+    "summary.today": Operation("Today's morning summary (so far)", _ok("Summary", "Summary")),
+    "summary.of_day": Operation(
+        "The morning summary of a day (local to the companion's time zone)",
+        _ok("Summary", "Summary"),
+        ("400", "404"),
+        path={"day": _SUMMARY_DAY},
+    ),
 }
 
 
-def _ok(description: str, schema: str, status: str = "200") -> tuple[str, str, dict[str, Any]]:
-    return status, description, _json_content(_ref(schema))
+# --- schemas generated from the typed records -----------------------------------------------
 
 
-def _command(verb: str, what: str) -> dict[str, Any]:
-    return {
-        "post": _op(
-            what,
-            _ok(f"Session status after {verb}.", "SessionStatus"),
-            "409",
-            body="Empty",
-            body_required=False,
-        )
-    }
+class _RecordSchemas(GenerateJsonSchema):
+    """pydantic's generator, without the titles it derives from field names."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
 
 
-_SID = [_path_param("session_id", SESSION_ID)]
-_RID = [_path_int("reminder_id", 999_999_999)]
+def _event_kinds() -> dict[str, type[Event]]:
+    """Every event the companion publishes, by the name it is streamed under."""
+    for module in EVENT_MODULES:
+        importlib.import_module(module)  # so the answer does not depend on what ran before
+    found: dict[str, type[Event]] = {}
+    pending = list(Event.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__ in EVENT_MODULES:  # not an event a test made up
+            found[cls.kind] = cls
+    return dict(sorted(found.items()))
 
 
-def _paths() -> dict[str, Any]:
-    return {
-        "/api/openapi.json": {
-            "get": _op("This document", ("200", "OpenAPI 3.1", _json_content(_OPEN_OBJECT)))
-        },
-        "/api/csrf": {"get": _op("The CSRF token for this browser session", _ok("Token", "Csrf"))},
-        "/api/status": {"get": _op("Core status snapshot", _ok("Status", "Status"))},
-        "/api/routines": {
-            "get": _op(
-                "Available routines",
-                ("200", "Routines", _json_content({"type": "array", "items": _ref("Routine")})),
-            )
-        },
-        "/api/session": {
-            "post": _op(
-                "Start a routine",
-                _ok("Started", "SessionCreated", "201"),
-                "409",
-                body="StartSession",
-            )
-        },
-        "/api/session/pause": _command("pause", "Pause the running session"),
-        "/api/session/resume": _command("resume", "Resume a paused session"),
-        "/api/session/skip": _command("skip", "Skip to the next step"),
-        "/api/session/stop": _command("stop", "Stop the session"),
-        "/api/session/pain": _command("pain", "Stop now because of pain (recorded)"),
-        "/api/session/rating": {
-            "post": _op(
-                "Rate pain after the most recent session",
-                _ok("Recorded", "PainAfter"),
-                "409",
-                body="PainAfter",
-            )
-        },
-        "/api/sessions": {
-            "get": _op(
-                "Past sessions, newest first",
-                _ok("Sessions", "SessionList"),
-                "400",
-                parameters=[_query_int("limit", 1, 200, 50), _query_int("offset", 0, 10**9, 0)],
-            )
-        },
-        "/api/sessions/{session_id}": {
-            "get": _op("One session", _ok("Session", "SessionDetail"), "404", parameters=_SID)
-        },
-        "/api/sessions/{session_id}/samples": {
-            "get": _op("Heart-rate samples", _ok("Samples", "Samples"), "404", parameters=_SID)
-        },
-        "/api/sessions/{session_id}.csv": {
-            "get": _op(
-                "Samples as CSV (a download)",
-                ("200", "CSV", {"text/csv": {"schema": {"type": "string"}}}),
-                "404",
-                parameters=_SID,
-            )
-        },
-        "/api/settings": {
-            "get": _op("Settings", _ok("Settings", "Settings")),
-            "put": _op(
-                "Change some settings (keys left out keep their value)",
-                _ok("Settings after the change", "Settings"),
-                body="SettingsUpdate",
-            ),
-        },
-        "/api/resonance": {
-            "get": _op(
-                "Resonance-breathing assessments, newest first",
-                _ok("Assessments", "ResonanceList"),
-                "400",
-                parameters=[_query_int("limit", 1, 200, 50)],
-            )
-        },
-        "/api/resonance/adopt": {
-            "post": _op(
-                "Use an assessment's pace as the saved breathing pattern",
-                _ok("Adopted", "ResonanceAdopted"),
-                "404",
-                body="ResonanceAdopt",
-            )
-        },
-        "/api/devices": {"get": _op("Known devices", _ok("Devices", "DeviceList"))},
-        "/api/devices/scan": {
-            "post": _op(
-                "Scan for nearby bands",
-                _ok("Devices found", "DeviceList"),
-                body="Scan",
-                body_required=False,
-            )
-        },
-        "/api/devices/choose": {
-            "post": _op("Use this band from now on", _ok("Chosen", "Chosen"), "404", body="Choose")
-        },
-        "/api/devices/{address}": {
-            "delete": _op(
-                "Forget a known device",
-                _ok("Forgotten", "Forgotten"),
-                "404",
-                parameters=[_path_param("address", ADDRESS)],
-            )
-        },
-        "/api/reminders": {
-            "get": _op("Reminders, by time of day", _ok("Reminders", "ReminderList")),
-            "post": _op(
-                "Add a reminder (the running service schedules it at once)",
-                _ok("Added", "Reminder", "201"),
-                body="NewReminder",
-            ),
-        },
-        "/api/reminders/{reminder_id}": {
-            "get": _op("One reminder", _ok("Reminder", "Reminder"), "404", parameters=_RID),
-            "patch": _op(
-                "Turn a reminder on or off",
-                _ok("The reminder after the change", "Reminder"),
-                "404",
-                body="ReminderChange",
-                parameters=_RID,
-            ),
-            "delete": _op("Remove a reminder", ("204", "Removed", None), "404", parameters=_RID),
-        },
-        "/api/reminders/{reminder_id}/snooze": {
-            "post": _op(
-                "Ring this reminder again in ten minutes",
-                _ok("When it rings again", "Snoozed"),
-                "404",
-                "409",
-                body="Empty",
-                body_required=False,
-                parameters=_RID,
-            )
-        },
-        "/api/summary": {
-            "get": _op("Today's morning summary (so far)", _ok("Summary", "Summary")),
-        },
-        "/api/summary/{day}": {
-            "get": _op(
-                "The morning summary of a day (local to the companion's time zone)",
-                _ok("Summary", "Summary"),
-                "400",
-                "404",
-                parameters=[
-                    {
-                        "name": "day",
-                        "in": "path",
-                        "required": True,
-                        "description": f"YYYY-MM-DD, from {FIRST_DAY.isoformat()} (the first "
-                        "day with a week before it); 404 for a day still to come.",
-                        "schema": {**_DATE, "pattern": iso_day_on_or_after(FIRST_DAY)},
-                    }
-                ],
-            )
-        },
-        "/api/stream": {
-            "get": _op(
-                "Live events as Server-Sent Events (event: hr|cue|state|link|step|session|"
-                "notice|reminder|pacing|rating|battery|dropped|status)",
-                ("200", "An event stream", {"text/event-stream": {"schema": {"type": "string"}}}),
-                "429",
-            )
-        },
-    }
+def _closed_records(schemas: dict[str, Any]) -> None:
+    """Records are sent whole (``status.to_json``): every field, and nothing else."""
+    for schema in schemas.values():
+        if schema.get("type") == "object" and "properties" in schema:
+            schema.pop("title", None)
+            schema["required"] = list(schema["properties"])
+            schema["additionalProperties"] = False
+
+
+def _as_streamed(schema: dict[str, Any], kind: str) -> None:
+    """An event as ``Event.to_json`` sends it: named by ``type``, without the monotonic time."""
+    properties = {"type": {"const": kind}, **schema["properties"]}
+    properties.pop("mono", None)
+    schema["properties"] = properties
 
 
 @functools.cache
-def _document() -> dict[str, Any]:
+def _generated_schemas() -> dict[str, Any]:
+    events = _event_kinds()
+    roots: list[tuple[str, Any]] = [
+        ("Status", Status),
+        ("SessionStatus", SessionStatus),
+        ("RoutineSummary", RoutineSummary),
+        *((cls.__name__, cls) for cls in events.values()),
+    ]
+    keyed, found = TypeAdapter.json_schemas(
+        [(name, "serialization", TypeAdapter(kind)) for name, kind in roots],
+        ref_template="#/components/schemas/{model}",
+        schema_generator=_RecordSchemas,
+    )
+    schemas: dict[str, Any] = dict(found.get("$defs", {}))
+    for name, _kind in roots:
+        reference = keyed[(name, "serialization")]
+        if reference.get("$ref") != ref(name)["$ref"]:
+            schemas[name] = reference  # a union: give it its own name
+    for kind, cls in events.items():
+        _as_streamed(schemas[cls.__name__], kind)
+    _closed_records(schemas)
+    return schemas
+
+
+def stream_event_kinds() -> list[str]:
+    """The event names a live stream sends (``event: <kind>``), the status snapshot first."""
+    return [_STATUS_EVENT, *_event_kinds()]
+
+
+def _stream_events() -> dict[str, Any]:
+    events = {kind: ref(cls.__name__) for kind, cls in _event_kinds().items()}
+    return {_STATUS_EVENT: ref("Status"), **events}
+
+
+# --- paths from the routes ------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"<(?:(?P<converter>[a-z_]+)(?:\([^)]*\))?:)?(?P<name>[a-z_]+)>")
+_NOT_OPERATIONS: Final = frozenset({"HEAD", "OPTIONS"})
+
+
+def _converter_schema(app: Flask, converter: str | None) -> dict[str, Any]:
+    cls = app.url_map.converters[converter or "default"]
+    regex = getattr(cls, "regex", None)
+    if cls.to_python is not app.url_map.converters["default"].to_python:
+        # A converter that gives its view a number (``rid``): digits only, so 0 up to nines.
+        digits = re.fullmatch(r"\[0-9\]\{1,(\d+)\}", regex or "")
+        high = 10 ** int(digits.group(1)) - 1 if digits else None
+        return {"type": "integer", "minimum": 0, **({"maximum": high} if high else {})}
+    if converter is None or regex is None:
+        return {"type": "string"}
+    return {"type": "string", "pattern": anchored(regex)}
+
+
+def _routes(app: Flask) -> Iterator[tuple[str, str, str, list[dict[str, Any]]]]:
+    """(path, method, endpoint, path parameters) of every route under /api."""
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/"):
+            continue
+        operation = OPERATIONS.get(rule.endpoint)
+        overrides = operation.path if operation else {}
+        parameters = []
+        for found in _PLACEHOLDER.finditer(rule.rule):
+            name = found["name"]
+            stated = overrides.get(name, {"schema": _converter_schema(app, found["converter"])})
+            parameters.append({"name": name, "in": "path", "required": True, **stated})
+        path = _PLACEHOLDER.sub(lambda m: "{" + m["name"] + "}", rule.rule)
+        for method in sorted((rule.methods or set()) - _NOT_OPERATIONS):
+            yield path, method.lower(), rule.endpoint, parameters
+
+
+def _error(code: str) -> dict[str, Any]:
+    return {
+        "description": _ERROR_TEXT[code],
+        "content": {"application/json": {"schema": ref("Error")}},
+    }
+
+
+def _undescribed(endpoint: str) -> Operation:
+    # Shown, so nothing the server has is hidden; the test that every route is described
+    # fails until OPERATIONS says what it answers.
+    return Operation(f"({endpoint}: not described yet)", Answer("Not described yet", None))
+
+
+def _operation(endpoint: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    stated = OPERATIONS.get(endpoint) or _undescribed(endpoint)
+    answer = stated.answer
+    ok: dict[str, Any] = {"description": answer.description}
+    if answer.schema is not None or answer.inline is not None:
+        schema = ref(answer.schema) if answer.schema else dict(answer.inline or {})
+        ok["content"] = {answer.media: {"schema": schema}}
+    if endpoint == "api.stream":
+        ok["description"] = (
+            f"An event stream; each event is named by its kind ({'|'.join(stream_event_kinds())})"
+            " and carries the JSON of that kind (x-events)."
+        )
+        ok["content"][answer.media]["x-events"] = _stream_events()
+    codes = [*_ALWAYS, *stated.errors]
+    if stated.body is not None:
+        codes += [code for code in _WITH_A_BODY if code not in codes]
+    operation: dict[str, Any] = {
+        "summary": stated.summary,
+        "responses": {answer.status: ok, **{code: _error(code) for code in codes}},
+    }
+    if stated.body is not None:
+        operation["requestBody"] = {
+            "required": stated.body_required,
+            "content": {"application/json": {"schema": ref(stated.body)}},
+        }
+    every = [*parameters, *(dict(q) for q in stated.query)]
+    if every:
+        operation["parameters"] = every
+    return operation
+
+
+def _paths(app: Flask) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for path, method, endpoint, parameters in sorted(_routes(app)):
+        paths.setdefault(path, {})[method] = _operation(endpoint, parameters)
+    return paths
+
+
+def undescribed_endpoints(app: Flask) -> list[str]:
+    """Routes under /api that OPERATIONS does not describe (there should be none)."""
+    return sorted({endpoint for _, _, endpoint, _ in _routes(app) if endpoint not in OPERATIONS})
+
+
+@functools.cache
+def _describing_app() -> Flask:
+    """An app built as the server builds its own, for its routes only (never served)."""
+    from web.app import create_app  # web.app imports the API, which imports this module
+    from web.settings import WebSettings
+
+    return create_app(cast(SessionControl, _NoCore()), store_engine=None, settings=WebSettings())
+
+
+class _NoCore:
+    """Stands in for the session host in the describing app, which never handles a request."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"the describing app has no session host ({name})")
+
+
+def _document(app: Flask) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
@@ -698,9 +426,9 @@ def _document() -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}, {"cookieAuth": [], "csrfHeader": []}, {}],
-        "paths": _paths(),
+        "paths": _paths(app),
         "components": {
-            "schemas": _SCHEMAS,
+            "schemas": {**STATED_SCHEMAS, **_generated_schemas()},
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer"},
                 "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "companion_session"},
@@ -710,18 +438,18 @@ def _document() -> dict[str, Any]:
     }
 
 
-def served_document(core: SessionControl, may_read: bool) -> dict[str, Any]:
+def served_document(core: SessionControl, may_read: bool, app: Flask) -> dict[str, Any]:
     """The document as GET /api/openapi.json serves it: with the routine names there are now
     for callers who may read them; without (routine fields described in words) for anyone
     else, or when the core cannot say."""
     if not may_read:
-        return openapi_document()
+        return openapi_document(app=app)
     try:
-        names = [str(routine.get("name")) for routine in core.routines()]
+        names = [routine.name for routine in core.routines()]
     except (CompanionError, TimeoutError) as error:
         _LOGGER.warning("describing the API without routine names: %s", error)
-        return openapi_document()
-    return openapi_document(routine_names=names)
+        return openapi_document(app=app)
+    return openapi_document(routine_names=names, app=app)
 
 
 def accepted_routine_names(names: Iterable[str]) -> list[str]:
@@ -731,10 +459,13 @@ def accepted_routine_names(names: Iterable[str]) -> list[str]:
     )
 
 
-def openapi_document(routine_names: Iterable[str] | None = None) -> dict[str, Any]:
-    """A fresh copy, so no caller can change what the next one gets. With ``routine_names``
-    (the routines there are now), routine fields take only those names."""
-    document = copy.deepcopy(_document())
+def openapi_document(
+    routine_names: Iterable[str] | None = None, *, app: Flask | None = None
+) -> dict[str, Any]:
+    """A fresh copy, so no caller can change what the next one gets, of ``app``'s routes (by
+    default an app built as the server builds its own). With ``routine_names`` (the routines
+    there are now), routine fields take only those names."""
+    document = copy.deepcopy(_document(app or _describing_app()))
     if routine_names is not None:
         names = accepted_routine_names(routine_names)
         routine = document["components"]["schemas"]["RoutineName"]

@@ -87,7 +87,7 @@ def check_days(value: object) -> tuple[str, ...]:
 
 def _known_routine(body: dict[str, Any]) -> str:
     routine = text_field(body, "routine", max_len=MAX_ROUTINE_NAME)
-    known = [str(r.get("name")) for r in web_state().core.routines()]
+    known = [r.name for r in web_state().core.routines()]
     if routine not in known:
         raise ApiError(
             http.HTTPStatus.UNPROCESSABLE_ENTITY,

@@ -68,3 +68,17 @@ def iso_day_on_or_after(first: datetime.date) -> str:
             branches.append(text[:position] + higher + rest)
     branches.append(text)
     return "^(?:" + "|".join(branches) + ")$"
+
+
+# A session id in a path (web/api.py's "sid" converter; unanchored, as converters take them).
+SESSION_ID: Final = r"[A-Za-z0-9_-]{1,64}"
+# Bluetooth addresses as the OS stacks print them: MAC (Linux, Windows) or UUID (macOS).
+BLUETOOTH_ADDRESS: Final = (
+    r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}"
+    r"|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+)
+
+
+def anchored(pattern: str) -> str:
+    """``pattern`` as a JSON Schema pattern matching whole values only."""
+    return f"^(?:{pattern})$"

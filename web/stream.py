@@ -22,6 +22,7 @@ from flask import Response, request
 from companion.errors import SessionError
 from companion.events import Event
 from companion.session.control import FeedSubscription
+from companion.session.status import to_json
 from web.problems import error_response
 from web.state import StreamSlots, WebState, web_state
 
@@ -77,7 +78,7 @@ def _frames(
     try:
         yield f"retry: {RETRY_MS}\n: connected\n\n".encode()
         try:
-            yield sse_frame("status", state.core.status())
+            yield sse_frame("status", to_json(state.core.status()))
         except Exception as error:  # the live events still flow without the snapshot
             _LOGGER.warning("no status snapshot for a new stream: %s", error)
         last_write = time.monotonic()

@@ -16,6 +16,7 @@ from companion.events import Event
 from companion.reminders.scheduler import ReminderHost
 from companion.session.host import SessionHost
 from companion.session.live_feed import FeedSubscriber
+from companion.session.status import RoutineSummary, SessionStatus, Status
 
 T = TypeVar("T")
 CALL_TIMEOUT_S = 10.0
@@ -49,19 +50,19 @@ class SessionBridge:
 
         return self._call(call())
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> Status:
         return self._run(self._core.status)
 
-    def routines(self) -> list[dict[str, Any]]:
+    def routines(self) -> list[RoutineSummary]:
         return self._run(self._routine_list)
 
-    def _routine_list(self) -> list[dict[str, Any]]:
+    def _routine_list(self) -> list[RoutineSummary]:
         return self._core.routine_list()
 
     def start_session(self, routine: str, pain_before: int | None) -> str:
         return self._call(self._core.start_session(routine, pain_before))
 
-    def command(self, name: str) -> dict[str, Any]:
+    def command(self, name: str) -> SessionStatus:
         return self._run(lambda: self._core.command(name))
 
     def rate_pain_after(self, pain: int) -> None:

@@ -1,5 +1,7 @@
 """What code outside the core loop (the web threads, the scheduler) may ask of the core.
 
+Its answers are the typed records of ``companion.session.status``.
+
 Every method is safe to call from any thread: implementations hand the work to the
 core loop (``asyncio.run_coroutine_threadsafe``) and wait for the answer with a timeout.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from companion.events import Event
+from companion.session.status import RoutineSummary, SessionStatus, Status
 
 
 class FeedSubscription(Protocol):
@@ -22,20 +25,20 @@ class FeedSubscription(Protocol):
 
 
 class SessionControl(Protocol):
-    def status(self) -> dict[str, Any]:
-        """Snapshot: link state, device, battery, last heart rate and contact, session state,
-        current step, plan, pacing, dropped packet count, open notices."""
+    def status(self) -> Status:
+        """Snapshot: link state and detail, device, profile, battery, dropped packets, the
+        last heart rate and its age, the session (state, step, pattern), the latest notices."""
         ...
 
-    def routines(self) -> list[dict[str, Any]]:
-        """Available routines: name, title, description, total_s, source ("built-in" or a path)."""
+    def routines(self) -> list[RoutineSummary]:
+        """Available routines: name, title, description, total_s."""
         ...
 
     def start_session(self, routine: str, pain_before: int | None) -> str:
         """Start a routine; returns the new session's id. Raises SessionError if one runs."""
         ...
 
-    def command(self, name: str) -> dict[str, Any]:
+    def command(self, name: str) -> SessionStatus:
         """One of "pause", "resume", "skip", "stop", "pain"; returns the new session status.
         Raises SessionError when it does not fit the current state."""
         ...

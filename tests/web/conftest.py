@@ -26,7 +26,19 @@ from companion.events import (
     SessionStateChanged,
     StepStarted,
 )
+from companion.routines.catalog import Mode, Side
+from companion.routines.pacer import BreathPattern
+from companion.routines.plan import PlannedStep
 from companion.session.live_feed import FeedHub, FeedSubscriber
+from companion.session.status import (
+    HeartRateNow,
+    IdleSession,
+    LinkStatus,
+    RoutineSummary,
+    SessionNow,
+    SessionStatus,
+    Status,
+)
 from companion.store.database import create_engine_for_url, sqlite_url, upgrade_to_head
 from companion.store.writes import EventTranslator, apply_writes
 from web import WebSettings, create_app
@@ -34,39 +46,47 @@ from web.openapi import openapi_document
 
 BAND = "F0:F1:F2:F3:F4:F5"
 T0 = 1_750_000_000.0
-ROUTINES: list[dict[str, Any]] = [
-    {
-        "name": "bedtime",
-        "title": "Bedtime unwind",
-        "description": "Gentle stretches before sleep.",
-        "total_s": 600.0,
-        "source": "built-in",
-    },
-    {
-        "name": "morning",
-        "title": "Morning mobility",
-        "description": "Loosen a stiff back.",
-        "total_s": 480.0,
-        "source": "built-in",
-    },
+ROUTINES: list[RoutineSummary] = [
+    RoutineSummary(
+        name="bedtime",
+        title="Bedtime unwind",
+        description="Gentle stretches before sleep.",
+        total_s=600.0,
+    ),
+    RoutineSummary(
+        name="morning",
+        title="Morning mobility",
+        description="Loosen a stiff back.",
+        total_s=480.0,
+    ),
 ]
 PATTERN = {"inhale_s": 4.0, "hold_in_s": 0.0, "exhale_s": 6.0, "hold_out_s": 0.0}
-FIRST_STEP: dict[str, Any] = {
-    "index": 0,
-    "name": "Knee to chest",
-    "exercise": "knee-to-chest",
-    "side": "left",
-    "start_s": 0.0,
-    "end_s": 30.0,
-    "instructions": "Breathe out as you draw one knee up; hold it gently.",
-    "breaths": 3,
-    "reps": None,
+FIRST_STEP = PlannedStep(
+    index=0,
+    name="Knee to chest",
+    exercise="knee-to-chest",
+    side=Side.LEFT,
+    mode=Mode.HOLD,
+    start_s=0.0,
+    end_s=30.0,
+    instructions="Breathe out as you draw one knee up; hold it gently.",
+    breaths=3,
+    reps=None,
+)
+
+
+# Why a session ended, worded as the real engine words it.
+_FAKE_REASONS = {
+    SessionState.STOPPED: "stopped by you",
+    SessionState.PAIN: "pain reported",
+    SessionState.COMPLETED: "routine finished",
 }
 
 
 class FakeCore:
     """An in-memory SessionControl: records what it is asked, refuses what the real one would,
-    and fans events out to live-feed subscribers through the real FeedHub."""
+    answers with the same status records as the real host, and fans events out to live-feed
+    subscribers through the real FeedHub."""
 
     def __init__(self, max_streams: int = 20) -> None:
         self.feed = FeedHub(max_streams)
@@ -81,50 +101,55 @@ class FakeCore:
         self.session_state: str = "idle"
         self.run_id: str | None = None
         self.finished_run: str | None = None
-        self.last_hr: dict[str, Any] | None = None
-        self.link_state = LinkState.CONNECTED.value
+        self.last_hr: HeartRateNow | None = None
+        self.link_state = LinkState.CONNECTED
         self._lock = threading.Lock()
         self._next = 0
 
     # --- SessionControl ---------------------------------------------------------------------
-    def status(self) -> dict[str, Any]:
+    def status(self) -> Status:
         with self._lock:
-            return {
-                "link": {
-                    "state": self.link_state,
-                    "device": BAND,
-                    "profile": "generic",
-                    "battery": 81,
-                    "dropped_packets": 0,
-                },
-                "heart_rate": self.last_hr,
-                "session": self._session_status(),
-                "notices": [],
-                "streams": len(self.feed),
-            }
+            return Status(
+                link=LinkStatus(
+                    state=self.link_state,
+                    detail="",
+                    device=BAND,
+                    profile="generic",
+                    battery=81,
+                    dropped_packets=0,
+                ),
+                heart_rate=self.last_hr,
+                session=self._session_status(),
+                notices=(),
+                streams=len(self.feed),
+            )
 
-    def _session_status(self) -> dict[str, Any]:
-        if self.run_id is None:
-            return {"state": "idle"}
-        running = self.session_state in ("running", "paused")
-        return {
-            "id": self.run_id,
-            "state": self.session_state,
-            "routine": "bedtime",
-            "title": "Bedtime unwind",
-            "offset_s": 0.0,
-            "total_s": 600.0,
-            "pattern": PATTERN,
-            "step": FIRST_STEP if running else None,
-        }
+    def _session_status(self) -> SessionStatus:
+        if self.run_id is None or self.session_state == "idle":
+            return IdleSession()
+        state = SessionState(self.session_state)
+        return SessionNow(
+            id=self.run_id,
+            state=state,
+            routine="bedtime",
+            title="Bedtime unwind",
+            level=1,
+            level_reason="level 1 of 4: starting gently",
+            offset_s=0.0,
+            total_s=600.0,
+            reason=_FAKE_REASONS.get(state, ""),
+            pattern=BreathPattern(**PATTERN),
+            step=FIRST_STEP if not state.is_final else None,
+            steps=2,
+        )
 
-    def routines(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in ROUTINES]
+    def routines(self) -> list[RoutineSummary]:
+        return list(ROUTINES)
 
     def start_session(self, routine: str, pain_before: int | None) -> str:
         with self._lock:
-            if routine not in {r["name"] for r in ROUTINES}:
-                raise UnknownNameError("routine", routine, [r["name"] for r in ROUTINES])
+            if routine not in {r.name for r in ROUTINES}:
+                raise UnknownNameError("routine", routine, [r.name for r in ROUTINES])
             if self.session_state in ("running", "paused"):
                 raise SessionError("a routine is already running")
             self._next += 1
@@ -133,7 +158,7 @@ class FakeCore:
             self.started.append((routine, pain_before))
             return self.run_id
 
-    def command(self, name: str) -> dict[str, Any]:
+    def command(self, name: str) -> SessionStatus:
         with self._lock:
             allowed = {
                 "pause": ("running",),
@@ -184,7 +209,14 @@ class FakeCore:
     def publish(self, event: Event) -> None:
         with self._lock:
             if isinstance(event, HeartRateSample):
-                self.last_hr = {"hr": event.hr, "contact": event.contact, "t": event.wall}
+                self.last_hr = HeartRateNow(
+                    hr=event.hr,
+                    contact=event.contact,
+                    t=event.wall,
+                    rr_ms=event.rr_ms,
+                    age_s=0.0,
+                    stale=False,
+                )
             if isinstance(event, SessionStateChanged):
                 self.session_state = event.state.value
                 if event.state.is_final:

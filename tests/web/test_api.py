@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from companion.events import SessionState
+from companion.session.status import to_json
 from companion.store import queries
 from tests.web.conftest import (
     BAND,
@@ -27,11 +28,11 @@ def test_status_is_the_core_snapshot(browser_client: FlaskClient, core: FakeCore
     response = browser_client.get("/api/status")
 
     assert response.status_code == 200
-    assert response.get_json() == core.status()
+    assert response.get_json() == to_json(core.status())
 
 
 def test_routines_are_listed_as_the_core_gives_them(browser_client: FlaskClient) -> None:
-    assert browser_client.get("/api/routines").get_json() == ROUTINES
+    assert browser_client.get("/api/routines").get_json() == to_json(ROUTINES)
 
 
 def test_starting_a_session_answers_201_with_its_id_and_location(

@@ -90,7 +90,7 @@ def session_started(run_id: str) -> SessionStarted:
 
 def hold_step(run_id: str) -> StepStarted:
     fields: dict[str, Any] = {
-        k: FIRST_STEP[k] for k in ("exercise", "side", "start_s", "end_s", "breaths")
+        k: getattr(FIRST_STEP, k) for k in ("exercise", "side", "start_s", "end_s", "breaths")
     }
     return StepStarted(
         mono=0.0, wall=T0, run_id=run_id, step=0, name="Knee to chest — left",

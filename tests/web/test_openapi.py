@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import datetime
+import importlib
 import json
+import pkgutil
 import re
 import sys
 from typing import Any
@@ -16,10 +20,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
+import companion
+from companion.bus import EventBus
+from companion.events import Event, Notice
+from companion.routines.catalog import built_in_routines, load_catalog
 from companion.routines.pacer import RATE_RANGE_PER_MIN, BreathPattern
-from tests.web.conftest import ROUTINES, FakeCore
+from companion.routines.progression import ProgressionLevel
+from companion.routines.watch import SafetySettings
+from companion.session.host import FIRST_LEVEL, CoreSettings, SessionHost
+from companion.session.status import RoutineSummary, SessionNow, to_json
+from tests.web.conftest import ROUTINES, T0, FakeCore, hr_event, schema_problems
 from web import WebSettings, create_app
-from web.openapi import DAY_WORDS, accepted_routine_names, openapi_document
+from web.openapi import (
+    DAY_WORDS,
+    accepted_routine_names,
+    openapi_document,
+    stream_event_kinds,
+    undescribed_endpoints,
+)
 from web.problems import UnprocessableError
 from web.reminders_api import check_days
 from web.schema_patterns import HH_MM, PYTHON_WHITESPACE
@@ -66,6 +84,59 @@ def test_every_route_and_method_is_documented_and_nothing_else(app: Flask) -> No
     assert documented(openapi_document()) == routes_under_api(app)
 
 
+def test_every_route_under_api_says_what_it_answers(app: Flask) -> None:
+    assert undescribed_endpoints(app) == []
+    for path, operations in openapi_document(app=app)["paths"].items():
+        for method, operation in operations.items():
+            assert "not described" not in operation["summary"], (method, path)
+
+
+def test_a_route_added_later_is_in_the_document_without_editing_it(app: Flask) -> None:
+    app.add_url_rule("/api/sessions/<sid:session_id>/notes", "api.notes", lambda session_id: "")
+
+    described = openapi_document(app=app)["paths"]["/api/sessions/{session_id}/notes"]["get"]
+
+    assert undescribed_endpoints(app) == ["api.notes"]
+    assert described["parameters"] == [
+        {
+            "name": "session_id",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^(?:[A-Za-z0-9_-]{1,64})$"},
+        }
+    ]
+
+
+def test_the_stream_names_every_event_kind_the_companion_has() -> None:
+    stream = openapi_document()["paths"]["/api/stream"]["get"]["responses"]["200"]
+    events = stream["content"]["text/event-stream"]["x-events"]
+
+    assert {"cue_delivered", "hr_stale", "status"} <= set(events)
+    assert set(events) == set(stream_event_kinds())
+    for kind, schema in events.items():
+        if kind != "status":
+            named = schema["$ref"].removeprefix("#/components/schemas/")
+            assert STREAM_SCHEMAS[named]["properties"]["type"] == {"const": kind}
+
+
+STREAM_SCHEMAS = openapi_document()["components"]["schemas"]
+
+
+def test_every_event_the_companion_defines_is_described() -> None:
+    for module in pkgutil.walk_packages(companion.__path__, "companion."):
+        if not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    defined = set()
+    pending = list(Event.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.startswith("companion."):
+            defined.add(cls.kind)
+
+    assert defined == set(stream_event_kinds()) - {"status"}
+
+
 def test_every_reference_resolves() -> None:
     document = openapi_document()
     schemas = document["components"]["schemas"]
@@ -103,7 +174,7 @@ def test_callers_cannot_change_the_next_document() -> None:
 
 # --- the served document: routine names as they are now ----------------------------------------
 
-ROUTINE_NAMES = sorted(r["name"] for r in ROUTINES)
+ROUTINE_NAMES = sorted(r.name for r in ROUTINES)
 
 
 def routine_schema(document: dict[str, Any]) -> dict[str, Any]:
@@ -129,7 +200,8 @@ def test_a_routine_file_added_later_is_in_the_next_document(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        "tests.web.conftest.ROUTINES", [*ROUTINES[:2], {**ROUTINES[0], "name": "my-evening"}]
+        "tests.web.conftest.ROUTINES",
+        [*ROUTINES[:2], dataclasses.replace(ROUTINES[0], name="my-evening")],
     )
 
     served = client.get("/api/openapi.json").get_json()
@@ -153,7 +225,7 @@ def test_without_a_login_the_names_are_not_shown(core: FakeCore, engine: Engine)
 
 
 class SilentCore(FakeCore):
-    def routines(self) -> list[dict[str, Any]]:
+    def routines(self) -> list[RoutineSummary]:
         raise TimeoutError("the core did not answer")
 
 
@@ -309,3 +381,48 @@ def test_the_breathing_rate_rule_is_stated_as_the_pacer_enforces_it() -> None:
     assert (rule["minimum"], rule["maximum"]) == RATE_RANGE_PER_MIN
     defaults = {name: field["default"] for name, field in pattern["properties"].items()}
     assert defaults == BreathPattern().to_json()
+
+
+# --- the session host's answers against the schemas generated from their types ---------------
+
+
+def status_problems(value: Any, name: str = "Status") -> list[str]:
+    return schema_problems(name, to_json(value))
+
+
+async def test_the_real_hosts_status_fits_the_generated_status_schema() -> None:
+    bus = EventBus()
+    host = SessionHost(
+        bus=bus,
+        link=None,
+        routines=built_in_routines(load_catalog()),
+        profile_for_plans=None,
+        settings=CoreSettings(pattern=None, safety=SafetySettings()),
+        progression=first_level,
+    )
+    assert status_problems(host.status()) == []
+
+    bus.publish(hr_event(64))
+    bus.publish(Notice(mono=0.0, wall=T0, level="info", topic="band", message="Hello."))
+    await host.start_session("taster", pain_before=3)
+    await asyncio.sleep(0.01)  # the first step begins on the loop
+    status = host.status()
+    assert isinstance(status.session, SessionNow) and status.session.step is not None
+    assert status_problems(status) == []
+    assert status_problems(host.command("pause"), "SessionStatus") == []
+    assert status_problems(host.command("stop"), "SessionStatus") == []
+    assert schema_problems("RoutineSummary", to_json(host.routine_list()[0])) == []
+    host.interrupt("the test is over")
+
+
+async def first_level(_routine: str) -> ProgressionLevel:
+    return FIRST_LEVEL
+
+
+def test_the_fake_core_answers_with_what_the_schema_describes(core: FakeCore) -> None:
+    assert status_problems(core.status()) == []
+    core.start_session("bedtime", 4)
+    core.publish(hr_event(70))
+    assert status_problems(core.status()) == []
+    assert status_problems(core.command("pain"), "SessionStatus") == []
+    assert all(schema_problems("RoutineSummary", to_json(r)) == [] for r in core.routines())

@@ -107,7 +107,7 @@ def test_reminders_are_listed_by_time_of_day(browser_client: FlaskClient, engine
     assert schema_problems("ReminderList", body) == []
 
 
-KNOWN = [r["name"] for r in ROUTINES]
+KNOWN = [r.name for r in ROUTINES]
 
 
 @pytest.mark.parametrize(

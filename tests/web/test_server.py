@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import Engine
 
 from companion.errors import CompanionError
+from companion.session.status import to_json
 from tests.web.conftest import FakeCore, hr_event
 from web import RunningServer, TokenRequiredError, WebSettings, create_app, serve
 
@@ -46,7 +47,7 @@ def test_serves_json_over_real_http(running: RunningServer, core: FakeCore) -> N
     response = conn.getresponse()
 
     assert response.status == 200
-    assert json.loads(response.read()) == core.status()
+    assert json.loads(response.read()) == to_json(core.status())
     assert running.url == f"http://127.0.0.1:{running.port}"
     conn.close()
 

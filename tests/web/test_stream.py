@@ -13,6 +13,7 @@ from werkzeug.test import TestResponse
 
 from companion.events import LinkState, SessionState
 from companion.session.live_feed import FeedFullError
+from companion.session.status import to_json
 from tests.web.conftest import BAND, T0, FakeCore, cue_event, hr_event, link_event, state_event
 from web import shutdown
 from web.stream import HEARTBEAT, sse_frame
@@ -70,7 +71,7 @@ def test_headers_say_event_stream_and_no_caching(client: FlaskClient) -> None:
 def test_a_new_stream_starts_with_the_status_snapshot(client: FlaskClient, core: FakeCore) -> None:
     response, frames = open_stream(client)
 
-    assert skip_greeting(frames) == core.status()
+    assert skip_greeting(frames) == to_json(core.status())
     response.close()
 
 

@@ -1,0 +1,408 @@
+"""The schemas of /api whose records are not typed yet (history rows, settings, reminders,
+resonance assessments, the morning summary) and of the request bodies, stated by hand with
+the server's own constants and patterns (web/schema_patterns.py). Each is checked against
+what the server does: tests/web/test_openapi.py holds the patterns against the parsers, and
+the schemathesis run (tests/e2e/test_hostile_input.py) sends what they call valid and
+invalid. The records the session host answers with are not here: web/openapi.py generates
+their schemas from the types.
+
+One rule no JSON Schema can state, that a breathing pattern's four phases together make
+3-12 breaths a minute, is given in words and as the extension ``x-breaths-per-minute``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from companion.events import SessionState
+from companion.reminders.model import WEEKDAYS
+from companion.routines.pacer import (
+    EXHALE_RANGE_S,
+    HOLD_RANGE_S,
+    INHALE_RANGE_S,
+    RATE_RANGE_PER_MIN,
+    BreathPattern,
+)
+from companion.summary.advice import AdviceKey
+from companion.summary.morning import WEEKDAY_NAMES, DayPart, TrendDirection
+from web.prefs import HR_CEILING_BPM, ClockStyle, EnergyUnit
+from web.schema_patterns import (
+    BLUETOOTH_ADDRESS,
+    HH_MM,
+    anchored,
+    weekday_item,
+    weekday_list,
+)
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_PAIN = {"type": "integer", "minimum": 0, "maximum": 10}
+_DEFAULT_PATTERN = BreathPattern()
+
+
+def _seconds(bounds: tuple[float, float], default: float) -> dict[str, Any]:
+    return {"type": "number", "minimum": bounds[0], "maximum": bounds[1], "default": default}
+
+
+OPEN_OBJECT: Final = {"type": "object", "additionalProperties": True}
+_HH_MM = {"type": "string", "pattern": HH_MM, "examples": ["07:30"]}
+_HH_MM_OUT = {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]$"}
+_WEEKDAY = {"enum": list(WEEKDAYS)}
+# What a new reminder's days may say: mon..sun or the full names, in any case.
+DAY_WORDS: Final = (*WEEKDAYS, *(name.lower() for name in WEEKDAY_NAMES))
+# Routine names the API takes (web/api.py and web/reminders_api.py refuse longer ones).
+MAX_ROUTINE_NAME: Final = 200
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+_PAIN_OR_NULL = {"oneOf": [_PAIN, {"type": "null"}]}
+DATE: Final = {"type": "string", "format": "date"}
+_DATE_TIME = {"type": "string", "format": "date-time"}
+
+
+def _closed(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """An object with exactly these properties, all present."""
+    return {
+        "type": "object",
+        "required": list(properties),
+        "properties": properties,
+        "additionalProperties": False,
+        **extra,
+    }
+
+
+def _done_of(what: str) -> dict[str, Any]:
+    count = {"type": "integer", "minimum": 0}
+    return _closed({"planned": count, "done": count}, description=what)
+
+
+def _trend(what: str) -> dict[str, Any]:
+    return _closed(
+        {
+            "direction": {"enum": [d.value for d in TrendDirection]},
+            "change": _NUMBER_OR_NULL,
+            "days": {
+                "type": "array",
+                "maxItems": 7,
+                "items": _closed({"day": DATE, "value": {"type": "number"}}),
+            },
+        },
+        description=f"{what} over the seven days up to the summary's day (days with data only). "
+        "unknown: fewer than three such days.",
+    )
+
+
+# The records not typed yet (history rows, settings, reminders, resonance, the summary) are
+# stated here, with the server's own constants and patterns.
+STATED_SCHEMAS: Final[dict[str, Any]] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {"type": "string"},
+            "field": {"type": "string"},
+            "known": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "RoutineName": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_ROUTINE_NAME,
+        "description": "The name of one of GET /api/routines. The served document lists "
+        "them (as an enum) for callers allowed to read them.",
+    },
+    "StartSession": {
+        "type": "object",
+        "required": ["routine"],
+        "properties": {
+            "routine": ref("RoutineName"),
+            "pain_before": {"oneOf": [_PAIN, {"type": "null"}]},
+        },
+        "additionalProperties": False,
+    },
+    "SessionCreated": {
+        "type": "object",
+        "required": ["id"],
+        "properties": {"id": {"type": "string"}},
+    },
+    "PainAfter": {
+        "type": "object",
+        "required": ["pain_after"],
+        "properties": {"pain_after": _PAIN},
+        "additionalProperties": False,
+    },
+    "Empty": {"type": "object", "maxProperties": 0},
+    "SessionList": {
+        "type": "object",
+        "required": ["sessions", "limit", "offset"],
+        "properties": {
+            "sessions": {"type": "array", "items": ref("SessionSummary")},
+            "limit": {"type": "integer"},
+            "offset": {"type": "integer"},
+        },
+    },
+    "SessionSummary": {
+        "type": "object",
+        "required": ["id"],
+        "properties": {
+            "id": {"type": "string"},
+            "routine": {"type": "string"},
+            "started_at": {"type": "number"},
+            "ended_at": {"type": ["number", "null"]},
+            "outcome": {"type": "string"},
+            "pain_before": {"type": ["integer", "null"]},
+            "pain_after": {"type": ["integer", "null"]},
+        },
+        "additionalProperties": True,
+    },
+    "SessionDetail": {
+        "allOf": [ref("SessionSummary")],
+        "description": "The session with its steps, cues (planned and actual) and link events.",
+    },
+    "Samples": {
+        "type": "object",
+        "required": ["session_id", "samples"],
+        "properties": {
+            "session_id": {"type": "string"},
+            "samples": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"t": {"type": "number"}, "hr": {"type": "integer"}},
+                    "additionalProperties": True,
+                },
+            },
+        },
+    },
+    "Settings": {
+        "type": "object",
+        "required": ["pattern", "hr_ceiling", "units", "wake_time"],
+        "properties": {
+            "pattern": {"oneOf": [ref("Pattern"), {"type": "null"}]},
+            "hr_ceiling": ref("HrCeiling"),
+            "units": ref("Units"),
+            "wake_time": {
+                **_HH_MM_OUT,
+                "description": "When the morning summary is made each day (default 07:00).",
+            },
+        },
+    },
+    "SettingsUpdate": {
+        "type": "object",
+        "properties": {
+            "pattern": {"oneOf": [ref("Pattern"), {"type": "null"}]},
+            "hr_ceiling": ref("HrCeiling"),
+            "units": ref("Units"),
+            "wake_time": {**_HH_MM, "description": "HH:MM on a 24-hour clock."},
+        },
+        "additionalProperties": False,
+    },
+    "Pattern": {
+        "type": "object",
+        "description": "A breathing pattern; null means each routine's own. The four phases "
+        f"together must make {RATE_RANGE_PER_MIN[0]:g} to {RATE_RANGE_PER_MIN[1]:g} breaths "
+        f"a minute (one breath of {60 / RATE_RANGE_PER_MIN[1]:g} to "
+        f"{60 / RATE_RANGE_PER_MIN[0]:g} s), or the server answers 422. Fields left out "
+        "take their defaults.",
+        "x-breaths-per-minute": {
+            "minimum": RATE_RANGE_PER_MIN[0],
+            "maximum": RATE_RANGE_PER_MIN[1],
+        },
+        "properties": {
+            "inhale_s": _seconds(INHALE_RANGE_S, _DEFAULT_PATTERN.inhale_s),
+            "hold_in_s": _seconds(HOLD_RANGE_S, _DEFAULT_PATTERN.hold_in_s),
+            "exhale_s": _seconds(EXHALE_RANGE_S, _DEFAULT_PATTERN.exhale_s),
+            "hold_out_s": _seconds(HOLD_RANGE_S, _DEFAULT_PATTERN.hold_out_s),
+        },
+        "additionalProperties": False,
+    },
+    "HrCeiling": {"type": "integer", "minimum": HR_CEILING_BPM[0], "maximum": HR_CEILING_BPM[1]},
+    "Units": {
+        "type": "object",
+        "properties": {
+            "energy": {"enum": [u.value for u in EnergyUnit]},
+            "clock": {"enum": [c.value for c in ClockStyle]},
+        },
+        "additionalProperties": False,
+    },
+    "DeviceList": {
+        "type": "object",
+        "required": ["devices"],
+        "properties": {"devices": {"type": "array", "items": OPEN_OBJECT}},
+    },
+    "Scan": {
+        "type": "object",
+        "properties": {"timeout_s": {"type": "number", "minimum": 1, "maximum": 20}},
+        "additionalProperties": False,
+    },
+    "ResonanceList": _closed(
+        {
+            "assessments": {
+                "type": "array",
+                "description": "Every resonance-breathing assessment, newest first; each "
+                "has verdict, pace_per_min (null unless answered), confidence, the pattern "
+                "it was paced with, a message and per-pace figures.",
+                "items": OPEN_OBJECT,
+            }
+        }
+    ),
+    "ResonanceAdopt": _closed({"id": {"type": "integer", "minimum": 1, "maximum": 999_999_999}}),
+    "ResonanceAdopted": _closed(
+        {
+            "id": {"type": "integer"},
+            "pace_per_min": {"type": "number"},
+            "pattern": ref("Pattern"),
+            "applies": {"type": "string"},
+        }
+    ),
+    "Choose": {
+        "type": "object",
+        "required": ["address"],
+        "properties": {
+            "address": {
+                "oneOf": [
+                    {"type": "string", "pattern": anchored(BLUETOOTH_ADDRESS)},
+                    {"type": "null"},
+                ]
+            }
+        },
+        "additionalProperties": False,
+    },
+    "Chosen": {
+        "type": "object",
+        "required": ["address"],
+        "properties": {"address": {"type": ["string", "null"]}},
+    },
+    "Forgotten": {
+        "type": "object",
+        "required": ["forgotten"],
+        "properties": {"forgotten": {"type": "string"}},
+    },
+    "Reminder": _closed(
+        {
+            "id": {"type": "integer"},
+            "at": _HH_MM_OUT,
+            "days": {"type": "array", "items": _WEEKDAY, "minItems": 1, "maxItems": 7},
+            "routine": {"type": "string"},
+            "enabled": {"type": "boolean"},
+        }
+    ),
+    "ReminderList": _closed({"reminders": {"type": "array", "items": ref("Reminder")}}),
+    "NewReminder": {
+        "type": "object",
+        "required": ["at", "routine"],
+        "properties": {
+            "at": {**_HH_MM, "description": "HH:MM on a 24-hour clock."},
+            "days": {
+                "description": "Weekdays (mon..sun or full names, any case) as a list or a "
+                "comma-separated string; left out or null: every day.",
+                "oneOf": [
+                    {
+                        "type": "array",
+                        "items": {"type": "string", "pattern": weekday_item(DAY_WORDS)},
+                        "minItems": 1,
+                        "maxItems": len(WEEKDAYS),
+                    },
+                    {"type": "string", "pattern": weekday_list(DAY_WORDS, len(WEEKDAYS))},
+                    {"type": "null"},
+                ],
+            },
+            "routine": ref("RoutineName"),
+        },
+        "additionalProperties": False,
+    },
+    "ReminderChange": _closed({"enabled": {"type": "boolean"}}),
+    "Snoozed": _closed(
+        {"at": {"type": "number", "description": "When it rings again (Unix time)."}}
+    ),
+    "SummarySession": _closed(
+        {
+            "id": {"type": "string"},
+            "routine": {"type": "string"},
+            "title": {"type": "string"},
+            "part": {"enum": [p.value for p in DayPart]},
+            "started_at": _DATE_TIME,
+            "ended_at": {"oneOf": [_DATE_TIME, {"type": "null"}]},
+            "duration_s": _NUMBER_OR_NULL,
+            "outcome": {"enum": [s.value for s in SessionState]},
+            "steps": _done_of("Exercise steps (transitions left out)."),
+            "pain_before": _PAIN_OR_NULL,
+            "pain_after": _PAIN_OR_NULL,
+            # Heart figures from clean beats, named as in the sessions API.
+            "hr_min": _NUMBER_OR_NULL,
+            "hr_mean": _NUMBER_OR_NULL,
+            "hr_max": _NUMBER_OR_NULL,
+            "rmssd_ms": _NUMBER_OR_NULL,
+            "beats_kept": {"type": ["integer", "null"], "minimum": 0},
+            "beats_rejected": {"type": ["integer", "null"], "minimum": 0},
+            "breathing_rate_bpm": {
+                **_NUMBER_OR_NULL,
+                "description": "Breaths a minute from the heart rhythm; null unless confident.",
+            },
+            "breathing_confidence": {
+                "oneOf": [{"type": "number", "minimum": 0, "maximum": 1}, {"type": "null"}]
+            },
+        }
+    ),
+    "Summary": _closed(
+        {
+            "day": DATE,
+            "generated_at": _DATE_TIME,
+            "window": _closed(
+                {"start": _DATE_TIME, "end": _DATE_TIME},
+                description="Sessions that started from 18:00 the day before up to 18:00 on "
+                "the day (or now, if earlier).",
+            ),
+            "sessions": {"type": "array", "items": ref("SummarySession")},
+            "exercises": _closed(
+                {
+                    "sessions": {"type": "integer", "minimum": 0},
+                    "steps": _done_of("Exercise steps."),
+                    "holds": _done_of("Steps held for a number of breaths."),
+                    "reps": _done_of("Repetitions of repeated movements."),
+                }
+            ),
+            "heart_rate": _closed(
+                {
+                    "min": _NUMBER_OR_NULL,
+                    "mean": _NUMBER_OR_NULL,
+                    "max": _NUMBER_OR_NULL,
+                    "resting": _NUMBER_OR_NULL,
+                },
+                description="Beats per minute during the window's sessions, worn samples only.",
+            ),
+            "rmssd_ms": _NUMBER_OR_NULL,
+            "rmssd_trend": _trend("Each day's mean RMSSD"),
+            "breathing_score": {
+                "oneOf": [{"type": "number", "minimum": 0, "maximum": 1}, {"type": "null"}],
+                "description": "How closely the heart rhythm followed the breathing cues.",
+            },
+            "breathing_note": {
+                "oneOf": [{"enum": ["not enough signal"]}, {"type": "null"}],
+                "description": "Why there is no breathing score although the pacer ran.",
+            },
+            "pain": _closed(
+                {
+                    "before": _PAIN_OR_NULL,
+                    "after": _PAIN_OR_NULL,
+                    "trend": _trend("Each day's mean pain rating before sessions"),
+                }
+            ),
+            "streak_days": {"type": "integer", "minimum": 0},
+            "advice": _closed(
+                {
+                    "key": {"enum": [k.value for k in AdviceKey]},
+                    "title": {"type": "string"},
+                    "text": {"type": "string"},
+                }
+            ),
+        },
+        description="The morning summary: how last evening and this morning went, and the week.",
+    ),
+    "Csrf": {
+        "type": "object",
+        "required": ["csrf_token"],
+        "properties": {"csrf_token": {"type": "string"}},
+    },
+}
