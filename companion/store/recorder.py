@@ -1,12 +1,18 @@
 """The recorder: the one writer of the store, on its own thread with its own connection.
 
 The core loop hands it events through :meth:`Recorder.submit`, which only enqueues. The
-thread turns events into writes and commits them in batches, at most
-``flush_interval_s`` after the oldest one arrived, so a killed process loses about that
-much. When the database refuses writes (read-only, disk full, PostgreSQL gone) nothing
-is thrown away: writes wait in memory and are retried with backoff. Only heart-rate
-samples beyond ``max_buffer`` are dropped, oldest first and counted; session, step, cue,
-link and pacing rows are always kept.
+thread turns events into writes and commits them in batches, at most ``flush_interval_s``
+after the oldest one arrived, so a killed process loses about that much. Heart-rate
+samples between sessions (a band connected while no routine runs, about one a second
+around the clock) wait longer: they go at most ``idle_flush_interval_s`` (30 s) after the
+oldest of them arrived, or once ``idle_max_rows`` of them are waiting, or with the next
+other row, whichever comes first. That is one commit every 30 s instead of one a second,
+and on an SD card a commit costs a few 4 KiB pages of write-ahead log whatever it holds;
+a killed process (or a power cut) loses up to that much between-session heart rate.
+Stopping writes everything first, as before. When the database refuses writes (read-only,
+disk full, PostgreSQL gone) nothing is thrown away: writes wait in memory and are retried
+with backoff. Only heart-rate samples beyond ``max_buffer`` are dropped, oldest first and
+counted; session, step, cue, link and pacing rows are always kept.
 
 After a failure the rows go in small transactions, session rows first, and SQLite's
 write-ahead log is written back and cut before each, so writing resumes as soon as any
@@ -45,6 +51,9 @@ from companion.store.writes import EventTranslator, Write, WriteKind, apply_writ
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_FLUSH_INTERVAL_S = 0.5
+# Between sessions: heart-rate samples alone wait this long, or for this many of them.
+DEFAULT_IDLE_FLUSH_INTERVAL_S = 30.0
+DEFAULT_IDLE_MAX_ROWS = 120
 # Ten hours of one-per-second heart rate: a night with the database away.
 DEFAULT_MAX_BUFFER = 36_000
 # A batch this large is written at once rather than waiting for the interval.
@@ -127,6 +136,8 @@ class Recorder:
         url_or_engine: str | URL | Engine,
         *,
         flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
+        idle_flush_interval_s: float = DEFAULT_IDLE_FLUSH_INTERVAL_S,
+        idle_max_rows: int = DEFAULT_IDLE_MAX_ROWS,
         max_buffer: int = DEFAULT_MAX_BUFFER,
         on_health_change: HealthCallback | None = None,
         spill_dirs: Sequence[Path] = (),
@@ -139,6 +150,8 @@ class Recorder:
             self._engine = create_engine_for_url(url_or_engine)
             self._owns_engine = True
         self._flush_interval_s = flush_interval_s
+        self._idle_flush_interval_s = max(flush_interval_s, idle_flush_interval_s)
+        self._idle_max_rows = idle_max_rows
         self._max_buffer = max_buffer
         self._on_health_change = on_health_change
         self._spill_dirs = tuple(spill_dirs)
@@ -153,7 +166,11 @@ class Recorder:
         # each batch writes the other rows first, so a sample never precedes its session.
         self._writes: list[Write] = []
         self._samples: deque[Write] = deque()
+        # When the oldest row waiting arrived: of rows written within flush_interval_s,
+        # and of between-session samples (which alone may wait idle_flush_interval_s).
         self._oldest_pending: float | None = None
+        self._oldest_idle: float | None = None
+        self._idle_waiting = 0
         self._attempt = 0
         self._retry_at = 0.0
         self._lock = threading.Lock()
@@ -252,21 +269,33 @@ class Recorder:
         except queue.Empty:
             return None
 
+    def _next_due(self) -> float | None:
+        """When the rows waiting should be written (monotonic); None: nothing waits."""
+        dues = []
+        if self._oldest_pending is not None:
+            dues.append(self._oldest_pending + self._flush_interval_s)
+        if self._oldest_idle is not None:
+            dues.append(self._oldest_idle + self._idle_flush_interval_s)
+        if self._idle_waiting >= self._idle_max_rows:
+            dues.append(self._oldest_idle or 0.0)
+        return min(dues) if dues else None
+
     def _seconds_to_next_flush(self) -> float | None:
         """How long to wait for events before a flush is due; None: nothing to flush."""
-        if self._oldest_pending is None:
+        due = self._next_due()
+        if due is None:
             return None
-        due = max(self._oldest_pending + self._flush_interval_s, self._retry_at)
-        return max(0.0, due - time.monotonic())
+        return max(0.0, max(due, self._retry_at) - time.monotonic())
 
     def _flush_due(self) -> bool:
-        if self._oldest_pending is None:
+        due = self._next_due()
+        if due is None:
             return False
         now = time.monotonic()
         if now < self._retry_at:
             return False
         full = len(self._writes) + len(self._samples) >= MAX_BATCH_ROWS
-        return full or now >= self._oldest_pending + self._flush_interval_s
+        return full or now >= due
 
     def _drain_inbox(self) -> tuple[list[_Flush], _Stop | None]:
         """Accept every queued event; return the requests found among them."""
@@ -290,13 +319,17 @@ class Recorder:
         except Exception:
             _LOGGER.exception("cannot record %r", event)
             return
-        if writes and self._oldest_pending is None:
-            self._oldest_pending = time.monotonic()
         for write in writes:
             if write.is_sample:
                 self._samples.append(write)
             else:
                 self._writes.append(write)
+            if write.is_sample and write.params.get("session_id") is None:
+                self._idle_waiting += 1
+                if self._oldest_idle is None:
+                    self._oldest_idle = time.monotonic()
+            elif self._oldest_pending is None:
+                self._oldest_pending = time.monotonic()
         overflow = len(self._samples) - self._max_buffer
         if overflow > 0:
             for _ in range(overflow):
@@ -426,6 +459,8 @@ class Recorder:
         self._attempt = 0
         self._retry_at = 0.0
         self._oldest_pending = None
+        self._oldest_idle = None
+        self._idle_waiting = 0
         self._drop_reported = False
         self._set_health(True, "store ready")
         if self._day_facts_due:

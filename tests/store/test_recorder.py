@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, func, select
@@ -53,7 +54,7 @@ def recorder(engine: Engine) -> Iterator[Recorder]:
     recorder.stop()
 
 
-def count(engine: Engine, column: InstrumentedAttribute[int]) -> int:
+def count(engine: Engine, column: InstrumentedAttribute[Any]) -> int:
     with engine.connect() as connection:
         return int(connection.execute(select(func.count(column))).scalar_one())
 
@@ -306,3 +307,72 @@ def test_failures_about_the_database_are_retried_and_failures_about_rows_are_not
 )
 def test_retries_back_off_by_doubling_up_to_half_a_minute(attempt: int, delay_s: float) -> None:
     assert retry_delay_s(attempt) == delay_s
+
+
+# --- between sessions: fewer commits ---------------------------------------------------------
+
+
+def wait_for(condition: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + WAIT_S
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
+def test_samples_between_sessions_wait_for_their_interval_and_a_stop_writes_them(
+    engine: Engine,
+) -> None:
+    keep_day_facts(engine, UTC)
+    commits: list[object] = []
+    event.listen(engine, "commit", commits.append)
+    recorder = Recorder(engine, flush_interval_s=0.01, idle_flush_interval_s=3600.0, tz=UTC)
+    recorder.start()
+    for i in range(3):
+        recorder.submit(sample(T0 + i, 60 + i))
+    assert wait_for(lambda: recorder.health().buffered == 3)
+    time.sleep(0.2)  # twenty flush intervals of rows within a session
+
+    waiting = (len(commits), count(engine, Sample.id))
+    assert recorder.stop()
+
+    assert waiting == (0, 0)
+    assert (len(commits), count(engine, Sample.id)) == (1, 3)
+
+
+def test_samples_between_sessions_go_once_enough_of_them_wait(engine: Engine) -> None:
+    recorder = Recorder(engine, idle_flush_interval_s=3600.0, idle_max_rows=5)
+    recorder.start()
+    try:
+        for i in range(7):
+            recorder.submit(sample(T0 + i, 60 + i))
+
+        assert wait_for(lambda: count(engine, Sample.id) >= 5)
+        assert recorder.health().buffered in (0, 2)  # the last two wait, or went with them
+    finally:
+        recorder.stop()
+
+
+def test_samples_between_sessions_go_unasked_once_their_interval_passes(engine: Engine) -> None:
+    recorder = Recorder(engine, idle_flush_interval_s=0.05)
+    recorder.start()
+    try:
+        recorder.submit(sample(T0, 61))
+
+        assert wait_for(lambda: count(engine, Sample.id) == 1)
+    finally:
+        recorder.stop()
+
+
+def test_a_session_starting_takes_the_samples_waiting_before_it(engine: Engine) -> None:
+    recorder = Recorder(engine, flush_interval_s=0.01, idle_flush_interval_s=3600.0)
+    recorder.start()
+    try:
+        for i in range(3):
+            recorder.submit(sample(T0 + i, 60 + i))
+        recorder.submit(started("run1", T0 + 3))
+        recorder.submit(sample(T0 + 4, 64))
+
+        assert wait_for(lambda: count(engine, Session.id) == 1)
+        assert wait_for(lambda: count(engine, Sample.id) == 4)
+    finally:
+        recorder.stop()

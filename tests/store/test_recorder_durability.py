@@ -125,6 +125,37 @@ def test_rows_the_store_refuses_at_stop_are_kept_and_written_at_the_next_start(
     reader.dispose()
 
 
+def test_samples_between_sessions_the_store_refuses_at_stop_are_kept_and_written_later(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "companion.db"
+    upgrade_to_head(sqlite_url(path))
+    mode = {"value": "rw"}
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{path}?mode={mode['value']}", uri=True)
+
+    writer = create_engine_for_url("sqlite://", creator=connect, poolclass=NullPool)
+    reader = create_engine_for_url(sqlite_url(path))
+    unsaved = tmp_path / "unsaved"
+    # Between sessions the samples would wait an hour: only the stop writes them.
+    recorder = Recorder(writer, spill_dirs=[unsaved], idle_flush_interval_s=3600.0)
+    recorder.start()
+    for i in range(4):
+        recorder.submit(sample(T0 + i, 60 + i))
+    deadline = time.monotonic() + WAIT_S
+    while recorder.health().buffered < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+    mode["value"] = "ro"
+    assert not recorder.stop(timeout=0.5)
+
+    assert sample_hrs(reader) == []
+    assert replay_spilled(reader, [unsaved]) == 4
+    assert sample_hrs(reader) == [60, 61, 62, 63]
+    reader.dispose()
+
+
 def test_a_kept_file_that_cannot_be_read_is_set_aside(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "companion.db")
     upgrade_to_head(url)
