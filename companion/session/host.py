@@ -49,6 +49,16 @@ from companion.routines.progression import (
 )
 from companion.routines.watch import SafetySettings
 from companion.session.live_feed import DEFAULT_MAX_STREAMS, FeedHub
+from companion.session.status import (
+    NO_LINK,
+    HeartRateNow,
+    IdleSession,
+    LinkStatus,
+    RoutineSummary,
+    SessionNow,
+    SessionStatus,
+    Status,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -224,7 +234,7 @@ class SessionHost:
         runner.start()
         return run_id
 
-    def command(self, name: str) -> dict[str, Any]:
+    def command(self, name: str) -> SessionStatus:
         if self._starting is not None and name in _ENDING_COMMANDS:
             # Stop or Pain pressed while a start is still reading the store: that start
             # never begins, so nothing reaches the wrist.
@@ -273,75 +283,57 @@ class SessionHost:
 
     # --- status ---------------------------------------------------------------------------
 
-    def routine_list(self) -> list[dict[str, Any]]:
+    def routine_list(self) -> list[RoutineSummary]:
         listed = []
         for routine in self.routines.values():
             plan = compile_plan(routine, PlanSettings(pattern=self.settings.pattern), FIRST_LEVEL)
             listed.append(
-                {
-                    "name": routine.name,
-                    "title": routine.title,
-                    "description": routine.description,
-                    "total_s": plan.total_s,
-                }
+                RoutineSummary(
+                    name=routine.name,
+                    title=routine.title,
+                    description=routine.description,
+                    total_s=plan.total_s,
+                )
             )
         return listed
 
-    def session_status(self) -> dict[str, Any]:
+    def session_status(self) -> SessionStatus:
         runner = self.runner
-        if runner is None:
-            return {"state": "idle"}
-        step = runner.step
-        pattern = runner.plan.pattern
-        return {
-            "id": runner.run_id,
-            "state": runner.state.value if runner.state else "idle",
-            "routine": runner.plan.routine,
-            "title": runner.plan.title,
-            "level": runner.plan.level,
-            "level_reason": runner.plan.level_reason,
-            "offset_s": round(runner.offset(), 3),
-            "total_s": runner.plan.total_s,
-            "reason": runner.finished_reason,
-            "pattern": {
-                "inhale_s": pattern.inhale_s,
-                "hold_in_s": pattern.hold_in_s,
-                "exhale_s": pattern.exhale_s,
-                "hold_out_s": pattern.hold_out_s,
-            },
-            "step": None
-            if step is None
-            else {
-                "index": step.index,
-                "name": step.name,
-                "exercise": step.exercise,
-                "side": step.side,
-                "start_s": step.start_s,
-                "end_s": step.end_s,
-                "instructions": step.instructions,
-                "breaths": step.breaths,
-                "reps": step.reps,
-            },
-            "steps": len(runner.plan.steps),
-        }
+        if runner is None or runner.state is None:
+            return IdleSession()
+        plan = runner.plan
+        return SessionNow(
+            id=runner.run_id,
+            state=runner.state,
+            routine=plan.routine,
+            title=plan.title,
+            level=plan.level,
+            level_reason=plan.level_reason,
+            offset_s=round(runner.offset(), 3),
+            total_s=plan.total_s,
+            reason=runner.finished_reason,
+            pattern=plan.pattern,
+            step=runner.step,
+            steps=len(plan.steps),
+        )
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> Status:
         link = self.link
         hr = self._last_hr
-        return {
-            "link": {
-                "state": link.state.value if link else "none",
-                "detail": link.state_detail if link else "",
-                "device": link.address if link else None,
-                "profile": link.profile.name if link and link.profile else None,
-                "battery": link.battery if link else None,
-                "dropped_packets": link.dropped_packets if link else 0,
-            },
-            "heart_rate": None if hr is None else _heart_rate_json(hr, time.monotonic()),
-            "session": self.session_status(),
-            "notices": [n.to_json() for n in self._notices],
-            "streams": len(self.feed),
-        }
+        return Status(
+            link=LinkStatus(
+                state=link.state if link else NO_LINK,
+                detail=link.state_detail if link else "",
+                device=link.address if link else None,
+                profile=link.profile.name if link and link.profile else None,
+                battery=link.battery if link else None,
+                dropped_packets=link.dropped_packets if link else 0,
+            ),
+            heart_rate=None if hr is None else _heart_rate_now(hr, time.monotonic()),
+            session=self.session_status(),
+            notices=tuple(self._notices),
+            streams=len(self.feed),
+        )
 
 
 # The plan's cue and band-write lists are for the store and `companion plan`; the page
@@ -365,16 +357,16 @@ def _heart_rate_to(runner: SessionRunner) -> Callable[[Event], None]:
     return deliver
 
 
-def _heart_rate_json(hr: HeartRateSample, now_mono: float) -> dict[str, Any]:
+def _heart_rate_now(hr: HeartRateSample, now_mono: float) -> HeartRateNow:
     age_s = max(0.0, now_mono - hr.mono)
-    return {
-        "hr": hr.hr,
-        "contact": hr.contact,
-        "t": hr.wall,
-        "rr_ms": list(hr.rr_ms),
-        "age_s": round(age_s, 1),
-        "stale": age_s > STALE_AFTER_S,
-    }
+    return HeartRateNow(
+        hr=hr.hr,
+        contact=hr.contact,
+        t=hr.wall,
+        rr_ms=hr.rr_ms,
+        age_s=round(age_s, 1),
+        stale=age_s > STALE_AFTER_S,
+    )
 
 
 @dataclass
