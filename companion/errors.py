@@ -72,10 +72,6 @@ class DeviceNotFoundError(CompanionError):
         )
 
 
-class LinkLostError(CompanionError):
-    advice = "the band went out of range or ran flat; the companion keeps trying to reconnect"
-
-
 class TransportError(CompanionError):
     advice = "check the --hci transport string, e.g. tcp-client:127.0.0.1:9001 or usb:0"
 

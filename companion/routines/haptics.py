@@ -155,10 +155,6 @@ class Vocabulary:
                     stops.setdefault(write.characteristic, stop)
         return cls(MappingProxyType(patterns), MappingProxyType(stops))
 
-    @property
-    def vibrates(self) -> bool:
-        return bool(self.patterns)
-
     def pattern(self, cue: str) -> Pattern | None:
         return self.patterns.get(cue)
 

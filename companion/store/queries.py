@@ -227,18 +227,6 @@ def list_sessions(bind: Bind, limit: int = DEFAULT_PAGE, offset: int = 0) -> lis
         return _summaries(connection, query)
 
 
-def sessions_between(bind: Bind, start_wall: float, end_wall: float) -> list[SessionSummary]:
-    """Sessions that started at or after ``start_wall`` and before ``end_wall``, oldest
-    first."""
-    query = (
-        select(*_SESSION_COLUMNS)
-        .where(Session.started_at >= start_wall, Session.started_at < end_wall)
-        .order_by(Session.started_at, Session.id)
-    )
-    with reading(bind) as connection:
-        return _summaries(connection, query)
-
-
 def _summaries(connection: Connection, query: Select[*tuple[Any, ...]]) -> list[SessionSummary]:
     rows = connection.execute(query).all()
     ids = [row.id for row in rows]

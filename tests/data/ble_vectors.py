@@ -50,19 +50,3 @@ BATTERY_EMPTY = bytes.fromhex("00")
 BATTERY_ABOVE_100 = bytes.fromhex("65")
 BATTERY_NO_BYTES = b""
 BATTERY_TWO_BYTES = bytes.fromhex("50 00")
-
-# --- Body Sensor Location (0x2A38) -------------------------------------------------------
-
-SENSOR_LOCATION_WRIST = bytes.fromhex("02")
-SENSOR_LOCATION_UNKNOWN_7 = bytes.fromhex("07")
-SENSOR_LOCATION_NO_BYTES = b""
-SENSOR_LOCATION_TWO_BYTES = bytes.fromhex("01 00")
-
-# --- Device Information strings (0x2A24-0x2A29) ------------------------------------------
-
-# Some firmware pads fixed-size string buffers with NULs.
-DIS_NUL_PADDED = b"InfiniTime\x00\x00\x00"
-DIS_PLAIN = b"1.14.0"
-DIS_UTF8 = "Café".encode()
-DIS_INVALID_UTF8 = b"ab\xff\xfecd"
-DIS_EMPTY = b""

@@ -79,20 +79,6 @@ def test_list_sessions_pages_newest_first_with_heart_rate_from_worn_samples(
     assert queries.list_sessions(history, limit, offset) == expected
 
 
-@pytest.mark.parametrize(
-    ("start", "end", "expected"),
-    [
-        (EVENING, NEXT_DAY, [EVENING_SUMMARY, MORNING_SUMMARY]),
-        (EVENING + 1, NEXT_DAY + 1, [MORNING_SUMMARY, TODAY_SUMMARY]),
-        (NEXT_DAY + 1, NEXT_DAY + 2, []),
-    ],
-)
-def test_sessions_between_takes_starts_from_start_up_to_not_including_end(
-    history: Engine, start: float, end: float, expected: list[SessionSummary]
-) -> None:
-    assert queries.sessions_between(history, start, end) == expected
-
-
 def test_queries_accept_a_connection_as_well_as_an_engine(history: Engine) -> None:
     with history.connect() as connection:
         assert queries.list_sessions(connection, 1, 0) == [TODAY_SUMMARY]
