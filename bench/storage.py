@@ -17,15 +17,21 @@ Then a few days of steady state are played: a day of raw samples comes in, the o
 day is folded, as the nightly upkeep does, and the file's growth per day is measured (freed
 pages are reused, so it grows by a day's minutes, not a day's samples).
 
-Write volume for the SD card: a sample a second committed one transaction at a time, as the
-recorder does with a band connected between sessions (``flush_interval_s`` 0.5 s: every
-sample is its own commit), through the product's own write path and connection settings
-(WAL, synchronous NORMAL), on a copy of the five-year database; the bytes the process
-handed to ``write()`` (``/proc/self/io``) are scaled to a day. That counts every write
-the SD card may see; the kernel's page cache can merge some before they reach it.
+Write volume for the SD card, with a band connected between sessions, on a copy of the
+five-year database with the product's connection settings (WAL, synchronous NORMAL): first
+a sample a second committed one transaction at a time (as the recorder did before it
+batched between-session samples, and still does within a session: ``flush_interval_s``
+0.5 s makes every sample its own commit), through the product's write path; then the same
+number of samples through the ``Recorder`` itself, which commits between-session samples
+every ``idle_flush_interval_s`` (30 s). The recorder runs on a clock ``RECORDER_SPEEDUP``
+(30) times faster: samples are submitted 30 a second and its interval is a thirtieth, so
+each commit holds the 30 samples it holds at one a second. The bytes the process handed to
+``write()`` (``/proc/self/io``) are scaled to a day. That counts every write the SD card
+may see; the kernel's page cache can merge some before they reach it.
 
 Goals: the five-year database at most 1 GB (issue 17: "well under"; the figure is what
-counts), and growth in steady state at most 1 MB a day.
+counts), growth in steady state at most 1 MB a day, and the recorder writing at most 115
+MB a day between sessions (a tenth of one commit a second).
 
     .venv/bin/python -m bench.storage [--years 5] [--worn-hours 24] [--raw-days 30]
 """
@@ -47,6 +53,8 @@ from bench.common import conditions, exit_status, judge, quiet_logging, reproduc
 from bench.summary import BAND, LAST_DAY, TZ, generate
 from companion.events import HeartRateSample
 from companion.store.database import create_engine_for_url, sqlite_url
+from companion.store.day_facts import keep_day_facts
+from companion.store.recorder import DEFAULT_IDLE_FLUSH_INTERVAL_S, Recorder
 from companion.store.retention import SECONDS_PER_DAY, thin_heart_rate
 from companion.store.writes import EventTranslator, apply_writes
 
@@ -61,6 +69,9 @@ DEFAULT_WRITE_SECONDS = 900
 MB = 1024 * 1024
 GOAL_SIZE_MB = 1024.0
 GOAL_GROWTH_MB_PER_DAY = 1.0
+# A tenth of what one commit a second wrote (about 1.15 GB a day).
+GOAL_WRITES_MB_PER_DAY = 115.0
+RECORDER_SPEEDUP = 30.0
 # Worn from this local hour on for --worn-hours (the night first, as a bedside band is).
 WEAR_STARTS_HOUR = 22
 PROC_IO = "/proc/self/io"
@@ -225,29 +236,55 @@ def written_bytes() -> int | None:
     return int(fields["wchar"])
 
 
-def write_volume_mb_per_day(path: Path, seconds: int) -> float | None:
-    """Bytes written for ``seconds`` one-sample commits, scaled to a day (see above)."""
+@dataclass(frozen=True)
+class WriteVolume:
+    """MB a day handed to ``write()`` with a band connected between sessions."""
+
+    one_commit_a_second: float  # as the recorder did before (and still does in a session)
+    recorder: float  # the recorder as it is: between-session samples batched
+
+
+def heart_rate_sample(k: int, start: float) -> HeartRateSample:
+    return HeartRateSample(
+        mono=float(k), wall=start + k, device=BAND, hr=60, contact=True,
+        energy_kj=None, rr_ms=(1000.0 + k % 7,),
+    )  # fmt: skip
+
+
+def write_volume_mb_per_day(path: Path, seconds: int) -> WriteVolume | None:
+    """Bytes written for ``seconds`` of between-session samples, scaled to a day (see
+    above): first one commit a sample, then through the recorder, on a clock
+    ``RECORDER_SPEEDUP`` times faster (its idle interval as much shorter, so each commit
+    holds the samples it holds at one a second)."""
     engine = create_engine_for_url(sqlite_url(path))
     translator = EventTranslator()
     start = time.time() + SECONDS_PER_DAY
     try:
         with engine.begin() as connection:  # the connection's set-up is not counted
             connection.exec_driver_sql("SELECT 1")
+        keep_day_facts(engine, TZ)  # as the recorder's first start would, not counted
         before = written_bytes()
         if before is None:
             return None
         for k in range(seconds):
-            sample = HeartRateSample(
-                mono=float(k), wall=start + k, device=BAND, hr=60, contact=True,
-                energy_kj=None, rr_ms=(1000.0 + k % 7,),
-            )  # fmt: skip
             with engine.begin() as connection:
-                apply_writes(connection, translator.writes_for(sample))
+                apply_writes(connection, translator.writes_for(heart_rate_sample(k, start)))
+        middle = written_bytes()
+        recorder = Recorder(
+            engine, idle_flush_interval_s=DEFAULT_IDLE_FLUSH_INTERVAL_S / RECORDER_SPEEDUP, tz=TZ
+        )
+        recorder.start()
+        for k in range(seconds):
+            recorder.submit(heart_rate_sample(seconds + k, start))
+            time.sleep(1.0 / RECORDER_SPEEDUP)
+        if not recorder.stop():
+            raise RuntimeError("the recorder left rows unwritten")
         after = written_bytes()
     finally:
         engine.dispose()
-    assert after is not None
-    return float(after - before) / seconds * SECONDS_PER_DAY / MB
+    assert middle is not None and after is not None
+    scale = SECONDS_PER_DAY / seconds / MB
+    return WriteVolume((middle - before) * scale, (after - middle) * scale)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -315,8 +352,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Steady state: the file grows {growth:+.2f} MB a day (freed pages are reused)")
     if written is not None:
         print(
-            f"Write volume with the band connected between sessions: {written:.0f} MB a day "
-            "handed to write() (WAL frames and checkpoints; one commit a second)"
+            "Write volume with the band connected between sessions, MB a day handed to "
+            f"write() (WAL frames and checkpoints): {written.one_commit_a_second:.0f} with "
+            f"one commit a second, {written.recorder:.0f} through the recorder (a commit "
+            f"every {DEFAULT_IDLE_FLUSH_INTERVAL_S:g} s)"
         )
     command = ["--years", f"{args.years:g}", "--worn-hours", f"{args.worn_hours:g}"]
     command += ["--raw-days", str(args.raw_days), "--steady-days", str(args.steady_days)]
@@ -329,6 +368,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         judge(MODULE, "growth a day in steady state", growth, GOAL_GROWTH_MB_PER_DAY, "MB"),
     ]
+    if written is not None:
+        verdicts.append(
+            judge(
+                MODULE,
+                "written a day between sessions (recorder)",
+                written.recorder,
+                GOAL_WRITES_MB_PER_DAY,
+                "MB",
+                digits=1,
+            )
+        )
     return exit_status(verdicts)
 
 
