@@ -121,9 +121,7 @@ class VirtualBand:
         self._started_at = time.monotonic()
         self._packets = 0
         self._energy_kj = 0
-        self._pending_beats: list[float] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self._advertising_paused_until = 0.0
         self._raw_packets: deque[bytes] = deque()
         self._measurement: gatt.Characteristic[bytes] = gatt.Characteristic(
             uuids.HEART_RATE_MEASUREMENT,

@@ -23,7 +23,6 @@ from companion.errors import (
     CompanionError,
     DataFileError,
     DeviceNotFoundError,
-    LinkLostError,
     ListenError,
     SettingError,
     StoreUnavailableError,
@@ -144,8 +143,6 @@ def exit_code_for(error: CompanionError) -> int:
 
     if isinstance(error, DeviceNotFoundError):
         return EXIT_NO_DEVICE
-    if isinstance(error, LinkLostError):
-        return EXIT_LINK_LOST
     if isinstance(error, BluetoothUnavailableError | TransportError):
         return EXIT_NO_BLUETOOTH
     if isinstance(error, StoreUnavailableError):
