@@ -8,15 +8,13 @@ so the log, ``companion doctor`` and the dashboard can all say the same thing.
 from __future__ import annotations
 
 import logging
-import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from companion.ble.profiles import DeviceProfile, load_profile, load_profiles
-from companion.errors import DataFileError, ProfileError
+from companion.errors import DataFileError
 from companion.events import Notice
-from companion.routines.catalog import MAX_USER_FILE_BYTES, Routine, read_routines
+from companion.routines.catalog import Routine, read_routines
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -30,18 +28,6 @@ class UserCatalogues:
     problems: tuple[DataFileError, ...] = ()
 
 
-def _refuse_unreadable(path: Path) -> None:
-    """A profile that is not a regular file, or far too large, is refused before reading."""
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        raise ProfileError(path, "(file)", f"cannot be read: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ProfileError(path, "(file)", "is not a regular file")
-    if info.st_size > MAX_USER_FILE_BYTES:
-        raise ProfileError(path, "(file)", f"is larger than {MAX_USER_FILE_BYTES // 1024} KiB")
-
-
 def read_profiles(user_dir: Path | None) -> tuple[dict[str, DeviceProfile], list[DataFileError]]:
     """Built-in profiles, then each usable ``user_dir/*.toml`` on top; the rest reported."""
     profiles = load_profiles(None)
@@ -50,7 +36,6 @@ def read_profiles(user_dir: Path | None) -> tuple[dict[str, DeviceProfile], list
         return profiles, problems
     for path in sorted(user_dir.glob("*.toml")):
         try:
-            _refuse_unreadable(path)
             profile = load_profile(path)
         except DataFileError as exc:
             _LOGGER.warning("skipped a device profile: %s", exc)

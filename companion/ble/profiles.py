@@ -36,8 +36,9 @@ never passes silently)::
     with_response = false                # default false
     duration_s = 0.6                     # optional, informative: how long this buzz lasts
 
-A malformed profile raises ProfileError naming the file, the field path (for example
-``cues.hold-end[1].value``) and what is allowed there.
+Files are read by the one strict reader, ``companion.strict_toml``: a malformed profile
+raises ProfileError naming the file, the field path (for example ``cues.hold-end[1].value``)
+and what is allowed there.
 """
 
 from __future__ import annotations
@@ -47,17 +48,17 @@ import json
 import logging
 import math
 import re
-import tomllib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from types import MappingProxyType
-from typing import Final, NoReturn, TypeGuard
+from typing import Final, TypeGuard
 
 from companion.ble.uuids import normalize_uuid
 from companion.cues import CUE_NAMES
 from companion.errors import ProfileError, UnknownNameError
+from companion.strict_toml import Table, decode, kind, read_file
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -78,16 +79,18 @@ _PLACEHOLDER_RE: Final = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Control characters could end a UART command line or split an alert's title from its body.
 _CONTROL_CHARS_RE: Final = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 
-_TOP_KEYS: Final = frozenset({"title", "description", "match", "offers", "cues"})
-_MATCH_KEYS: Final = frozenset(
-    {"service_uuids", "required_service_uuids", "name_patterns", "manufacturer_ids", "priority"}
+_TOP_KEYS: Final = ("title", "description", "match", "offers", "cues")
+_MATCH_KEYS: Final = (
+    "service_uuids",
+    "required_service_uuids",
+    "name_patterns",
+    "manufacturer_ids",
+    "priority",
 )
 _OFFER_FLAGS: Final = ("heart_rate", "rr_intervals", "battery", "button", "text")
-_OFFER_KEYS: Final = frozenset({*_OFFER_FLAGS, "text_write", "button_notify"})
-_TEXT_WRITE_KEYS: Final = frozenset({"characteristic", "template", "with_response", "max_bytes"})
-_WRITE_KEYS: Final = frozenset(
-    {"after_s", "characteristic", "value", "text", "with_response", "duration_s"}
-)
+_OFFER_KEYS: Final = (*_OFFER_FLAGS, "text_write", "button_notify")
+_TEXT_WRITE_KEYS: Final = ("characteristic", "template", "with_response", "max_bytes")
+_WRITE_KEYS: Final = ("after_s", "characteristic", "value", "text", "with_response", "duration_s")
 
 
 @dataclass(frozen=True)
@@ -222,11 +225,7 @@ class DeviceProfile:
 
 def load_profile(path: Path) -> DeviceProfile:
     """Read and validate one profile file; its name is the file's stem."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ProfileError(path, "(file)", f"cannot be read: {exc.strerror or exc}") from exc
-    return parse_profile(raw, name=path.stem, path=path)
+    return parse_profile(read_file(path, ProfileError), name=path.stem, path=path)
 
 
 def load_profiles(user_dir: Path | None = None) -> dict[str, DeviceProfile]:
@@ -305,34 +304,21 @@ def match_advertisement(
 
 def parse_profile(raw: bytes | str, *, name: str, path: Path) -> DeviceProfile:
     """Validate TOML text as a profile; pure, so tests and tools can feed it directly."""
-    try:
-        text = raw if isinstance(raw, str) else raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ProfileError(path, "(file)", f"is not UTF-8 text: {exc.reason}") from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(path, "(syntax)", f"not valid TOML: {exc}") from exc
-    return profile_from_data(data, name=name, path=path)
+    return profile_from_data(decode(raw, path, ProfileError), name=name, path=path)
 
 
 def profile_from_data(data: Mapping[str, object], *, name: str, path: Path) -> DeviceProfile:
     """Validate an already-parsed TOML document as a profile."""
-    reader = _Reader(path)
-    reader.check_keys(data, _TOP_KEYS, "")
+    top = Table(data, "", path, ProfileError, _TOP_KEYS)
     return DeviceProfile(
         name=name,
         path=path,
-        title=reader.text(data, "title", ""),
-        description=reader.text(data, "description", ""),
-        match=reader.match(reader.table(data, "match", "")),
-        offers=reader.offers(reader.table(data, "offers", "")),
-        cues=MappingProxyType(reader.cues(reader.table(data, "cues", ""))),
+        title=top.text("title"),
+        description=top.text("description"),
+        match=_match(top.table("match", _MATCH_KEYS)),
+        offers=_offers(top.table("offers", _OFFER_KEYS)),
+        cues=MappingProxyType(_cues(top.table("cues"))),
     )
-
-
-def _join(prefix: str, key: str) -> str:
-    return f"{prefix}.{key}" if prefix else key
 
 
 def _is_int(value: object) -> TypeGuard[int]:
@@ -340,235 +326,163 @@ def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-class _Reader:
-    """Pulls typed fields out of parsed TOML, raising ProfileError with the field's path."""
+def _uuid(table: Table, key: str, value: object) -> str:
+    if not isinstance(value, str):
+        table.fail(key, f"must be a UUID string, not {kind(value)}")
+    try:
+        return normalize_uuid(value)
+    except ValueError as exc:
+        table.fail(key, str(exc))
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
 
-    def fail(self, field_path: str, problem: str) -> NoReturn:
-        raise ProfileError(self.path, field_path, problem)
+def _uuids(table: Table, key: str) -> frozenset[str]:
+    return frozenset(_uuid(table, f"{key}[{i}]", item) for i, item in enumerate(table.items(key)))
 
-    def check_keys(
-        self, table: Mapping[str, object], allowed: Collection[str], prefix: str
-    ) -> None:
-        for key in table:
-            if key not in allowed:
-                self.fail(
-                    _join(prefix, str(key)),
-                    f"unknown key; allowed here: {', '.join(sorted(allowed))}",
-                )
 
-    def table(self, parent: Mapping[str, object], key: str, prefix: str) -> Mapping[str, object]:
-        value = parent.get(key, {})
-        if not isinstance(value, Mapping):
-            self.fail(_join(prefix, key), f"must be a table, not {_kind(value)}")
-        return value
+def _seconds(table: Table, key: str, *, low: float, high: float) -> float:
+    value = table.data[key]
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        table.fail(key, f"must be a number of seconds, not {kind(value)}")
+    # Compare before any float conversion: an int too big for a float must not overflow.
+    if (isinstance(value, float) and not math.isfinite(value)) or not low <= value <= high:
+        table.fail(key, f"must be between {low:g} and {high:g} seconds, not {value!r}")
+    return float(value)
 
-    def text(self, table: Mapping[str, object], key: str, prefix: str) -> str:
-        if key not in table:
-            self.fail(_join(prefix, key), "is required (a non-empty string)")
-        value = table[key]
-        if not isinstance(value, str) or not value.strip():
-            self.fail(_join(prefix, key), f"must be a non-empty string, not {_kind(value)}")
-        return value
 
-    def flag(self, table: Mapping[str, object], key: str, prefix: str) -> bool:
-        value = table.get(key, False)
-        if not isinstance(value, bool):
-            self.fail(_join(prefix, key), f"must be true or false, not {_kind(value)}")
-        return value
-
-    def uuid(self, value: object, field_path: str) -> str:
-        if not isinstance(value, str):
-            self.fail(field_path, f"must be a UUID string, not {_kind(value)}")
-        try:
-            return normalize_uuid(value)
-        except ValueError as exc:
-            self.fail(field_path, str(exc))
-
-    def seconds(self, value: object, field_path: str, *, low: float, high: float) -> float:
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            self.fail(field_path, f"must be a number of seconds, not {_kind(value)}")
-        # Compare before any float conversion: an int too big for a float must not overflow.
-        if (isinstance(value, float) and not math.isfinite(value)) or not low <= value <= high:
-            self.fail(field_path, f"must be between {low:g} and {high:g} seconds, not {value!r}")
-        return float(value)
-
-    def items(self, table: Mapping[str, object], key: str, prefix: str) -> list[object]:
-        value = table.get(key, [])
-        if not isinstance(value, list):
-            self.fail(_join(prefix, key), f"must be a list, not {_kind(value)}")
-        return value
-
-    # --- sections --------------------------------------------------------------------
-
-    def match(self, table: Mapping[str, object]) -> Match:
-        prefix = "match"
-        self.check_keys(table, _MATCH_KEYS, prefix)
-        services = frozenset(
-            self.uuid(item, f"{prefix}.service_uuids[{i}]")
-            for i, item in enumerate(self.items(table, "service_uuids", prefix))
-        )
-        required = frozenset(
-            self.uuid(item, f"{prefix}.required_service_uuids[{i}]")
-            for i, item in enumerate(self.items(table, "required_service_uuids", prefix))
-        )
-        patterns: list[str] = []
-        for i, item in enumerate(self.items(table, "name_patterns", prefix)):
-            if not isinstance(item, str) or not item:
-                self.fail(f"{prefix}.name_patterns[{i}]", "must be a non-empty glob like 'Polar*'")
-            patterns.append(item)
-        ids: set[int] = set()
-        for i, item in enumerate(self.items(table, "manufacturer_ids", prefix)):
-            if not _is_int(item) or not 0 <= item <= COMPANY_ID_MAX:
-                self.fail(
-                    f"{prefix}.manufacturer_ids[{i}]",
-                    f"must be a company identifier 0..{COMPANY_ID_MAX:#06x}, not {item!r}",
-                )
-            ids.add(item)
-        priority = table.get("priority", 0)
-        if not _is_int(priority):
-            self.fail(f"{prefix}.priority", f"must be an integer, not {_kind(priority)}")
-        return Match(
-            service_uuids=services,
-            name_patterns=tuple(patterns),
-            manufacturer_ids=frozenset(ids),
-            required_service_uuids=required,
-            priority=priority,
-        )
-
-    def offers(self, table: Mapping[str, object]) -> Offers:
-        prefix = "offers"
-        self.check_keys(table, _OFFER_KEYS, prefix)
-        flags = {key: self.flag(table, key, prefix) for key in _OFFER_FLAGS}
-        if flags["rr_intervals"] and not flags["heart_rate"]:
-            self.fail(f"{prefix}.rr_intervals", "needs offers.heart_rate = true")
-
-        text_write: TextWrite | None = None
-        if "text_write" in table:
-            if not flags["text"]:
-                self.fail(f"{prefix}.text_write", "only allowed when offers.text = true")
-            text_write = self.text_write(self.table(table, "text_write", prefix))
-        elif flags["text"]:
-            self.fail(f"{prefix}.text_write", "is required when offers.text = true")
-
-        button_notify: str | None = None
-        if "button_notify" in table:
-            if not flags["button"]:
-                self.fail(f"{prefix}.button_notify", "only allowed when offers.button = true")
-            button_notify = self.uuid(table["button_notify"], f"{prefix}.button_notify")
-        elif flags["button"]:
-            self.fail(f"{prefix}.button_notify", "is required when offers.button = true")
-
-        return Offers(
-            heart_rate=flags["heart_rate"],
-            rr_intervals=flags["rr_intervals"],
-            battery=flags["battery"],
-            button=flags["button"],
-            text=flags["text"],
-            text_write=text_write,
-            button_notify=button_notify,
-        )
-
-    def text_write(self, table: Mapping[str, object]) -> TextWrite:
-        prefix = "offers.text_write"
-        self.check_keys(table, _TEXT_WRITE_KEYS, prefix)
-        if "characteristic" not in table:
-            self.fail(f"{prefix}.characteristic", "is required (a UUID)")
-        characteristic = self.uuid(table["characteristic"], f"{prefix}.characteristic")
-        template = self.text(table, "template", prefix)
-        used = {found.group(1) for found in _PLACEHOLDER_RE.finditer(template)}
-        allowed = ", ".join(f"{{{p}}}" for p in sorted(_PLACEHOLDERS))
-        if not used or not used <= _PLACEHOLDERS:
-            self.fail(f"{prefix}.template", f"must contain one of {allowed} and no other {{name}}")
-        max_bytes: int | None = None
-        if "max_bytes" in table:
-            limit = table["max_bytes"]
-            if not _is_int(limit) or not 1 <= limit <= MAX_ATTRIBUTE_BYTES:
-                self.fail(f"{prefix}.max_bytes", f"must be an integer 1..{MAX_ATTRIBUTE_BYTES}")
-            max_bytes = limit
-        text_write = TextWrite(
-            characteristic=characteristic,
-            template=template,
-            with_response=self.flag(table, "with_response", prefix),
-            max_bytes=max_bytes,
-        )
-        if len(text_write.render("")) > (max_bytes or MAX_ATTRIBUTE_BYTES):
-            self.fail(f"{prefix}.template", "is longer than max_bytes even with no text")
-        return text_write
-
-    def cues(self, table: Mapping[str, object]) -> dict[str, Cue]:
-        cues: dict[str, Cue] = {}
-        for key, value in table.items():
-            field_path = _join("cues", str(key))
-            if key not in CUE_NAMES:
-                self.fail(field_path, f"unknown cue; the cues are: {', '.join(CUE_NAMES)}")
-            if not isinstance(value, list):
-                self.fail(field_path, f"must be a list of writes ([[{field_path}]] tables)")
-            writes = tuple(self.write(item, f"{field_path}[{i}]") for i, item in enumerate(value))
-            # Order in the file is irrelevant; the scheduler wants them by time.
-            cues[key] = Cue(writes=tuple(sorted(writes, key=lambda w: w.after_s)))
-        return cues
-
-    def write(self, item: object, prefix: str) -> HapticWrite:
-        if not isinstance(item, Mapping):
-            self.fail(prefix, f"must be a table, not {_kind(item)}")
-        self.check_keys(item, _WRITE_KEYS, prefix)
-        for key in ("after_s", "characteristic"):
-            if key not in item:
-                self.fail(f"{prefix}.{key}", "is required")
-        after_s = self.seconds(item["after_s"], f"{prefix}.after_s", low=0.0, high=MAX_AFTER_S)
-        duration_s: float | None = None
-        if "duration_s" in item:
-            duration_s = self.seconds(
-                item["duration_s"], f"{prefix}.duration_s", low=0.0, high=MAX_DURATION_S
+def _match(table: Table) -> Match:
+    patterns: list[str] = []
+    for i, item in enumerate(table.items("name_patterns")):
+        if not isinstance(item, str) or not item:
+            table.fail(f"name_patterns[{i}]", "must be a non-empty glob like 'Polar*'")
+        patterns.append(item)
+    ids: set[int] = set()
+    for i, item in enumerate(table.items("manufacturer_ids")):
+        if not _is_int(item) or not 0 <= item <= COMPANY_ID_MAX:
+            table.fail(
+                f"manufacturer_ids[{i}]",
+                f"must be a company identifier 0..{COMPANY_ID_MAX:#06x}, not {item!r}",
             )
-        return HapticWrite(
-            after_s=after_s,
-            characteristic=self.uuid(item["characteristic"], f"{prefix}.characteristic"),
-            value=self.write_value(item, prefix),
-            with_response=self.flag(item, "with_response", prefix),
-            duration_s=duration_s,
-        )
-
-    def write_value(self, item: Mapping[str, object], prefix: str) -> bytes:
-        if ("value" in item) == ("text" in item):
-            self.fail(f"{prefix}.value", "give exactly one of value (hex bytes) or text")
-        if "value" in item:
-            field_path, hex_text = f"{prefix}.value", item["value"]
-            if not isinstance(hex_text, str):
-                self.fail(
-                    field_path, f"must be a hex string like '02' or '01 00', not {_kind(hex_text)}"
-                )
-            try:
-                value = bytes.fromhex(hex_text)
-            except ValueError:
-                self.fail(field_path, f"{hex_text!r} is not hex bytes; write e.g. '02' or '01 00'")
-        else:
-            field_path, command = f"{prefix}.text", item["text"]
-            if not isinstance(command, str):
-                self.fail(field_path, f"must be a string, not {_kind(command)}")
-            try:
-                value = command.encode("utf-8")
-            except UnicodeEncodeError:
-                self.fail(field_path, "cannot be encoded as UTF-8")
-        if not 1 <= len(value) <= MAX_ATTRIBUTE_BYTES:
-            self.fail(field_path, f"must be 1..{MAX_ATTRIBUTE_BYTES} bytes, not {len(value)}")
-        return value
-
-
-def _kind(value: object) -> str:
-    """A TOML-flavoured name for a value's type, for error messages."""
-    kinds: tuple[tuple[type | tuple[type, ...], str], ...] = (
-        (bool, "a boolean"),
-        (int, "an integer"),
-        (float, "a float"),
-        (str, "a string"),
-        (list, "an array"),
-        (Mapping, "a table"),
+        ids.add(item)
+    priority = table.data.get("priority", 0)
+    if not _is_int(priority):
+        table.fail("priority", f"must be an integer, not {kind(priority)}")
+    return Match(
+        service_uuids=_uuids(table, "service_uuids"),
+        name_patterns=tuple(patterns),
+        manufacturer_ids=frozenset(ids),
+        required_service_uuids=_uuids(table, "required_service_uuids"),
+        priority=priority,
     )
-    for kind, label in kinds:
-        if isinstance(value, kind):
-            return label
-    return f"a {type(value).__name__}"
+
+
+def _offers(table: Table) -> Offers:
+    flags = {key: table.flag(key) for key in _OFFER_FLAGS}
+    if flags["rr_intervals"] and not flags["heart_rate"]:
+        table.fail("rr_intervals", "needs offers.heart_rate = true")
+
+    text_write: TextWrite | None = None
+    if table.has("text_write"):
+        if not flags["text"]:
+            table.fail("text_write", "only allowed when offers.text = true")
+        text_write = _text_write(table.table("text_write", _TEXT_WRITE_KEYS))
+    elif flags["text"]:
+        table.fail("text_write", "is required when offers.text = true")
+
+    button_notify: str | None = None
+    if table.has("button_notify"):
+        if not flags["button"]:
+            table.fail("button_notify", "only allowed when offers.button = true")
+        button_notify = _uuid(table, "button_notify", table.data["button_notify"])
+    elif flags["button"]:
+        table.fail("button_notify", "is required when offers.button = true")
+
+    return Offers(
+        heart_rate=flags["heart_rate"],
+        rr_intervals=flags["rr_intervals"],
+        battery=flags["battery"],
+        button=flags["button"],
+        text=flags["text"],
+        text_write=text_write,
+        button_notify=button_notify,
+    )
+
+
+def _text_write(table: Table) -> TextWrite:
+    if not table.has("characteristic"):
+        table.fail("characteristic", "is required (a UUID)")
+    characteristic = _uuid(table, "characteristic", table.data["characteristic"])
+    # Kept as written: a command's surrounding whitespace (its newline) is part of it.
+    template = table.text("template", strip=False)
+    used = {found.group(1) for found in _PLACEHOLDER_RE.finditer(template)}
+    allowed = ", ".join(f"{{{p}}}" for p in sorted(_PLACEHOLDERS))
+    if not used or not used <= _PLACEHOLDERS:
+        table.fail("template", f"must contain one of {allowed} and no other {{name}}")
+    max_bytes: int | None = None
+    if table.has("max_bytes"):
+        limit = table.data["max_bytes"]
+        if not _is_int(limit) or not 1 <= limit <= MAX_ATTRIBUTE_BYTES:
+            table.fail("max_bytes", f"must be an integer 1..{MAX_ATTRIBUTE_BYTES}")
+        max_bytes = limit
+    text_write = TextWrite(
+        characteristic=characteristic,
+        template=template,
+        with_response=table.flag("with_response"),
+        max_bytes=max_bytes,
+    )
+    if len(text_write.render("")) > (max_bytes or MAX_ATTRIBUTE_BYTES):
+        table.fail("template", "is longer than max_bytes even with no text")
+    return text_write
+
+
+def _cues(table: Table) -> dict[str, Cue]:
+    cues: dict[str, Cue] = {}
+    for key, value in table.data.items():
+        if key not in CUE_NAMES:
+            table.fail(key, f"unknown cue; the cues are: {', '.join(CUE_NAMES)}")
+        if not isinstance(value, list):
+            table.fail(key, f"must be a list of writes ([[{table.field(key)}]] tables)")
+        writes = tuple(_write(table.element(key, i, _WRITE_KEYS)) for i in range(len(value)))
+        # Order in the file is irrelevant; the scheduler wants them by time.
+        cues[key] = Cue(writes=tuple(sorted(writes, key=lambda w: w.after_s)))
+    return cues
+
+
+def _write(table: Table) -> HapticWrite:
+    for key in ("after_s", "characteristic"):
+        if not table.has(key):
+            table.fail(key, "is required")
+    after_s = _seconds(table, "after_s", low=0.0, high=MAX_AFTER_S)
+    duration_s: float | None = None
+    if table.has("duration_s"):
+        duration_s = _seconds(table, "duration_s", low=0.0, high=MAX_DURATION_S)
+    return HapticWrite(
+        after_s=after_s,
+        characteristic=_uuid(table, "characteristic", table.data["characteristic"]),
+        value=_write_value(table),
+        with_response=table.flag("with_response"),
+        duration_s=duration_s,
+    )
+
+
+def _write_value(table: Table) -> bytes:
+    if table.has("value") == table.has("text"):
+        table.fail("value", "give exactly one of value (hex bytes) or text")
+    if table.has("value"):
+        key, hex_text = "value", table.data["value"]
+        if not isinstance(hex_text, str):
+            table.fail(key, f"must be a hex string like '02' or '01 00', not {kind(hex_text)}")
+        try:
+            value = bytes.fromhex(hex_text)
+        except ValueError:
+            table.fail(key, f"{hex_text!r} is not hex bytes; write e.g. '02' or '01 00'")
+    else:
+        key, command = "text", table.data["text"]
+        if not isinstance(command, str):
+            table.fail(key, f"must be text, not {kind(command)}")
+        try:
+            value = command.encode("utf-8")
+        except UnicodeEncodeError:
+            table.fail(key, "cannot be encoded as UTF-8")
+    if not 1 <= len(value) <= MAX_ATTRIBUTE_BYTES:
+        table.fail(key, f"must be 1..{MAX_ATTRIBUTE_BYTES} bytes, not {len(value)}")
+    return value

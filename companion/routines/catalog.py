@@ -1,7 +1,8 @@
 """Exercises and routines: TOML data beside this module, read into frozen values.
 
 Parsing is pure (``parse_catalog``, ``parse_routine`` take the decoded TOML); the
-``load_*`` functions are the thin file-reading edge. Every problem in a data file raises
+``load_*`` functions are the thin file-reading edge. Files are read by the one strict
+reader, ``companion.strict_toml``: every problem raises
 :class:`~companion.errors.RoutineError` naming the file, the field path and what is allowed.
 """
 
@@ -9,19 +10,17 @@ from __future__ import annotations
 
 import enum
 import logging
-import os
 import re
-import stat
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
 from companion.errors import RoutineError, UnknownNameError
 from companion.routines.pacer import BreathPattern, BreathPhase, PatternError, format_span
+from companion.strict_toml import Table, decode, load
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -33,10 +32,7 @@ COOL_DOWN = "cool-down"
 REST = "rest"
 # A taster is a demo of the loop, so its holds may be shorter than an exercise's minimum.
 TASTER_MIN_HOLD_S = 10.0
-# A routine is a few KiB of TOML; anything far larger is not one.
-MAX_USER_FILE_BYTES = 256 * 1024
 
-_E = TypeVar("_E", bound=enum.StrEnum)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -150,98 +146,13 @@ class Routine:
     source: str = BUILT_IN  # "built-in" or the file it came from
 
 
-# --- reading TOML tables with exact error paths ---------------------------------------------
+def _table(data: Any, path: str, source: Path, allowed: tuple[str, ...] | None = None) -> Table:
+    return Table(data, path, source, RoutineError, allowed)
 
 
-class _Table:
-    """One TOML table being read; keys outside ``allowed`` are errors."""
-
-    def __init__(
-        self, data: Any, path: str, source: Path, allowed: tuple[str, ...] | None = None
-    ) -> None:
-        self.path = path
-        self.source = source
-        if not isinstance(data, Mapping):
-            self.fail(None, f"must be a table, not {_kind(data)}")
-        self.data: Mapping[str, Any] = data
-        if allowed is not None:
-            for key in self.data:
-                if key not in allowed:
-                    self.fail(key, f"unknown key; allowed: {', '.join(allowed)}")
-
-    def field(self, key: str | None) -> str:
-        if key is None:
-            return self.path or "(top level)"
-        return f"{self.path}.{key}" if self.path else key
-
-    def fail(self, key: str | None, problem: str) -> NoReturn:
-        raise RoutineError(self.source, self.field(key), problem)
-
-    def has(self, key: str) -> bool:
-        return key in self.data
-
-    def text(self, key: str, default: str | None = None) -> str:
-        """Required text, or ``default`` when the key is absent and a default is given."""
-        if key not in self.data:
-            if default is None:
-                self.fail(key, "is required (text)")
-            return default
-        value = self.data[key]
-        if not isinstance(value, str) or not value.strip():
-            self.fail(key, f"must be non-empty text, not {_kind(value)}")
-        return value.strip()
-
-    def number(self, key: str) -> float:
-        value = self.data[key]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(key, f"must be a number, not {_kind(value)}")
-        return float(value)
-
-    def integer(self, key: str) -> int:
-        value = self.data[key]
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(key, f"must be a whole number, not {_kind(value)}")
-        return value
-
-    def amount(self, key: str, mode: Mode) -> float:
-        """A dose value: a whole number of reps, or seconds."""
-        return float(self.integer(key)) if mode is Mode.REPS else self.number(key)
-
-    def flag(self, key: str) -> bool:
-        value = self.data.get(key, False)
-        if not isinstance(value, bool):
-            self.fail(key, f"must be true or false, not {_kind(value)}")
-        return value
-
-    def texts(self, key: str) -> tuple[str, ...]:
-        value = self.data.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(key, f"must be a list of text, not {_kind(value)}")
-        return tuple(v.strip() for v in value)
-
-    def choice(self, key: str, allowed: tuple[_E, ...]) -> _E:
-        value = self.text(key)
-        for member in allowed:
-            if member.value == value:
-                return member
-        self.fail(key, f"{value!r} is not one of {', '.join(m.value for m in allowed)}")
-
-    def table(self, key: str, allowed: tuple[str, ...] | None = None) -> _Table:
-        return _Table(self.data.get(key, {}), self.field(key), self.source, allowed)
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, str):
-        return f"text {value!r}"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int | float):
-        return f"the number {value:g}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "a table"
-    return type(value).__name__
+def _amount_of(table: Table, key: str, mode: Mode) -> float:
+    """A dose value: a whole number of reps, or seconds."""
+    return float(table.integer(key)) if mode is Mode.REPS else table.number(key)
 
 
 # --- the exercise catalog ---------------------------------------------------------------------
@@ -262,24 +173,24 @@ _EXERCISE_KEYS = (
 _VARIANT_KEYS = ("label", "position", "how")
 
 
-def _refuse_other_doses(table: _Table, mode: Mode, who: str) -> None:
+def _refuse_other_doses(table: Table, mode: Mode, who: str) -> None:
     for other in _DOSE_KEYS.values():
         if other != mode.dose_key and table.has(other):
             table.fail(other, f"{who} is a {mode.value} exercise; give {mode.dose_key}")
 
 
-def _dose(table: _Table, mode: Mode) -> DoseRange:
+def _dose(table: Table, mode: Mode) -> DoseRange:
     _refuse_other_doses(table, mode, "this")
     bounds = table.table(mode.dose_key, ("min", "max"))
     if not (bounds.has("min") and bounds.has("max")):
         bounds.fail(None, "needs min and max")
-    low, high = bounds.amount("min", mode), bounds.amount("max", mode)
+    low, high = _amount_of(bounds, "min", mode), _amount_of(bounds, "max", mode)
     if not 0 < low <= high:
         bounds.fail(None, f"needs 0 < min <= max, not {low:g} and {high:g}")
     return DoseRange(low, high)
 
 
-def _exercise(exercise_id: str, table: _Table) -> Exercise:
+def _exercise(exercise_id: str, table: Table) -> Exercise:
     if exercise_id == REST or not _NAME.match(exercise_id):
         table.fail(
             None, "an exercise id is lower-case letters, digits, '-' and '_', and not 'rest'"
@@ -310,7 +221,7 @@ def _exercise(exercise_id: str, table: _Table) -> Exercise:
 
 
 def parse_catalog(data: Mapping[str, Any], source: Path) -> Catalog:
-    top = _Table(data, "", source, ("safety", "exercises"))
+    top = _table(data, "", source, ("safety", "exercises"))
     exercises_table = top.table("exercises")
     exercises = tuple(
         _exercise(key, exercises_table.table(key, _EXERCISE_KEYS)) for key in exercises_table.data
@@ -329,7 +240,7 @@ _STEP_KEYS = ("exercise", "sides", "variant", *_DOSE_KEYS.values(), "breathing")
 _PATTERN_KEYS = ("inhale_s", "hold_in_s", "exhale_s", "hold_out_s")
 
 
-def _pattern(table: _Table) -> BreathPattern | None:
+def _pattern(table: Table) -> BreathPattern | None:
     if not table.data:
         return None
     phases = {key: table.number(key) for key in _PATTERN_KEYS if table.has(key)}
@@ -339,12 +250,12 @@ def _pattern(table: _Table) -> BreathPattern | None:
         table.fail(exc.field, exc.problem)
 
 
-def _amount(step: _Table, exercise: Exercise, taster: bool) -> float | None:
+def _amount(step: Table, exercise: Exercise, taster: bool) -> float | None:
     key = exercise.mode.dose_key
     _refuse_other_doses(step, exercise.mode, exercise.id)
     if not step.has(key):
         return None
-    amount = step.amount(key, exercise.mode)
+    amount = _amount_of(step, key, exercise.mode)
     allowed = exercise.dose
     if taster and exercise.mode is Mode.HOLD:
         allowed = DoseRange(min(TASTER_MIN_HOLD_S, allowed.low), allowed.high)
@@ -354,7 +265,7 @@ def _amount(step: _Table, exercise: Exercise, taster: bool) -> float | None:
     return amount
 
 
-def _sides(step: _Table, exercise: Exercise) -> tuple[Side, ...]:
+def _sides(step: Table, exercise: Exercise) -> tuple[Side, ...]:
     if not step.has("sides"):
         return exercise.side_names
     if not exercise.sides:
@@ -369,7 +280,7 @@ def _sides(step: _Table, exercise: Exercise) -> tuple[Side, ...]:
     return tuple(Side(name) for name in names)
 
 
-def _step(step: _Table, catalog: Catalog, taster: bool) -> RoutineStep:
+def _step(step: Table, catalog: Catalog, taster: bool) -> RoutineStep:
     exercise_id = step.text("exercise")
     try:
         exercise = catalog.get(exercise_id)
@@ -402,13 +313,13 @@ def parse_routine(
         raise RoutineError(
             path, "(file name)", f"{name!r}: use lower-case letters, digits, '-' and '_'"
         )
-    top = _Table(data, "", path, _ROUTINE_KEYS)
+    top = _table(data, "", path, _ROUTINE_KEYS)
     taster = top.flag("taster")
     raw_steps = top.data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
         top.fail("steps", "needs at least one [[steps]] table")
     steps = tuple(
-        _step(_Table(raw, f"steps[{i}]", path, _STEP_KEYS), catalog, taster)
+        _step(_table(raw, f"steps[{i}]", path, _STEP_KEYS), catalog, taster)
         for i, raw in enumerate(raw_steps)
     )
     if not taster:
@@ -438,44 +349,16 @@ def _data_dir() -> Traversable:
     return resources.files(__package__ or "companion.routines") / "data"
 
 
-def _decode(text: str, source: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise RoutineError(source, "(file)", f"not valid TOML: {exc}") from exc
-
-
 def load_catalog() -> Catalog:
     """The built-in exercises."""
     entry = _data_dir() / EXERCISES_FILE
     source = Path(str(entry))
-    return parse_catalog(_decode(entry.read_text(encoding="utf-8"), source), source)
-
-
-def read_user_file(path: Path, max_bytes: int = MAX_USER_FILE_BYTES) -> str:
-    """The text of a user's data file, refusing anything that is not a regular file and
-    reading at most ``max_bytes`` (a link to /dev/zero or a FIFO must not hang start-up)."""
-    try:
-        # O_NONBLOCK: opening a FIFO nobody writes to returns at once instead of waiting.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
-        raise RoutineError(path, "(file)", f"cannot be read: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise RoutineError(path, "(file)", "is not a regular file")
-        data = handle.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise RoutineError(path, "(file)", f"is larger than {max_bytes // 1024} KiB")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RoutineError(path, "(file)", f"is not UTF-8 text: {exc.reason}") from None
+    return parse_catalog(decode(entry.read_bytes(), source, RoutineError), source)
 
 
 def load_routine_file(path: Path, catalog: Catalog | None = None) -> Routine:
     """One user routine; its name is the file's stem."""
-    text = read_user_file(path)
-    return parse_routine(path.stem, _decode(text, path), catalog or load_catalog(), path)
+    return parse_routine(path.stem, load(path, RoutineError), catalog or load_catalog(), path)
 
 
 def built_in_routines(catalog: Catalog) -> dict[str, Routine]:
@@ -484,7 +367,7 @@ def built_in_routines(catalog: Catalog) -> dict[str, Routine]:
         if entry.name.endswith(".toml") and entry.name != EXERCISES_FILE:
             name = entry.name.removesuffix(".toml")
             path = Path(str(entry))
-            data = _decode(entry.read_text(encoding="utf-8"), path)
+            data = decode(entry.read_bytes(), path, RoutineError)
             routines[name] = parse_routine(name, data, catalog, path, built_in=True)
     return routines
 

@@ -292,12 +292,17 @@ WRITE = '[[cues.hold-end]]\nafter_s = 0.0\ncharacteristic = "2a06"\nvalue = "02"
 @pytest.mark.parametrize(
     ("text", "field", "problem"),
     [
-        pytest.param('title = "x', "(syntax)", "not valid TOML", id="syntax"),
+        pytest.param('title = "x', "(file)", "not valid TOML", id="syntax"),
         pytest.param('description = "d"\n', "title", "is required", id="missing-title"),
         pytest.param(
-            MINIMAL + "titel = 'x'\n", "titel", "unknown key; allowed here: cues", id="typo"
+            MINIMAL + "titel = 'x'\n",
+            "titel",
+            "unknown key; allowed: title, description, match, offers, cues",
+            id="typo",
         ),
-        pytest.param('title = "t"\ndescription = 3\n', "description", "not an integer", id="type"),
+        pytest.param(
+            'title = "t"\ndescription = 3\n', "description", "not the number 3", id="type"
+        ),
         pytest.param('title = " "\ndescription = "d"\n', "title", "non-empty", id="blank-title"),
         pytest.param(MINIMAL + "match = 1\n", "match", "must be a table", id="match-not-table"),
         pytest.param(

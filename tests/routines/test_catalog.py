@@ -9,7 +9,6 @@ import pytest
 from companion.errors import RoutineError, UnknownNameError
 from companion.routines.catalog import (
     BUILT_IN,
-    MAX_USER_FILE_BYTES,
     Catalog,
     DoseRange,
     Mode,
@@ -21,6 +20,7 @@ from companion.routines.catalog import (
     read_routines,
 )
 from companion.routines.pacer import BreathPattern, BreathPhase
+from companion.strict_toml import MAX_FILE_BYTES
 
 DOCS = Path(__file__).parents[2] / "docs" / "routines.md"
 CATALOG = load_catalog()
@@ -473,12 +473,12 @@ def test_a_fifo_named_like_a_routine_does_not_block_loading(tmp_path: Path) -> N
 
 def test_a_routine_file_larger_than_the_limit_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "huge.toml"
-    path.write_text(GOOD_ROUTINE + "# padding\n" * (MAX_USER_FILE_BYTES // 10))
+    path.write_text(GOOD_ROUTINE + "# padding\n" * (MAX_FILE_BYTES // 10))
 
     with pytest.raises(RoutineError) as caught:
         load_routine_file(path, CATALOG)
 
-    assert caught.value.problem == f"is larger than {MAX_USER_FILE_BYTES // 1024} KiB"
+    assert caught.value.problem == f"is larger than {MAX_FILE_BYTES // 1024} KiB"
 
 
 def test_a_routine_file_that_is_not_utf8_is_named(write: Any, tmp_path: Path) -> None:
