@@ -4,9 +4,9 @@ The core loop hands it events through :meth:`Recorder.submit`, which only enqueu
 thread turns events into writes and commits them in batches, at most ``flush_interval_s``
 after the oldest one arrived, so a killed process loses about that much. Heart-rate
 samples between sessions (a band connected while no routine runs, about one a second
-around the clock) wait longer: they go at most ``idle_flush_interval_s`` (30 s) after the
+around the clock) wait longer: they go at most ``idle_flush_interval_s`` (60 s) after the
 oldest of them arrived, or once ``idle_max_rows`` of them are waiting, or with the next
-other row, whichever comes first. That is one commit every 30 s instead of one a second,
+other row, whichever comes first. That is one commit a minute instead of one a second,
 and on an SD card a commit costs a few 4 KiB pages of write-ahead log whatever it holds;
 a killed process (or a power cut) loses up to that much between-session heart rate.
 Stopping writes everything first, as before. When the database refuses writes (read-only,
@@ -51,9 +51,10 @@ from companion.store.writes import EventTranslator, Write, WriteKind, apply_writ
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_FLUSH_INTERVAL_S = 0.5
-# Between sessions: heart-rate samples alone wait this long, or for this many of them.
-DEFAULT_IDLE_FLUSH_INTERVAL_S = 30.0
-DEFAULT_IDLE_MAX_ROWS = 120
+# Between sessions heart-rate samples alone wait this long, or for this many of them:
+# after the raw window they are folded into one row a minute anyway.
+DEFAULT_IDLE_FLUSH_INTERVAL_S = 60.0
+DEFAULT_IDLE_MAX_ROWS = 240
 # Ten hours of one-per-second heart rate: a night with the database away.
 DEFAULT_MAX_BUFFER = 36_000
 # A batch this large is written at once rather than waiting for the interval.
