@@ -23,7 +23,8 @@ from companion.session.host import STALE_AFTER_S, SessionHost
 from companion.session.status import to_json
 from tests.support import eventually
 
-pytestmark = pytest.mark.slow
+# The whole stack on virtual time: waits for drops and silences take no real time.
+pytestmark = pytest.mark.virtual_time
 
 
 @dataclasses.dataclass

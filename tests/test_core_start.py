@@ -16,7 +16,8 @@ from companion.session.status import to_json
 from companion.store.schema import Session
 from tests.support import eventually
 
-pytestmark = pytest.mark.slow
+# On virtual time (the store's reads and the recorder stay real threads).
+pytestmark = pytest.mark.virtual_time
 
 # Longer than the taster's slowest breath (6 s out), so a runner left behind would buzz.
 QUIET_AFTER_PAIN_S = 8.0

@@ -14,7 +14,6 @@ import fnmatch
 import gc
 import logging
 import sys
-import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +35,7 @@ from companion.ble.plausibility import screen
 from companion.ble.profiles import DeviceProfile, HapticWrite, match_advertisement
 from companion.ble.write_channel import QueuedWrite, WriteChannel
 from companion.bus import EventBus
-from companion.clock import WallClock
+from companion.clock import WallClock, monotonic
 from companion.errors import DeviceNotFoundError, MalformedPacketError
 from companion.events import BatteryLevel, HeartRateSample, LinkChanged, LinkState, PacketDropped
 from companion.routines.haptics import Playback, TimedWrite, Vocabulary
@@ -48,6 +47,7 @@ NO_RSSI = -127  # bleak's value when the stack has none
 CONNECT_TIMEOUT_S = 10.0  # bleak's own default for connecting and resolving services
 NOTIFICATION_QUEUE_SIZE = 256
 MIN_ATT_PAYLOAD = 20  # the default 23-byte MTU less the header
+DUE_WITHIN_S = 1e-9
 # Bands notify about once a second, with or without skin contact. A connected band that
 # says nothing for this long is reported as silent; for the longer span, it is reconnected.
 SILENT_AFTER_S = 5.0
@@ -235,7 +235,7 @@ class BandLink:
         writes = profile.cue_writes(cue)
         if not writes:
             return False
-        return self.play(Playback.now(cue, writes, time.monotonic()))
+        return self.play(Playback.now(cue, writes, monotonic()))
 
     def show_text(self, text: str) -> bool:
         """Put one line on the band's screen where its profile knows how; False otherwise."""
@@ -249,7 +249,7 @@ class BandLink:
             value=how.render(text),
             with_response=how.with_response,
         )
-        timed = (TimedWrite(time.monotonic(), write),)
+        timed = (TimedWrite(monotonic(), write),)
         return self.play(Playback("text", timed, haptic=False))
 
     def play(self, playback: Playback) -> bool:
@@ -262,7 +262,7 @@ class BandLink:
         """
         if not self.is_connected or not playback.writes:
             return False
-        self._channel.accept(playback, time.monotonic())
+        self._channel.accept(playback, monotonic())
         self._ensure_writer()
         self._wake.set()
         return True
@@ -295,7 +295,7 @@ class BandLink:
         _LOGGER.info("band link %s %s", state.value, detail)
         self._bus.publish(
             LinkChanged(
-                mono=time.monotonic(),
+                mono=monotonic(),
                 wall=self._clock.now(),
                 device=self.address or "",
                 state=state,
@@ -432,7 +432,7 @@ class BandLink:
             with contextlib.suppress(Exception):
                 await client.disconnect()
             raise BleakError(f"setting up the band failed: {exc}") from exc
-        self._last_notification_mono = time.monotonic()
+        self._last_notification_mono = monotonic()
         self._prepare_writes(client)
         self._connected.set()
         state = LinkState.RECONNECTED if self._ever_connected else LinkState.CONNECTED
@@ -449,7 +449,7 @@ class BandLink:
             return
         self._bus.publish(
             BatteryLevel(
-                mono=time.monotonic(),
+                mono=monotonic(),
                 wall=self._clock.now(),
                 device=self.address or "",
                 percent=self.battery,
@@ -461,7 +461,7 @@ class BandLink:
     def _on_notification(self, _characteristic: Any, data: bytearray) -> None:
         # Runs inside the Bluetooth stack's callback: only enqueue.
         try:
-            mono = time.monotonic()
+            mono = monotonic()
             self._notifications.put_nowait((mono, self._clock.wall_at(mono), bytes(data)))
         except asyncio.QueueFull:
             self._count_dropped("notification queue full", b"")
@@ -504,7 +504,7 @@ class BandLink:
             client = self._client
             if client is None or not self._connected.is_set():
                 continue
-            silent_s = time.monotonic() - self._last_notification_mono
+            silent_s = monotonic() - self._last_notification_mono
             if silent_s >= RECONNECT_SILENT_AFTER_S:
                 self._lost_because = f"no data for {silent_s:.0f} s; reconnecting"
                 with contextlib.suppress(Exception):
@@ -519,7 +519,7 @@ class BandLink:
         self.dropped_packets += 1
         self._bus.publish(
             PacketDropped(
-                mono=time.monotonic(),
+                mono=monotonic(),
                 wall=self._clock.now(),
                 device=self.address or "",
                 characteristic="heart rate measurement",
@@ -561,8 +561,11 @@ class BandLink:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            delay = item.at_s - time.monotonic()
-            if delay > 0:
+            delay = item.at_s - monotonic()
+            # Due within a nanosecond is due now, as the loop itself counts timers (and as
+            # the engine does): waiting again for a sliver would spin on a clock that does
+            # not move while the loop works (virtual time).
+            if delay > DUE_WITHIN_S:
                 # A timer on the loop wakes the writer right at the deadline (no task per
                 # wait, no cancellation to unwind); a new cue wakes it earlier.
                 self._wake.clear()
@@ -587,7 +590,7 @@ class BandLink:
             return
         write = item.write
         target: Any = self._characteristics.get(write.characteristic, write.characteristic)
-        sent_at = time.monotonic()
+        sent_at = monotonic()
         try:
             # Commands longer than one packet (Bangle.js text) go in pieces that fit one.
             # The characteristic knows that size on every backend (BlueZ's MTU property);

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from bumble.profiles.heart_rate_service import HeartRateService
 
 from companion.ble import uuids
 from companion.ble.wearer import Wearer
+from companion.clock import monotonic, system_wall
 from companion.cues import CueName
 from companion.routines.haptics import Reading, Received, Vocabulary, read_wrist
 
@@ -118,7 +118,7 @@ class VirtualBand:
         self.vibrations: deque[Vibration] = deque(maxlen=MAX_RECORDED_VIBRATIONS)
         self._silent_until = 0.0
         self._buzz = BuzzReader()
-        self._started_at = time.monotonic()
+        self._started_at = monotonic()
         self._packets = 0
         self._energy_kj = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -185,10 +185,10 @@ class VirtualBand:
         return self._wearer
 
     def _now(self) -> float:
-        return time.monotonic() - self._started_at
+        return monotonic() - self._started_at
 
     async def start(self) -> None:
-        self._started_at = time.monotonic()
+        self._started_at = monotonic()
         await self._advertise()
         self._spawn(self._notify_loop())
         self._spawn(self._buzz_loop())
@@ -238,13 +238,13 @@ class VirtualBand:
         return bytes(measurement)
 
     async def _notify_loop(self) -> None:
-        start = time.monotonic()
+        start = monotonic()
         tick = 0
         while True:
             tick += 1
             # Deadlines from the start, so a slow notification never shifts the next one.
-            await asyncio.sleep(max(0.0, start + tick * NOTIFY_INTERVAL_S - time.monotonic()))
-            if not self._device.connections or time.monotonic() < self._silent_until:
+            await asyncio.sleep(max(0.0, start + tick * NOTIFY_INTERVAL_S - monotonic()))
+            if not self._device.connections or monotonic() < self._silent_until:
                 self._wearer.beats_until(self._now())  # the wearer's heart goes on beating
                 continue
             try:
@@ -272,7 +272,7 @@ class VirtualBand:
     def _record(self, characteristic: str, value: bytes) -> None:
         if self.refuse_writes:
             raise ATT_Error(ErrorCode.WRITE_NOT_PERMITTED)
-        vibration = Vibration(time.monotonic(), time.time(), characteristic, bytes(value))
+        vibration = Vibration(monotonic(), system_wall(), characteristic, bytes(value))
         self.vibrations.append(vibration)
         if self._on_vibration is not None:
             self._on_vibration(vibration)
@@ -328,7 +328,7 @@ class VirtualBand:
 
     def go_silent(self, seconds: float) -> None:
         """Stay connected but send no heart-rate notifications for ``seconds``."""
-        self._silent_until = time.monotonic() + seconds
+        self._silent_until = monotonic() + seconds
 
     def send_raw_measurement(self, data: bytes) -> None:
         """Send ``data`` as the next heart-rate notification, as a faulty band might."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from typing import Any
 from companion.ble.link import BandLink
 from companion.ble.profiles import DeviceProfile
 from companion.bus import EventBus
-from companion.clock import WallClock
+from companion.clock import WallClock, monotonic
 from companion.errors import SessionError, UnknownNameError
 from companion.events import (
     Event,
@@ -147,7 +146,7 @@ class SessionHost:
         last = self._last_hr
         if last is None:
             return
-        mono = time.monotonic()
+        mono = monotonic()
         self.bus.publish(
             HeartRateStale(
                 mono=mono,
@@ -224,7 +223,7 @@ class SessionHost:
         if pain_before is not None:
             self.bus.publish(
                 PainRated(
-                    mono=time.monotonic(),
+                    mono=monotonic(),
                     wall=self.clock.now(),
                     run_id=run_id,
                     moment="before",
@@ -263,7 +262,7 @@ class SessionHost:
             raise SessionError("rate your pain once the routine has ended")
         self.bus.publish(
             PainRated(
-                mono=time.monotonic(),
+                mono=monotonic(),
                 wall=self.clock.now(),
                 run_id=self.last_run_id,
                 moment="after",
@@ -329,7 +328,7 @@ class SessionHost:
                 battery=link.battery if link else None,
                 dropped_packets=link.dropped_packets if link else 0,
             ),
-            heart_rate=None if hr is None else _heart_rate_now(hr, time.monotonic()),
+            heart_rate=None if hr is None else _heart_rate_now(hr, monotonic()),
             session=self.session_status(),
             notices=tuple(self._notices),
             streams=len(self.feed),
@@ -365,7 +364,8 @@ def _heart_rate_now(hr: HeartRateSample, now_mono: float) -> HeartRateNow:
         t=hr.wall,
         rr_ms=hr.rr_ms,
         age_s=round(age_s, 1),
-        stale=age_s > STALE_AFTER_S,
+        # From the instant the stale timer fires (at the threshold itself), never after it.
+        stale=age_s >= STALE_AFTER_S,
     )
 
 

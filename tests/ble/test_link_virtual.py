@@ -14,6 +14,9 @@ from companion.events import Event, HeartRateSample, LinkChanged, LinkState, Pac
 from companion.routines.haptics import Vocabulary
 from tests.support import eventually
 
+# On virtual time: silences, drops and reconnections take no real time.
+pytestmark = pytest.mark.virtual_time
+
 
 class Recorded:
     def __init__(self, bus: EventBus) -> None:

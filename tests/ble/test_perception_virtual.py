@@ -26,7 +26,8 @@ from companion.routines.progression import ProgressionLevel
 from companion.session.host import LoopTimer
 from tests.support import eventually
 
-pytestmark = pytest.mark.slow
+# On virtual time: whole routines are felt at the band in seconds, not minutes.
+pytestmark = pytest.mark.virtual_time
 
 PROFILES = load_profiles(None)
 VIBRATING = sorted(name for name, p in PROFILES.items() if p.has_haptics)

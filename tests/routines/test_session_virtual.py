@@ -13,7 +13,8 @@ from companion.routines.haptics import write_timeline
 from companion.service import Catalogues, running_core
 from tests.support import eventually
 
-pytestmark = pytest.mark.slow
+# The whole stack on virtual time: the one-minute taster takes a few seconds.
+pytestmark = pytest.mark.virtual_time
 
 # Loose on purpose: this pins that each write arrives for its own cue and in order; the
 # timing figures themselves are measured in bench/cue_timing.py.
