@@ -60,14 +60,15 @@ from companion.ble.profiles import DeviceProfile, load_profiles
 from companion.ble.transport import BandChoice, LinkStack, band_link
 from companion.ble.virtual_band import Vibration, VirtualBand
 from companion.bus import EventBus
+from companion.catalogues import Catalogues
 from companion.config import Settings
 from companion.events import CueFired, Event, PacingAdapted, SessionState, SessionStateChanged
 from companion.routines.catalog import Catalog, Routine, load_catalog, parse_routine
 from companion.routines.haptics import Playback, TimedWrite, Vocabulary, priority_of, write_timeline
 from companion.routines.plan import Plan, PlannedCue, PlanSettings, compile_plan, compose_plan
 from companion.routines.progression import ProgressionPolicy, progression_level
-from companion.service import Catalogues, running_core
 from companion.session.host import SessionHost
+from companion.wiring import StoreUse, build_companion
 
 MODULE = "bench.cue_timing"
 # What `python -m bench --quick` passes: a short routine, for a check rather than figures.
@@ -391,9 +392,10 @@ async def measure(
         async with contextlib.AsyncExitStack() as stack:
             # Each band_link with simulate makes its own VirtualRadio: a band only ever
             # hears its own scheduler's writes.
-            core, ours = await stack.enter_async_context(
-                running_core(settings, catalogues, store=None)
+            companion = await stack.enter_async_context(
+                build_companion(settings, catalogues=catalogues, store=StoreUse.NONE)
             )
+            core, ours = companion.host, companion.links
             chain = await stack.enter_async_context(
                 band_link(BandChoice(simulate=True), EventBus(), profiles)
             )

@@ -10,6 +10,7 @@ import pytest
 
 from companion.ble.transport import LinkStack
 from companion.ble.virtual_band import VirtualBand
+from companion.catalogues import Catalogues
 from companion.config import Settings
 from companion.events import (
     Event,
@@ -18,9 +19,9 @@ from companion.events import (
     SessionState,
     SessionStateChanged,
 )
-from companion.service import Catalogues, running_core
 from companion.session.host import STALE_AFTER_S, SessionHost
 from companion.session.status import to_json
+from companion.wiring import StoreUse, build_companion
 from tests.support import eventually
 
 # The whole stack on virtual time: waits for drops and silences take no real time.
@@ -41,7 +42,8 @@ async def live(tmp_path: Path) -> AsyncIterator[LiveCore]:
     settings = Settings.build(data_dir=tmp_path, simulate=True)
     catalogues = Catalogues.load(settings)
     events: list[Event] = []
-    async with running_core(settings, catalogues, store=None) as (core, stack):
+    async with build_companion(settings, catalogues=catalogues, store=StoreUse.NONE) as built:
+        core, stack = built.host, built.links
         core.bus.subscribe(events.append)
         assert await stack.link.async_wait_connected(15)
         assert stack.band is not None

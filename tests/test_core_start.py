@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from companion.catalogues import Catalogues
 from companion.config import Settings
 from companion.errors import SessionError
 from companion.events import Event, SessionState, SessionStateChanged
-from companion.service import Catalogues, open_store, running_core
 from companion.session.status import to_json
+from companion.store.opening import open_store
 from companion.store.schema import Session
+from companion.wiring import build_companion
 from tests.support import eventually
 
 # On virtual time (the store's reads and the recorder stay real threads).
@@ -36,7 +38,8 @@ async def test_fifty_concurrent_starts_run_one_routine_and_pain_silences_the_ban
             started.append(event.run_id)
 
     with open_store(settings) as store:
-        async with running_core(settings, catalogues, store) as (core, stack):
+        async with build_companion(settings, catalogues=catalogues, store=store) as built:
+            core, stack = built.host, built.links
             core.bus.subscribe(on_event)
             assert await stack.link.async_wait_connected(15)
             band = stack.band
@@ -76,7 +79,8 @@ async def test_pain_while_a_start_is_reading_the_store_cancels_that_start(
     settings = Settings.build(data_dir=tmp_path, simulate=True)
     catalogues = Catalogues.load(settings)
     with open_store(settings) as store:
-        async with running_core(settings, catalogues, store) as (core, stack):
+        async with build_companion(settings, catalogues=catalogues, store=store) as built:
+            core, stack = built.host, built.links
             assert await stack.link.async_wait_connected(15)
             band = stack.band
             assert band is not None

@@ -12,13 +12,15 @@ import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from sqlalchemy import Engine, create_engine
 
-from companion.reminders.model import (
+from companion.clock import WallClock
+from companion.reminders.model import Reminder, parse_days, parse_time
+from companion.reminders.scheduler import (
     JOB_TABLE,
     MISFIRE_GRACE_S,
-    Reminder,
     ReminderScheduler,
-    parse_days,
-    parse_time,
+    fire_morning_summary,
+    fire_reminder,
+    fire_snoozed_reminder,
     trigger_for,
 )
 from tests.support import wait_until
@@ -87,14 +89,17 @@ class RecordingRuntime:
     def __init__(self) -> None:
         self.reminded: list[tuple[int, bool]] = []
         self.summaries = 0
+        self.times: list[float] = []
         self.changed = threading.Event()
 
-    def remind(self, reminder_id: int, snoozed: bool) -> None:
+    def remind(self, reminder_id: int, snoozed: bool, now: float) -> None:
         self.reminded.append((reminder_id, snoozed))
+        self.times.append(now)
         self.changed.set()
 
-    def morning_summary(self) -> None:
+    def morning_summary(self, now: float) -> None:
         self.summaries += 1
+        self.times.append(now)
         self.changed.set()
 
 
@@ -174,7 +179,7 @@ def test_a_reminder_older_than_the_grace_time_is_dropped_and_logged(
     _store_job_due_at(engine, dt.datetime.now(dt.UTC) - late)
     runtime = RecordingRuntime()
     scheduler = ReminderScheduler(engine, dt.UTC, runtime)
-    with caplog.at_level("WARNING", logger="companion.reminders.model"):
+    with caplog.at_level("WARNING", logger="companion.reminders.scheduler"):
         scheduler.start()
         try:
             wait_until(lambda: "skipped job reminder-9" in caplog.text, 10, "the missed-job log")
@@ -204,3 +209,22 @@ def test_a_second_scheduler_in_one_process_is_refused(engine: Engine) -> None:
             ReminderScheduler(engine, dt.UTC, RecordingRuntime()).start()
     finally:
         first.shutdown()
+
+
+def test_each_job_is_handed_the_time_of_the_services_clock(engine: Engine) -> None:
+    runtime = RecordingRuntime()
+    clock = WallClock(system_wall=lambda: 1_900_000_000.0)
+    scheduler = ReminderScheduler(engine, dt.UTC, runtime, clock)
+    scheduler.start()
+    try:
+        # What APScheduler calls, by the import path stored with each job.
+        fire_reminder(4)
+        fire_snoozed_reminder(4)
+        fire_morning_summary()
+    finally:
+        scheduler.shutdown()
+    fire_reminder(5)  # no service bound any more: ignored
+
+    assert runtime.reminded == [(4, False), (4, True)]
+    assert runtime.summaries == 1
+    assert runtime.times == pytest.approx([1_900_000_000.0] * 3, abs=1.0)

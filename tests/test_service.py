@@ -1,4 +1,5 @@
-"""The composition root's small decisions: saved preferences and the dashboard token."""
+"""The small decisions around the composition root: saved preferences, the dashboard token,
+opening the store, and what the service says about itself."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import pytest
 from sqlalchemy import Engine
 
 from companion.config import Settings
+from companion.dashboard_token import load_token
+from companion.preferences import PREFERENCES_KEY
 from companion.routines.pacer import BreathPattern
 from companion.routines.watch import SafetySettings
-from companion.service import SETTINGS_KEY, core_settings, load_token
 from companion.session.host import CoreSettings
+from companion.session.store_loaders import core_settings
 from companion.store.database import create_engine_for_url, upgrade_to_head
 from companion.store.setting_writes import put_setting
 
@@ -44,7 +47,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 def test_saved_preferences_become_core_settings(
     engine: Engine, saved: dict[str, Any], expected: CoreSettings
 ) -> None:
-    put_setting(engine, SETTINGS_KEY, saved)
+    put_setting(engine, PREFERENCES_KEY, saved)
 
     assert core_settings(engine) == expected
 
@@ -63,7 +66,7 @@ def test_rows_kept_at_the_last_shutdown_are_written_before_unfinished_sessions_a
     tmp_path: Path,
 ) -> None:
     from companion.events import SessionState
-    from companion.service import open_store
+    from companion.store.opening import open_store
     from companion.store.queries import list_sessions
     from companion.store.recorder import spill_writes
     from companion.store.writes import EventTranslator, apply_writes
@@ -94,17 +97,14 @@ def test_rows_kept_at_the_last_shutdown_are_written_before_unfinished_sessions_a
 
 
 def test_missing_bluetooth_becomes_one_dashboard_notice_per_cause() -> None:
-    from companion.events import LinkChanged, LinkState, Notice
-    from companion.service import bluetooth_notice
+    from companion.clock import WallClock
+    from companion.events import Event, LinkChanged, LinkState, Notice
+    from companion.service_notices import bluetooth_notice
 
-    published: list[Notice] = []
+    published: list[Event] = []
     said: list[str] = []
 
-    class Handle:
-        def publish(self, event: Notice) -> None:
-            published.append(event)
-
-    listener = bluetooth_notice(Handle(), said.append)  # type: ignore[arg-type]
+    listener = bluetooth_notice(published.append, WallClock(), said.append)
 
     def link(state: LinkState, detail: str) -> LinkChanged:
         return LinkChanged(mono=0.0, wall=0.0, device="", state=state, detail=detail)
@@ -117,8 +117,10 @@ def test_missing_bluetooth_becomes_one_dashboard_notice_per_cause() -> None:
     ):
         listener(event)
 
-    assert [(n.topic, n.level) for n in published] == [("bluetooth", "error")] * 2
-    assert published[0].message.startswith("No band can connect: no D-Bus system bus")
+    assert all(isinstance(n, Notice) for n in published)
+    notices = [n for n in published if isinstance(n, Notice)]
+    assert [(n.topic, n.level) for n in notices] == [("bluetooth", "error")] * 2
+    assert notices[0].message.startswith("No band can connect: no D-Bus system bus")
     assert said == [
         "warning: Bluetooth unavailable: no D-Bus system bus: install and start BlueZ",
         "warning: Bluetooth unavailable: the Bluetooth adapter is switched off: switch it on",

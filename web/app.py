@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Response
 from sqlalchemy import Engine
 
+from companion.clock import WallClock
 from companion.session.control import SessionControl
 from web import api, pages, reminders_api, resonance_api, summary_api, vendor
 from web.auth import init_auth, secret_key_for
@@ -42,11 +42,12 @@ def create_app(
     store_engine: Engine | None,
     settings: WebSettings,
     test_config: Mapping[str, Any] | None = None,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], float] | None = None,
 ) -> Flask:
     """The dashboard and API for ``core``; ``store_engine`` is read through the app's own
     connections (None: history and settings answer 503). ``clock`` gives the Unix time that
-    decides which day is today (tests pass a fixed one)."""
+    decides which day is today: the companion's one ``WallClock`` (tests pass a fixed one;
+    None: a wall clock of the app's own)."""
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=secret_key_for(settings.token),
@@ -66,7 +67,7 @@ def create_app(
         settings=settings,
         streams=StreamSlots(settings.max_streams),
         tz=zone_for(settings.timezone),
-        clock=clock,
+        clock=clock or WallClock().now,
     )
     app.url_map.converters["sid"] = api.SessionIdConverter
     app.url_map.converters["addr"] = api.AddressConverter

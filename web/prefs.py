@@ -5,7 +5,7 @@ The preferences (their store key, values, defaults and checks) are
 same way; a change applies from the next routine on.
 
 The wake time ("HH:MM", when the morning summary is made) has a key of its own,
-``companion.reminders.scheduler.WAKE_TIME_SETTING``, because the running reminder service
+``companion.reminders.model.WAKE_TIME_SETTING``, because the running reminder service
 reads it there whenever the reminders change; the API shows it beside the others.
 """
 
@@ -26,7 +26,7 @@ from companion.preferences import (
     PrefsError,
     with_defaults,
 )
-from companion.reminders.scheduler import DEFAULT_WAKE_TIME, WAKE_TIME_SETTING
+from companion.reminders.model import DEFAULT_WAKE_TIME, WAKE_TIME_SETTING
 from web.timeofday import hh_mm, parse_hh_mm
 
 # The names the dashboard's modules use, from the one place that defines them.

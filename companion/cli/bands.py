@@ -19,15 +19,13 @@ from companion.cli.common import (
     EXIT_NO_DEVICE,
     FIND_BAND_TIMEOUT_S,
     async_require_bluetooth,
-    band_choice,
+    band_settings,
     data_dir_option,
     device_option,
     echo_json,
     hci_option,
     profile_option,
-    profiles_for,
     run_async,
-    settings_for,
     simulate_option,
 )
 from companion.errors import DeviceNotFoundError
@@ -44,17 +42,16 @@ if TYPE_CHECKING:
 @data_dir_option
 def scan(hci: str | None, simulate: bool, timeout: float, data_dir: Path | None) -> None:
     """List nearby devices, their signal strength and the profile each matches."""
-    from companion.ble.transport import BandChoice, band_link
-    from companion.bus import EventBus
+    from companion.wiring import StoreUse, build_companion
 
-    settings = settings_for(data_dir)
-    profiles = profiles_for(settings)
-    choice = BandChoice(hci=hci, simulate=simulate)
+    settings, catalogues = band_settings(data_dir, hci, simulate, None, None)
 
     async def go() -> None:
         await async_require_bluetooth(hci, simulate)
-        async with band_link(choice, EventBus(), profiles, start=False) as stack:
-            found = await stack.link.async_scan(timeout)
+        async with build_companion(
+            settings, catalogues=catalogues, store=StoreUse.NONE, start_link=False
+        ) as companion:
+            found = await companion.links.link.async_scan(timeout)
         if not found:
             click.echo(
                 f"error: no devices found in {timeout:g} s (wake the band by tapping it, keep "
@@ -90,12 +87,10 @@ def watch(
     data_dir: Path | None,
 ) -> None:
     """Show live heart rate (and RR intervals) from the band."""
-    from companion.ble.transport import band_link
-    from companion.bus import EventBus
     from companion.events import HeartRateSample, LinkChanged, PacketDropped
+    from companion.wiring import StoreUse, build_companion
 
-    profiles, choice = band_choice(data_dir, hci, simulate, device, profile)
-    bus = EventBus()
+    settings, catalogues = band_settings(data_dir, hci, simulate, device, profile)
 
     def on_event(event: Event) -> None:
         if isinstance(event, HeartRateSample):
@@ -124,17 +119,18 @@ def watch(
         elif isinstance(event, LinkChanged):
             click.echo(f"link: {event.state.value} {event.detail}".rstrip(), err=True)
 
-    bus.subscribe(on_event)
-
     async def go() -> int:
         await async_require_bluetooth(hci, simulate)
-        async with band_link(choice, bus, profiles) as stack:
-            if not await stack.link.async_wait_connected(FIND_BAND_TIMEOUT_S):
+        async with build_companion(
+            settings, catalogues=catalogues, store=StoreUse.NONE, listeners=[on_event]
+        ) as companion:
+            link = companion.links.link
+            if not await link.async_wait_connected(FIND_BAND_TIMEOUT_S):
                 raise DeviceNotFoundError(device)
             if duration is None:
                 await asyncio.Event().wait()
             await asyncio.sleep(duration or 0)
-            return 0 if stack.link.is_connected else EXIT_LINK_LOST
+            return 0 if link.is_connected else EXIT_LINK_LOST
 
     code = run_async(go)
     if code == EXIT_LINK_LOST:
@@ -164,17 +160,18 @@ def buzz(
     data_dir: Path | None,
 ) -> None:
     """Run one haptic cue on the band."""
-    from companion.ble.transport import band_link
-    from companion.bus import EventBus
+    from companion.wiring import StoreUse, build_companion
 
-    profiles, choice = band_choice(data_dir, hci, simulate, device, profile)
+    settings, catalogues = band_settings(data_dir, hci, simulate, device, profile)
 
     async def go() -> int:
         await async_require_bluetooth(hci, simulate)
-        async with band_link(choice, EventBus(), profiles) as stack:
-            if not await stack.link.async_wait_connected(FIND_BAND_TIMEOUT_S):
+        async with build_companion(
+            settings, catalogues=catalogues, store=StoreUse.NONE
+        ) as companion:
+            link = companion.links.link
+            if not await link.async_wait_connected(FIND_BAND_TIMEOUT_S):
                 raise DeviceNotFoundError(device)
-            link = stack.link
             assert link.profile is not None
             writes = link.profile.cue_writes(cue)
             if not link.run_cue(cue):

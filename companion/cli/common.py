@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from companion.ble.profiles import DeviceProfile
-    from companion.ble.transport import BandChoice
+    from companion.catalogues import Catalogues
     from companion.routines.catalog import Routine
 
 # The documented exit codes (README, "Using it").
@@ -87,20 +87,21 @@ def profiles_for(settings: Settings) -> dict[str, DeviceProfile]:
     return profiles
 
 
-def band_choice(
+def band_settings(
     data_dir: Path | None,
     hci: str | None,
     simulate: bool,
     device: str | None,
     profile: str | None,
-) -> tuple[dict[str, DeviceProfile], BandChoice]:
-    """The profiles and the band the options ask for (an unknown profile is a usage error)."""
-    from companion.ble.profiles import select_profile
-    from companion.ble.transport import BandChoice
+) -> tuple[Settings, Catalogues]:
+    """The settings and the profiles (no routines) for a command that only talks to a
+    band; an unknown profile is a usage error, said before anything starts."""
+    from companion.catalogues import Catalogues
 
-    profiles = profiles_for(settings_for(data_dir))
-    chosen = select_profile(profiles, profile) if profile else None
-    return profiles, BandChoice(hci=hci, simulate=simulate, device=device, profile=chosen)
+    settings = settings_for(data_dir, hci=hci, simulate=simulate, device=device, profile=profile)
+    catalogues = Catalogues(profiles=profiles_for(settings), routines={})
+    catalogues.band_choice(settings)
+    return settings, catalogues
 
 
 def uses_os_bluetooth(hci: str | None, simulate: bool) -> bool:

@@ -51,7 +51,6 @@ def plan(routine: str, as_json: bool, profile: str | None, data_dir: Path | None
         compile_plan,
         compose_plan,
         format_plan_text,
-        plan_to_json,
     )
 
     settings = settings_for(data_dir)
@@ -70,7 +69,7 @@ def plan(routine: str, as_json: bool, profile: str | None, data_dir: Path | None
         def writes(cue: str) -> list[dict[str, Any]]:
             return chosen.writes_json(cue) if chosen else []
 
-        click.echo(json.dumps(plan_to_json(compiled, writes), indent=2))
+        click.echo(json.dumps(compiled.to_json(writes), indent=2))
     else:
         click.echo(format_plan_text(compiled))
 
@@ -131,64 +130,58 @@ def session(
     data_dir: Path | None,
 ) -> None:
     """Run one routine against a band, printing its events. Ctrl-C stops it cleanly."""
+    from companion.catalogues import Catalogues
     from companion.cli.session_output import SessionPrinter
     from companion.events import SessionStateChanged
-    from companion.service import Catalogues, open_store, running_core
+    from companion.wiring import build_companion
 
     settings = settings_for(data_dir, hci=hci, simulate=simulate, device=device, profile=profile)
     printer = SessionPrinter()
+    finished = asyncio.Event()
 
-    def print_event(event: Event) -> None:
+    def on_event(event: Event) -> None:
         if jsonl:
             echo_json(event.to_json())
-            return
-        for line in printer.lines_for(event):
-            click.echo(line)
+        else:
+            for line in printer.lines_for(event):
+                click.echo(line)
+        if isinstance(event, SessionStateChanged) and event.state.is_final:
+            finished.set()
 
-    def go() -> int:
-        catalogues = Catalogues.load(settings)
-        chosen = routine_by_name_or_file(settings, routine)
-        catalogues.routines[chosen.name] = chosen
-        asyncio.run(async_require_bluetooth(hci, simulate))
-        with open_store(settings) as store:
-            return asyncio.run(_run_session(settings, catalogues, store, chosen.name, pain_before))
-
-    async def _run_session(
-        settings: Settings, catalogues: Any, store: Any, name: str, pain: int | None
-    ) -> int:
+    async def run_session(catalogues: Catalogues, name: str) -> int:
         loop = asyncio.get_running_loop()
-        finished = asyncio.Event()
         stopped_by_user = False
-
-        async with running_core(settings, catalogues, store) as (core, stack):
-
-            def on_event(event: Event) -> None:
-                print_event(event)
-                if isinstance(event, SessionStateChanged) and event.state.is_final:
-                    finished.set()
-
-            core.bus.subscribe(on_event)
+        async with build_companion(
+            settings, catalogues=catalogues, listeners=[on_event]
+        ) as companion:
+            host, link = companion.host, companion.links.link
 
             def ctrl_c() -> None:
                 nonlocal stopped_by_user
                 stopped_by_user = True
                 with contextlib.suppress(CompanionError):
-                    core.command("stop")
+                    host.command("stop")
                 finished.set()
 
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, ctrl_c)
-            if not await stack.link.async_wait_connected(FIND_BAND_TIMEOUT_S):
+            if not await link.async_wait_connected(FIND_BAND_TIMEOUT_S):
                 click.echo(
                     "No band yet; cues go to this screen and reach the wrist once it connects.",
                     err=True,
                 )
-            await core.start_session(name, pain)
+            await host.start_session(name, pain_before)
             await finished.wait()
             # Let the last cue's vibration finish (and stop) before the link closes.
-            await stack.link.async_drain(DRAIN_TIMEOUT_S)
+            await link.async_drain(DRAIN_TIMEOUT_S)
         if stopped_by_user:
             click.echo("Stopped by Ctrl-C; the session is saved as stopped.", err=True)
         return 0
+
+    def go() -> int:
+        chosen = routine_by_name_or_file(settings, routine)
+        catalogues = Catalogues.load(settings).with_routine(chosen)
+        asyncio.run(async_require_bluetooth(hci, simulate))
+        return asyncio.run(run_session(catalogues, chosen.name))
 
     raise SystemExit(go())

@@ -1,124 +1,196 @@
-"""What reminders and the morning summary do in the running service.
+"""The reminders' jobs on APScheduler 3: one cron job per enabled reminder, the morning
+summary at the wake time, and snoozes.
 
-The scheduler's jobs run on its own threads; from there this adapter reads the store,
-buzzes the wrist and puts a banner on the dashboard through the core's thread-safe handle.
+The service alone owns the scheduler and its job store (``apscheduler_jobs`` in the same
+database) and keeps the jobs in step with the ``reminders`` table. Coalescing and a
+misfire grace time mean a machine that slept fires at most one late reminder; older ones
+are dropped and logged.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import Engine
 
-from companion.cues import CueName
-from companion.events import Notice, ReminderDue
-from companion.reminders.model import ReminderScheduler
-from companion.store.queries import get_setting
-from companion.store.reminders import get_reminder, list_reminders
+from companion.clock import WallClock
+from companion.reminders.model import Reminder
 
 _LOGGER = logging.getLogger(__name__)
 
-WAKE_TIME_SETTING = "wake_time"
-DEFAULT_WAKE_TIME = dt.time(7, 0)
-# The CLI may edit reminders while the service runs; it picks changes up this often.
-RESYNC_S = 30.0
+REMINDER_JOB_PREFIX = "reminder-"
+SNOOZE_JOB_PREFIX = "snooze-"
+SUMMARY_JOB_ID = "morning-summary"
+SNOOZE_MINUTES = 10
+# A reminder up to a quarter of an hour late still helps; one from hours ago only startles.
+MISFIRE_GRACE_S = 15 * 60
+JOB_TABLE = "apscheduler_jobs"
 
 
-class ReminderHost:
-    """The service side of the reminders: the core to reach, and the store to read."""
+def trigger_for(reminder: Reminder, tz: dt.tzinfo) -> CronTrigger:
+    return CronTrigger(
+        day_of_week=",".join(reminder.days),
+        hour=reminder.at.hour,
+        minute=reminder.at.minute,
+        timezone=tz,
+    )
 
+
+class ReminderRuntime(Protocol):
+    """What the jobs do in the running service (called on the scheduler's threads, with
+    the wall time the job runs at)."""
+
+    def remind(self, reminder_id: int, snoozed: bool, now: float) -> None: ...
+
+    def morning_summary(self, now: float) -> None: ...
+
+
+class _Binding:
+    """The running service the stored jobs reach.
+
+    APScheduler stores a job as the import path of its function, so the jobs below are
+    module-level functions and find the service through this one binding, which the
+    scheduler sets when it starts and clears when it stops. The time a job runs at is read
+    here, once, from the service's clock, and handed to the job.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._bound: tuple[ReminderRuntime, WallClock] | None = None
+
+    def bind(self, runtime: ReminderRuntime, clock: WallClock) -> None:
+        with self._lock:
+            if self._bound is not None and self._bound[0] is not runtime:
+                raise RuntimeError("a reminder scheduler is already running in this process")
+            self._bound = (runtime, clock)
+
+    def unbind(self, runtime: ReminderRuntime) -> None:
+        with self._lock:
+            if self._bound is not None and self._bound[0] is runtime:
+                self._bound = None
+
+    def run(self, job: Callable[[ReminderRuntime, float], None]) -> None:
+        with self._lock:
+            bound = self._bound
+        if bound is None:
+            _LOGGER.warning("a reminder job ran with no service bound; ignored")
+            return
+        runtime, clock = bound
+        job(runtime, clock.now())
+
+
+_binding = _Binding()
+
+
+def fire_reminder(reminder_id: int) -> None:
+    _binding.run(lambda runtime, now: runtime.remind(reminder_id, snoozed=False, now=now))
+
+
+def fire_snoozed_reminder(reminder_id: int) -> None:
+    _binding.run(lambda runtime, now: runtime.remind(reminder_id, snoozed=True, now=now))
+
+
+def fire_morning_summary() -> None:
+    _binding.run(lambda runtime, now: runtime.morning_summary(now))
+
+
+class ReminderScheduler:
     def __init__(
         self,
-        *,
         engine: Engine,
         tz: dt.tzinfo,
-        buzz: Callable[[str], bool],
-        show_text: Callable[[str], bool],
-        publish: Callable[[ReminderDue | Notice], None],
-        summary_line: Callable[[dt.date], str] | None = None,
-        routine_title: Callable[[str], str] = lambda name: name,
-        store_upkeep: Callable[[], None] | None = None,
-        store_upkeep_every_s: float = 600.0,
+        runtime: ReminderRuntime,
+        clock: WallClock | None = None,
     ) -> None:
-        self._engine = engine
         self._tz = tz
-        self._buzz = buzz
-        self._show_text = show_text
-        self._publish = publish
-        self._summary_line = summary_line
-        self._routine_title = routine_title
-        # The nightly backup and heart-rate thinning (companion.store.upkeep), on a
-        # scheduler thread so the core loop never waits for the store.
-        self._store_upkeep = store_upkeep
-        self._store_upkeep_every_s = store_upkeep_every_s
-        self.scheduler = ReminderScheduler(engine, tz, self)
+        self._runtime = runtime
+        self._clock = clock or WallClock()
+        self._scheduler = BackgroundScheduler(
+            jobstores={
+                "default": SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE),
+                # Housekeeping that lives and dies with this process, never persisted.
+                "process": MemoryJobStore(),
+            },
+            job_defaults={
+                "coalesce": True,
+                "misfire_grace_time": MISFIRE_GRACE_S,
+                "max_instances": 1,
+            },
+            timezone=tz,
+        )
+        self._scheduler.add_listener(self._on_job_event, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
 
     def start(self) -> None:
-        self.scheduler.start()
-        self.resync()
-        self.scheduler.add_interval_job(self.resync, RESYNC_S, "resync")
-        if self._store_upkeep is not None:
-            self.scheduler.add_interval_job(
-                self._store_upkeep, self._store_upkeep_every_s, "store-upkeep"
+        _binding.bind(self._runtime, self._clock)
+        self._scheduler.start()
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        _binding.unbind(self._runtime)
+
+    def _on_job_event(self, event: JobExecutionEvent) -> None:
+        if event.code == EVENT_JOB_MISSED:
+            _LOGGER.warning(
+                "skipped job %s planned for %s: it is too late to be useful",
+                event.job_id,
+                event.scheduled_run_time,
             )
+        else:
+            _LOGGER.error("job %s failed: %s", event.job_id, event.exception)
 
-    def stop(self) -> None:
-        self.scheduler.shutdown()
-
-    def resync(self) -> None:
-        try:
-            self.scheduler.sync(list_reminders(self._engine), self._wake_time())
-        except Exception:  # a store hiccup must not end the reminders
-            _LOGGER.exception("could not read the reminders")
-
-    def _wake_time(self) -> dt.time:
-        saved = get_setting(self._engine, WAKE_TIME_SETTING)
-        if isinstance(saved, str):
-            try:
-                return dt.time.fromisoformat(saved)
-            except ValueError:
-                _LOGGER.warning("ignored wake time %r in settings", saved)
-        return DEFAULT_WAKE_TIME
-
-    def snooze(self, reminder_id: int) -> dt.datetime:
-        return self.scheduler.snooze(reminder_id, dt.datetime.now(self._tz))
-
-    # --- ReminderRuntime ------------------------------------------------------------------
-
-    def remind(self, reminder_id: int, snoozed: bool) -> None:
-        reminder = get_reminder(self._engine, reminder_id)
-        if reminder is None:
-            _LOGGER.info("reminder %d no longer exists", reminder_id)
-            return
-        title = self._routine_title(reminder.routine)
-        on_wrist = self._buzz(CueName.REMINDER)
-        again = " (snoozed)" if snoozed else ""
-        _LOGGER.info("reminder %d for %s%s; on wrist: %s", reminder_id, title, again, on_wrist)
-        self._publish(
-            ReminderDue(
-                mono=time.monotonic(),
-                wall=time.time(),
-                reminder_id=reminder_id,
-                routine=reminder.routine,
-                message=f"Time for your {title} routine{again}.",
-                on_wrist=on_wrist,
+    def sync(self, reminders: Sequence[Reminder], wake_time: dt.time | None) -> None:
+        """Make the scheduled jobs match the reminders table (and the summary time)."""
+        wanted: dict[str, tuple[str, CronTrigger, list[Any]]] = {}
+        for reminder in reminders:
+            if reminder.enabled:
+                wanted[f"{REMINDER_JOB_PREFIX}{reminder.id}"] = (
+                    f"{__name__}:fire_reminder",
+                    trigger_for(reminder, self._tz),
+                    [reminder.id],
+                )
+        if wake_time is not None:
+            wanted[SUMMARY_JOB_ID] = (
+                f"{__name__}:fire_morning_summary",
+                CronTrigger(hour=wake_time.hour, minute=wake_time.minute, timezone=self._tz),
+                [],
             )
+        for job in self._scheduler.get_jobs(jobstore="default"):
+            if job.id.startswith(SNOOZE_JOB_PREFIX):
+                continue
+            if job.id not in wanted:
+                job.remove()
+            elif job.func_ref == wanted[job.id][0] and str(job.trigger) == str(wanted[job.id][1]):
+                del wanted[job.id]  # unchanged: keep its stored next run time
+        for job_id, (func, trigger, args) in wanted.items():
+            self._scheduler.add_job(func, trigger, args=args, id=job_id, replace_existing=True)
+
+    def snooze(self, reminder_id: int, now: dt.datetime) -> dt.datetime:
+        when = now + dt.timedelta(minutes=SNOOZE_MINUTES)
+        self._scheduler.add_job(
+            f"{__name__}:fire_snoozed_reminder",
+            DateTrigger(run_date=when, timezone=self._tz),
+            args=[reminder_id],
+            id=f"{SNOOZE_JOB_PREFIX}{reminder_id}",
+            replace_existing=True,
+        )
+        return when
+
+    def add_interval_job(self, func: Callable[[], None], every_s: float, job_id: str) -> None:
+        self._scheduler.add_job(
+            func, "interval", seconds=every_s, id=job_id, jobstore="process", replace_existing=True
         )
 
-    def morning_summary(self) -> None:
-        today = dt.datetime.now(self._tz).date()
-        if self._summary_line is not None:
-            line = self._summary_line(today)
-            self._show_text(line)
-        self._publish(
-            Notice(
-                mono=time.monotonic(),
-                wall=time.time(),
-                level="info",
-                topic="summary",
-                message="Your morning summary is ready.",
-            )
-        )
+    def next_runs(self) -> dict[str, dt.datetime | None]:
+        """Next run of each stored (persistent) job."""
+        return {job.id: job.next_run_time for job in self._scheduler.get_jobs(jobstore="default")}

@@ -1,19 +1,27 @@
 """The thread bridge: how the web threads and the scheduler reach the session host.
 
-The host lives on the asyncio loop; every call here is handed to that loop and awaited
-with a timeout, so a slow or stuck loop becomes a ``SessionError``, never a hung request.
+One calling convention, for every call: the work is handed to the host's asyncio loop and
+awaited there with a timeout, and the answer or error comes back to the calling thread.
+A loop that does not answer in time, or is no longer running, becomes a
+``SessionError``; the companion's own errors (a ``SessionError`` for a command that does
+not fit, an ``UnknownNameError``, a ``StoreUnavailableError``) come back as raised.
+
+Work that blocks (a store write, the reminder scheduler's store reads) must not run on
+the loop either, so the coroutine handed to the loop awaits it in a worker thread
+(``asyncio.to_thread``): the loop stays free, and the caller still waits through the one
+convention, timeout and all.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+import datetime as dt
+from collections.abc import Awaitable, Callable
 from concurrent.futures import TimeoutError as FutureTimeoutError
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from companion.errors import SessionError
 from companion.events import Event
-from companion.reminders.scheduler import ReminderHost
 from companion.session.host import SessionHost
 from companion.session.live_feed import FeedSubscriber
 from companion.session.status import RoutineSummary, SessionStatus, Status
@@ -22,88 +30,158 @@ T = TypeVar("T")
 CALL_TIMEOUT_S = 10.0
 
 
-class SessionBridge:
-    """The thread-safe face of the core for the web threads and the scheduler."""
+class ReminderJobs(Protocol):
+    """The running reminders, as far as the dashboard drives them (blocking: store reads
+    and scheduler writes)."""
 
-    def __init__(
-        self,
-        core: SessionHost,
-        loop: asyncio.AbstractEventLoop,
-        remember_device: Callable[[str | None], None] | None = None,
-    ) -> None:
-        self._core = core
+    def resync(self) -> None: ...
+
+    def snooze(self, reminder_id: int) -> dt.datetime: ...
+
+
+class DeviceChoiceMemory(Protocol):
+    """Where the band chosen on the dashboard is kept (blocking: a store write)."""
+
+    def remember(self, address: str | None) -> None: ...
+
+
+class LoopCalls:
+    """The calling convention: run on ``loop``, wait with a timeout, translate the loop's
+    silence into a ``SessionError``."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout_s: float = CALL_TIMEOUT_S):
         self._loop = loop
-        self._remember_device = remember_device
-        self.reminders: ReminderHost | None = None
+        self._timeout_s = timeout_s
 
-    def _call(self, coro: Coroutine[Any, Any, T], timeout: float = CALL_TIMEOUT_S) -> T:
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+    def run(self, fn: Callable[[], T]) -> T:
+        """``fn()`` on the loop (it must not block)."""
+
+        async def call() -> T:
+            return fn()
+
+        return self.wait(call)
+
+    def off_loop(self, fn: Callable[[], T]) -> T:
+        """``fn()`` in a worker thread, awaited by the loop: for work that blocks."""
+
+        async def call() -> T:
+            return await asyncio.to_thread(fn)
+
+        return self.wait(call)
+
+    def wait(self, make: Callable[[], Awaitable[T]], extra_s: float = 0.0) -> T:
+        """Await ``make()`` on the loop, for at most the timeout plus ``extra_s``."""
+        if self._on_loop_thread():
+            # Waiting here would hold the very loop that has to answer.
+            raise RuntimeError("the thread bridge was called on its own loop; call the host")
+
+        async def call() -> T:
+            return await make()
+
+        coroutine = call()
         try:
-            return future.result(timeout)
+            future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        except RuntimeError:  # the loop is closed
+            coroutine.close()
+            raise SessionError("the companion is stopping") from None
+        try:
+            return future.result(self._timeout_s + extra_s)
         except FutureTimeoutError:
             future.cancel()
             raise SessionError("the companion's core did not answer in time") from None
 
-    def _run(self, fn: Callable[[], T]) -> T:
-        async def call() -> T:
-            return fn()
+    def _on_loop_thread(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:  # no loop runs on this thread
+            return False
 
-        return self._call(call())
+
+class HostReach:
+    """What the scheduler's jobs may do in the running session: buzz the wrist, show text
+    on the band, and put an event on the bus."""
+
+    def __init__(self, host: SessionHost, loop: asyncio.AbstractEventLoop) -> None:
+        self._host = host
+        self._calls = LoopCalls(loop)
+
+    def buzz(self, cue: str) -> bool:
+        return self._calls.run(lambda: self._host.buzz(cue))
+
+    def show_text(self, text: str) -> bool:
+        link = self._host.link
+        return self._calls.run(lambda: link.show_text(text)) if link is not None else False
+
+    def publish(self, event: Event) -> None:
+        self._calls.run(lambda: self._host.bus.publish(event))
+
+
+class SessionBridge(HostReach):
+    """The thread-safe face of the session host for the web threads (``SessionControl``).
+
+    ``reminders`` and ``device_memory`` are given at construction, or absent (a process
+    with no store or no scheduler): nothing is attached later.
+    """
+
+    def __init__(
+        self,
+        host: SessionHost,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        reminders: ReminderJobs | None = None,
+        device_memory: DeviceChoiceMemory | None = None,
+    ) -> None:
+        super().__init__(host, loop)
+        self._reminders = reminders
+        self._device_memory = device_memory
 
     def status(self) -> Status:
-        return self._run(self._core.status)
+        return self._calls.run(self._host.status)
 
     def routines(self) -> list[RoutineSummary]:
-        return self._run(self._routine_list)
-
-    def _routine_list(self) -> list[RoutineSummary]:
-        return self._core.routine_list()
+        return self._calls.run(self._host.routine_list)
 
     def start_session(self, routine: str, pain_before: int | None) -> str:
-        return self._call(self._core.start_session(routine, pain_before))
+        return self._calls.wait(lambda: self._host.start_session(routine, pain_before))
 
     def command(self, name: str) -> SessionStatus:
-        return self._run(lambda: self._core.command(name))
+        return self._calls.run(lambda: self._host.command(name))
 
     def rate_pain_after(self, pain: int) -> None:
-        self._run(lambda: self._core.rate_pain_after(pain))
+        self._calls.run(lambda: self._host.rate_pain_after(pain))
 
     def subscribe_feed(self) -> FeedSubscriber:
-        return self._core.feed.subscribe()
+        return self._calls.run(self._host.feed.subscribe)
 
     def scan(self, timeout: float) -> list[dict[str, Any]]:
-        link = self._core.link
+        link = self._host.link
         if link is None:
             return []
 
         async def scan() -> list[dict[str, Any]]:
             return [d.to_json() for d in await link.async_scan(timeout)]
 
-        return self._call(scan(), timeout + CALL_TIMEOUT_S)
+        return self._calls.wait(scan, extra_s=timeout)
 
     def choose_device(self, address: str | None) -> None:
-        link = self._core.link
-        if link is not None:
-            self._run(lambda: link.choose(address))
-        if self._remember_device is not None:
-            self._remember_device(address)  # on the caller's thread: a small store write
+        link = self._host.link
+        memory = self._device_memory
 
-    def buzz(self, cue: str) -> bool:
-        return self._run(lambda: self._core.buzz(cue))
+        async def choose() -> None:
+            if link is not None:
+                link.choose(address)
+            if memory is not None:
+                await asyncio.to_thread(memory.remember, address)  # a store write
 
-    def show_text(self, text: str) -> bool:
-        link = self._core.link
-        return self._run(lambda: link.show_text(text)) if link is not None else False
+        self._calls.wait(choose)
 
     def reminders_changed(self) -> None:
-        if self.reminders is not None:
-            self.reminders.resync()
+        reminders = self._reminders
+        if reminders is not None:
+            self._calls.off_loop(reminders.resync)
 
     def snooze_reminder(self, reminder_id: int) -> float:
-        if self.reminders is None:
+        reminders = self._reminders
+        if reminders is None:
             raise SessionError("reminders are not running in this process")
-        return self.reminders.snooze(reminder_id).timestamp()
-
-    def publish(self, event: Event) -> None:
-        """Put an event on the bus from another thread (the scheduler's reminders)."""
-        self._loop.call_soon_threadsafe(self._core.bus.publish, event)
+        return self._calls.off_loop(lambda: reminders.snooze(reminder_id)).timestamp()

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from companion.ble.transport import LinkStack
+from companion.catalogues import Catalogues
 from companion.config import Settings
 from companion.events import (
     CueFired,
@@ -23,9 +24,10 @@ from companion.events import (
     SessionState,
     SessionStateChanged,
 )
-from companion.service import Catalogues, Store, open_store, running_core
 from companion.session.host import SessionHost
+from companion.store.opening import Store, open_store
 from companion.store.queries import get_session, list_devices, session_samples
+from companion.wiring import build_companion
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -64,7 +66,8 @@ async def drill(tmp_path: Path) -> AsyncIterator[Drill]:
     settings = Settings.build(data_dir=tmp_path, simulate=True)
     catalogues = Catalogues.load(settings)
     with open_store(settings) as store:
-        async with running_core(settings, catalogues, store) as (core, stack):
+        async with build_companion(settings, catalogues=catalogues, store=store) as built:
+            core, stack = built.host, built.links
             d = Drill(core, stack, store)
 
             def on_event(event: Event) -> None:

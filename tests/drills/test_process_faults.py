@@ -203,7 +203,7 @@ def test_a_database_refusing_writes_mid_routine_is_shown_and_nothing_is_lost_onc
     assert "Saving works again" in back.data["message"]
     # The person saw the problem and the routine went on: cues and heart rate kept coming.
     assert len(cues_while_full) >= 1 and len(hr_while_full) >= OUTAGE_S - 2
-    assert "ERROR companion.service: store: cannot write to the store" in log_while_full
+    assert "ERROR companion.service_notices: store: cannot write to the store" in log_while_full
     # The rows held in memory during the outage are reported in the log, and then written.
     assert "rows kept, retry in" in log_while_full
     times = [s["t"] for s in samples]

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from companion.catalogues import Catalogues
 from companion.config import Settings
 from companion.events import Event, SessionState, SessionStateChanged
 from companion.routines.haptics import write_timeline
-from companion.service import Catalogues, running_core
+from companion.wiring import StoreUse, build_companion
 from tests.support import eventually
 
 # The whole stack on virtual time: the one-minute taster takes a few seconds.
@@ -36,7 +37,8 @@ async def test_taster_runs_through_and_the_band_feels_every_planned_write_on_tim
             if event.state.is_final:
                 finished.set()
 
-    async with running_core(settings, catalogues, store=None) as (core, stack):
+    async with build_companion(settings, catalogues=catalogues, store=StoreUse.NONE) as built:
+        core, stack = built.host, built.links
         core.bus.subscribe(on_event)
         assert await stack.link.async_wait_connected(15)
         assert stack.band is not None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from companion.reminders.scheduler import ReminderHost
+from companion.reminders.service import ReminderHost
 from companion.store.backup import nightly_backups
 from companion.store.database import create_engine_for_url, sqlite_url, upgrade_to_head
 from companion.store.retention import SECONDS_PER_DAY
@@ -60,6 +60,17 @@ def test_a_run_against_a_broken_store_logs_and_returns(tmp_path: Path) -> None:
     assert nightly_backups(tmp_path / "backups") == []
 
 
+class _NoWrist:
+    def buzz(self, cue: str) -> bool:
+        return True
+
+    def show_text(self, text: str) -> bool:
+        return True
+
+    def publish(self, event: object) -> None:
+        pass
+
+
 def test_the_reminder_host_runs_the_upkeep_on_a_scheduler_thread(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "companion.db")
     upgrade_to_head(url)
@@ -74,9 +85,7 @@ def test_the_reminder_host_runs_the_upkeep_on_a_scheduler_thread(tmp_path: Path)
     host = ReminderHost(
         engine=engine,
         tz=dt.UTC,
-        buzz=lambda _cue: True,
-        show_text=lambda _text: True,
-        publish=lambda _event: None,
+        wrist=_NoWrist(),
         store_upkeep=upkeep,
         store_upkeep_every_s=0.05,
     )

@@ -12,7 +12,7 @@ from companion.routines.catalog import load_routines
 from companion.routines.pacer import BreathPattern
 from companion.routines.plan import PlanSettings, compile_plan
 from companion.routines.progression import ProgressionLevel
-from companion.service import core_settings
+from companion.session.store_loaders import core_settings
 from companion.store.resonance import save_assessment
 from tests.web.conftest import schema_problems
 
