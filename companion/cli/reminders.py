@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from pathlib import Path
 
 import click
@@ -53,6 +52,7 @@ def remind_add(
     at_text: str, days: str | None, routine: str, db_url: str | None, data_dir: Path | None
 ) -> None:
     """Add a reminder."""
+    from companion.clock import WallClock
     from companion.reminders.model import parse_days, parse_time
     from companion.store.reminders import add_reminder
 
@@ -64,7 +64,9 @@ def remind_add(
     routine_by_name_or_file(settings, routine)  # must exist
     engine = store_engine(settings)
     try:
-        added = add_reminder(engine, at=at, days=weekdays, routine=routine, now_wall=time.time())
+        added = add_reminder(
+            engine, at=at, days=weekdays, routine=routine, now_wall=WallClock().now()
+        )
     finally:
         engine.dispose()
     click.echo(f"Added reminder {added.id}: {at:%H:%M} on {','.join(weekdays)} for {routine}.")
