@@ -26,13 +26,9 @@ from dataclasses import dataclass
 import psutil  # type: ignore[import-untyped]
 
 from bench.common import Verdict, conditions, exit_status, judge, quiet_logging, reproduce, table
-from bench.service_latency import (
-    BenchError,
-    RoutineCycler,
-    ServiceProcess,
-    StreamThread,
-    running_service,
-)
+from bench.service_harness import LiveService as ServiceProcess
+from bench.service_harness import RoutineCycler, StreamThread, running_service
+from bench.service_harness import ServiceError as BenchError
 
 MODULE = "bench.footprint"
 QUICK_ARGS = ("--idle-seconds", "5", "--runs", "1", "--settle", "1")

@@ -47,7 +47,8 @@ from bench.common import (
     reproduce,
     table,
 )
-from bench.service_latency import Api, running_service
+from bench.service_harness import ApiClient as Api
+from bench.service_harness import running_service
 from companion.ble.profiles import load_profiles
 from companion.config import Settings
 from companion.cues import CueName
@@ -356,8 +357,8 @@ def test_client_fetch(app: Flask) -> Callable[[str], tuple[int, int]]:
 
 def http_fetch(api: Api) -> Callable[[str], tuple[int, int]]:
     def fetch(path: str) -> tuple[int, int]:
-        status, body = api.request("GET", path)
-        return status, len(body)
+        answer = api.request("GET", path)
+        return answer.status, len(answer.body)
 
     return fetch
 

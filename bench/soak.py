@@ -75,10 +75,10 @@ from bench.common import (
     reproduce,
     table,
 )
-from bench.service_latency import (
-    Api,
-    BenchError,
+from bench.service_harness import (
+    ApiClient,
     RoutineCycler,
+    ServiceError,
     StreamThread,
     is_final_state,
     running_service,
@@ -213,7 +213,7 @@ def band_in_own_process() -> Iterator[BandProcess]:
                 break
             time.sleep(1.0)
         if band is None:
-            raise BenchError("the virtual band did not start on its own controller")
+            raise ServiceError("the virtual band did not start on its own controller")
         record = BandProcess(band, ("--hci", f"tcp-client:127.0.0.1:{service_port}"))
         reader = threading.Thread(target=record.read_record, daemon=True)
         reader.start()
@@ -343,7 +343,7 @@ def count_rows(db_path: Path) -> StoreCounts:
     return StoreCounts(rows, int(in_sessions), outcomes, db_path.stat().st_size / MB, states)
 
 
-def stored_cues(api: Api, session_ids: Sequence[str]) -> list[dict[str, Any]]:
+def stored_cues(api: ApiClient, session_ids: Sequence[str]) -> list[dict[str, Any]]:
     """Every stored cue of the sessions, as ``GET /api/sessions/<id>`` gives them."""
     return [cue for sid in session_ids for cue in api.get(f"/api/sessions/{sid}")["cues"]]
 
@@ -355,13 +355,13 @@ def cue_lateness(cues: Sequence[Mapping[str, Any]]) -> tuple[list[float], int]:
     return late, sum(not cue["on_wrist"] for cue in cues)
 
 
-def _stop_running(api: Api) -> None:
+def _stop_running(api: ApiClient) -> None:
     """Stop the routine still running at the end, and wait until it is recorded as ended."""
     if is_final_state(api.session_state()):
         return
     try:
         api.post("/api/session/stop")
-    except BenchError:
+    except ServiceError:
         # It may have ended on its own between the two calls (a 409: nothing to stop).
         if not is_final_state(api.session_state()):
             raise
@@ -370,7 +370,7 @@ def _stop_running(api: Api) -> None:
         if is_final_state(api.session_state()):
             return
         time.sleep(0.2)
-    raise BenchError(f"the last routine did not stop within {STOP_WAIT_S:g} s")
+    raise ServiceError(f"the last routine did not stop within {STOP_WAIT_S:g} s")
 
 
 @dataclass(frozen=True)
@@ -412,7 +412,7 @@ def run_soak(
         )
 
 
-def set_reminders(api: Api, routine: str, minutes: float, every_s: float) -> int:
+def set_reminders(api: ApiClient, routine: str, minutes: float, every_s: float) -> int:
     """Reminders for whole minutes about ``every_s`` apart, from the first whole minute at
     least ``REMINDER_LEAD_S`` ahead until ``REMINDER_END_MARGIN_S`` before the end; how many
     distinct minutes were set."""
@@ -444,13 +444,13 @@ def _soak(
     reminders_due = 0
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
         data_dir = Path(tmp)
-        with running_service(data_dir, link_args) as service:
+        with running_service(data_dir, link_args=link_args) as service:
             api = service.api()
             api.wait_connected()
             known = {r["name"] for r in api.get("/api/routines")}
             unknown = [name for name in routines if name not in known]
             if unknown:
-                raise BenchError(f"no routine {', '.join(unknown)}; there are {sorted(known)}")
+                raise ServiceError(f"no routine {', '.join(unknown)}; there are {sorted(known)}")
             if remind_every_s > 0:
                 reminders_due = set_reminders(api, routines[0], minutes, remind_every_s)
             process = psutil.Process(service.pid)
@@ -474,7 +474,7 @@ def _soak(
                             drops.append((time.time(), time.time() + drop_s))
                         next_drop += drop_every_s
                     if dashboard.error is not None:
-                        raise BenchError(f"the dashboard stream failed: {dashboard.error!r}")
+                        raise ServiceError(f"the dashboard stream failed: {dashboard.error!r}")
                 cycler.stop()
                 alive = service.process.poll() is None
                 readings.append(read(process, started))
