@@ -94,3 +94,24 @@ def test_reminders_can_be_added_listed_and_removed(tmp_path: Path) -> None:
     assert code == 0 and out == "Removed reminder 1.\n"
     _, listed, _ = run("remind", "list", data_dir=tmp_path)
     assert listed.startswith("No reminders yet.")
+
+
+def test_buzz_on_the_virtual_band_says_what_was_sent(tmp_path: Path) -> None:
+    code, out, _ = run("buzz", "--simulate", "--cue", "hold-end", data_dir=tmp_path)
+
+    assert code == 0
+    assert out.strip() == "sent 'hold-end' to C0:FF:EE:00:00:01 (2 writes via immediate-alert)"
+
+
+def test_scan_finds_the_virtual_band_and_the_profile_it_matches(tmp_path: Path) -> None:
+    code, out, _ = run("scan", "--simulate", "--timeout", "2", data_dir=tmp_path)
+
+    assert code == 0
+    header, row = out.splitlines()
+    assert header.split() == ["ADDRESS", "RSSI", "PROFILE", "NAME"]
+    address, _rssi, profile, *name = row.split()
+    assert (address, profile, " ".join(name)) == (
+        "C0:FF:EE:00:00:01",
+        "immediate-alert",
+        "Companion Virtual Band",
+    )
