@@ -126,6 +126,25 @@ def test_jobs_survive_a_restart_of_the_scheduler_on_a_real_file(engine: Engine) 
         second.shutdown()
 
 
+def test_a_stored_job_whose_function_moved_is_replaced_on_sync(engine: Engine) -> None:
+    reminder = Reminder(4, dt.time(21, 30), parse_days("mon"), "bedtime")
+    scheduler = ReminderScheduler(engine, dt.UTC, RecordingRuntime())
+    scheduler.start()
+    try:
+        # As an older release stored it: the same id and time, another function path.
+        scheduler._scheduler.add_job(
+            "companion.reminders.scheduler:fire_snoozed_reminder",
+            trigger_for(reminder, dt.UTC),
+            args=[4],
+            id="reminder-4",
+        )
+        scheduler.sync([reminder], None)
+        (job,) = scheduler._scheduler.get_jobs(jobstore="default")
+        assert job.func_ref == "companion.reminders.scheduler:fire_reminder"
+    finally:
+        scheduler.shutdown()
+
+
 def test_sync_removes_deleted_and_disabled_reminders(engine: Engine) -> None:
     scheduler = ReminderScheduler(engine, dt.UTC, RecordingRuntime())
     scheduler.start()

@@ -58,7 +58,6 @@ class ReminderHost:
         wrist: Wrist,
         clock: WallClock | None = None,
         routines: Mapping[str, Routine] | None = None,
-        summary_on_band: bool = True,
         store_upkeep: Callable[[], None] | None = None,
         store_upkeep_every_s: float = 600.0,
     ) -> None:
@@ -67,7 +66,6 @@ class ReminderHost:
         self._wrist = wrist
         self._clock = clock or WallClock()
         self._routines = dict(routines or {})
-        self._summary_on_band = summary_on_band
         # The nightly backup and heart-rate thinning (companion.store.upkeep), on a
         # scheduler thread so the core loop never waits for the store.
         self._store_upkeep = store_upkeep
@@ -132,8 +130,7 @@ class ReminderHost:
         )
 
     def morning_summary(self, now: float) -> None:
-        if self._summary_on_band:
-            self._wrist.show_text(morning_line(self._engine, self._tz, self._local(now)))
+        self._wrist.show_text(morning_line(self._engine, self._tz, self._local(now)))
         self._wrist.publish(
             Notice(
                 mono=time.monotonic(),
