@@ -1,13 +1,24 @@
-"""Soak: ``companion run`` with the virtual band through routines back to back for
-``--minutes`` of real time (60 by default), one dashboard stream open throughout, the band
-dropping out every 5 minutes and a reminder every 10 (see below).
+"""Soak: a night of the companion, eight hours on virtual time by default (``--hours``).
 
-The issue asks for eight hours in accelerated simulated time, or one real hour where that
-cannot be done. The virtual band runs on a real-time virtual radio (notifications once a
-second, cues on monotonic deadlines), so time cannot be sped up without changing what is
-measured: this runs in real time. Routines (taster, bedtime, morning in turn by default) are
-started through the API, each as soon as the one before has ended; the one running at the
-end is stopped through the API.
+The night (``bench.night``): the whole companion in this process on a virtual-time loop
+(``bench.virtual_time``: the band's notifications, cues, timeouts and stored times are what
+a real night gives; only the waiting is gone), bedtime and morning routines in turn with
+idle heart-rate streaming between them, the band out of range for 20 s every 5 minutes, a
+reminder every 30 minutes, one dashboard stream read throughout. Goals (issue 17): RSS
+slope after the first hour at most 1 MB per (virtual) hour; no crash; every routine
+started, ended and stored; no row lost (every heart-rate sample and cue the bus carried is
+in the store); every drop recorded as lost and reconnected; every reminder fired and shown
+on the dashboard. ``--trace-memory`` adds tracemalloc's heap growth after the warm-up,
+grouped by traceback (slower; its own bookkeeping shows in RSS).
+
+    .venv/bin/python -m bench.soak [--hours 8] [--trace-memory]
+
+``--real-time`` runs the earlier real-time soak across processes instead:
+``companion run`` with the virtual band through routines back to back for ``--minutes`` of
+real time (60 by default), one dashboard stream open throughout, the band dropping out
+every 5 minutes and a reminder every 10 (see below). Routines (taster, bedtime, morning in
+turn by default) are started through the API, each as soon as the one before has ended;
+the one running at the end is stopped through the API.
 
 Reported: resident memory (RSS) and CPU at the start and end; RSS, threads and open files
 fitted over time (least squares, leaving out the first ``--settle-minutes``), so growth
@@ -39,7 +50,7 @@ Goals (cue timing): p99 at the band at most 50 ms (the band's record; the wrist 
 tell a few tens of milliseconds) and every cue meant for the wrist found at the band, save
 those planned during a drop.
 
-    .venv/bin/python -m bench.soak [--minutes 60] [--routines taster,bedtime,morning]
+    .venv/bin/python -m bench.soak --real-time [--minutes 60] [--routines taster,bedtime,morning]
 """
 
 from __future__ import annotations
@@ -75,6 +86,7 @@ from bench.common import (
     reproduce,
     table,
 )
+from bench.night import NightPlan, NightRun, rss_slope_mb_per_hour, run_night
 from bench.service_harness import (
     ApiClient,
     RoutineCycler,
@@ -85,10 +97,7 @@ from bench.service_harness import (
 )
 
 MODULE = "bench.soak"
-QUICK_ARGS = (
-    "--minutes", "2", "--settle-minutes", "0.25", "--sample-every", "5",
-    "--drop-every", "0.75", "--drop-seconds", "5", "--remind-every", "1",
-)  # fmt: skip
+QUICK_ARGS = ("--hours", "1", "--settle-minutes", "15")
 DEFAULT_MINUTES = 60.0
 DEFAULT_SETTLE_MINUTES = 5.0
 DEFAULT_ROUTINES = "taster,bedtime,morning"
@@ -622,14 +631,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--minutes", type=float, default=DEFAULT_MINUTES, help="real time to run")
     parser.add_argument(
-        "--routines", default=DEFAULT_ROUTINES, help="comma-separated, started in turn"
+        "--hours", type=float, default=NightPlan.hours, help="virtual hours of night"
     )
+    parser.add_argument(
+        "--trace-memory", action="store_true", help="heap growth by traceback (tracemalloc)"
+    )
+    parser.add_argument(
+        "--real-time", action="store_true", help="the real-time soak across processes"
+    )
+    parser.add_argument(
+        "--minutes", type=float, default=DEFAULT_MINUTES, help="real time to run (--real-time)"
+    )
+    parser.add_argument("--routines", default=None, help="comma-separated, started in turn")
     parser.add_argument(
         "--settle-minutes",
         type=float,
-        default=DEFAULT_SETTLE_MINUTES,
+        default=None,
         help="left out of the growth fit (caches and pools fill up first)",
     )
     parser.add_argument(
@@ -656,8 +674,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="minutes between reminders (0: none)",
     )
     args = parser.parse_args(argv)
+    if args.routines is None:
+        args.routines = DEFAULT_ROUTINES if args.real_time else ",".join(NightPlan.routines)
+    if args.settle_minutes is None:
+        args.settle_minutes = (
+            DEFAULT_SETTLE_MINUTES if args.real_time else NightPlan.settle_s / 60.0
+        )
     args.routine_list = [name.strip() for name in args.routines.split(",") if name.strip()]
-    if args.minutes <= 0 or args.settle_minutes < 0 or args.sample_every <= 0:
+    if args.hours <= 0 or args.minutes <= 0 or args.settle_minutes < 0 or args.sample_every <= 0:
         parser.error("--minutes and --sample-every must be positive, --settle-minutes not negative")
     if not args.routine_list:
         parser.error("--routines names no routine")
@@ -667,6 +691,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     quiet_logging()
+    if not args.real_time:
+        return night_main(args)
     soak = run_soak(
         args.minutes,
         args.routine_list,
@@ -676,7 +702,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         drop_s=args.drop_seconds,
         remind_every_s=args.remind_every * 60.0,
     )
-    command = ["--minutes", f"{args.minutes:g}", "--routines", ",".join(args.routine_list)]
+    command = ["--real-time", "--minutes", f"{args.minutes:g}"]
+    command += ["--routines", ",".join(args.routine_list)]
     command += ["--settle-minutes", f"{args.settle_minutes:g}"]
     command += ["--sample-every", f"{args.sample_every:g}"]
     if args.remind_every > 0:
@@ -775,3 +802,112 @@ def verdicts(soak: Soak, settle_s: float) -> list[Verdict]:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# --- the night on virtual time -----------------------------------------------------------------
+
+
+def night_main(args: argparse.Namespace) -> int:
+    plan = NightPlan(
+        hours=args.hours,
+        routines=tuple(args.routine_list),
+        settle_s=args.settle_minutes * 60.0,
+        trace_memory=args.trace_memory,
+    )
+    started = time.monotonic()
+    night, rows = run_night(plan)
+    real_s = time.monotonic() - started
+    for line in night_report(night, rows, real_s):
+        print(line)
+    command = ["--hours", f"{args.hours:g}", "--routines", ",".join(args.routine_list)]
+    command += ["--settle-minutes", f"{args.settle_minutes:g}"]
+    command += ["--trace-memory"] if args.trace_memory else []
+    print(f"Conditions: {conditions(False)}")
+    print(f"Reproduce: {reproduce(MODULE, command)}")
+    return exit_status(night_verdicts(night, rows))
+
+
+def night_report(night: NightRun, rows: Mapping[str, int], real_s: float) -> list[str]:
+    plan = night.plan
+    per_routine: dict[str, int] = {}
+    for routine, _ in night.started:
+        per_routine[routine] = per_routine.get(routine, 0) + 1
+    readings = night.readings
+    slope = rss_slope_mb_per_hour(readings, plan.settle_s)
+    marks = ", ".join(
+        f"{r.virtual_s / 3600:.0f} h {r.rss / MB:.1f}" for r in readings if r.virtual_s % 3600 < 1
+    )
+    lines = [
+        f"A night on virtual time: {night.virtual_s / 3600:.2f} h in {real_s:.0f} s of real "
+        f"time; {len(night.started)} routine(s) "
+        f"({', '.join(f'{n} x {r}' for r, n in per_routine.items())}), "
+        f"{plan.idle_between_s / 60:g} min of idle streaming between them; the band away for "
+        f"{plan.drop_s:g} s every {plan.drop_every_s / 60:g} min ({night.drops} drops); "
+        f"{night.reminders_fired} reminder(s); one dashboard stream open",
+        f"RSS slope after the first {plan.settle_s / 60:g} min: {slope:+.2f} MB per virtual "
+        f"hour ({len(readings)} readings, every {plan.sample_every_s / 60:g} virtual min); "
+        f"start {readings[0].rss / MB:.1f} MB, end {readings[-1].rss / MB:.1f} MB, peak "
+        f"{max(r.rss for r in readings) / MB:.1f} MB",
+        f"RSS MB by virtual hour: {marks}",
+        f"On the bus: {night.bus.heart_rate} heart-rate samples, {night.bus.cues} cues, "
+        f"{night.bus.sessions_ended} routines ended, {night.bus.reminders} reminders; link "
+        + ", ".join(f"{k} {v}" for k, v in sorted(night.bus.link_states.items())),
+        "In the store: " + ", ".join(f"{k} {v}" for k, v in rows.items()),
+        "On the dashboard stream: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(night.streamed.items())),
+    ]
+    if night.growth:
+        lines.append("Heap growth after the warm-up (tracemalloc, by traceback):")
+        lines += [f"  {line}" for line in night.growth]
+    if night.failures:
+        lines.append(f"Failures: {night.failures}")
+    return lines
+
+
+def night_verdicts(night: NightRun, rows: Mapping[str, int]) -> list[Verdict]:
+    slope = rss_slope_mb_per_hour(night.readings, night.plan.settle_s)
+    bus = night.bus
+    started = len(night.started)
+    lost, back = rows.get("link lost", 0), rows.get("link reconnected", 0)
+    streamed_reminders = night.streamed.get("reminder", 0)
+    return [
+        judge(
+            MODULE,
+            "RSS slope after warm-up (per virtual hour)",
+            slope,
+            RSS_SLOPE_WORTH_NOTING_MB_H,
+            "MB/hour",
+        ),
+        judge_true(
+            MODULE,
+            "no crash (every part ran to the end, status answered)",
+            not night.failures and night.answered_at_end,
+            f"{len(night.failures)} failure(s)",
+        ),
+        judge_true(
+            MODULE,
+            "every routine started, ended and stored",
+            started > 0 and rows["sessions"] == started == rows["sessions ended"],
+            f"{started} started, {rows['sessions']} stored, {rows['sessions ended']} ended",
+        ),
+        judge_true(
+            MODULE,
+            "no row lost (every heart-rate sample and cue on the bus is stored)",
+            rows["samples"] >= bus.heart_rate > 0 and rows["cues"] >= bus.cues > 0,
+            f"samples {rows['samples']} of {bus.heart_rate}, cues {rows['cues']} of {bus.cues}",
+        ),
+        judge_true(
+            MODULE,
+            "every drop recorded as lost and reconnected",
+            night.drops > 0 and lost >= night.drops and back >= night.drops,
+            f"{night.drops} drops, {lost} lost, {back} reconnected",
+        ),
+        judge_true(
+            MODULE,
+            "every reminder fired and reached the dashboard",
+            night.reminders_fired > 0
+            and bus.reminders == night.reminders_fired
+            and streamed_reminders >= night.reminders_fired,
+            f"{night.reminders_fired} fired, {streamed_reminders} on the dashboard",
+        ),
+    ]

@@ -1,39 +1,45 @@
-"""A short soak of the real service with the band in its own process: routines back to
-back, a dashboard stream open, link drops and a reminder; nothing is lost, each drop is
-recorded, the reminder fires, the service is alive at the end. (The night-long run and its
-memory slope are ``bench.soak``'s.)"""
+"""A short night of the whole companion on virtual time (bench.night): routines in turn with
+idle streaming between them, a dashboard stream open, the band dropping out and reminders
+firing; nothing is lost, each drop is recorded, every reminder reaches the dashboard, and
+nothing crashes. (The eight-hour night and its memory slope are ``bench.soak``'s.)"""
 
 from __future__ import annotations
 
 import pytest
 
-from bench.soak import run_soak
+from bench.night import NightPlan, run_night
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = pytest.mark.timeout(300)
+
+# Ninety virtual minutes: two routines of each kind, eighteen drops, three reminders.
+SHORT_NIGHT = NightPlan(
+    hours=1.5,
+    routines=("bedtime", "morning"),
+    idle_between_s=10 * 60.0,
+    drop_every_s=5 * 60.0,
+    drop_s=20.0,
+    remind_every_s=25 * 60.0,
+    sample_every_s=10 * 60.0,
+    settle_s=0.0,
+)
 
 
-def test_a_short_soak_with_drops_and_a_reminder_loses_nothing_and_records_the_drops() -> None:
-    soak = run_soak(
-        2.0,
-        ["taster"],
-        5.0,
-        band_process=True,
-        drop_every_s=30.0,
-        drop_s=5.0,
-        remind_every_s=60.0,
-    )
+def test_a_short_night_with_drops_and_reminders_loses_nothing_and_records_every_drop() -> None:
+    night, rows = run_night(SHORT_NIGHT)
 
-    assert soak.alive_at_end and not soak.failures
-    assert soak.drops, "no drop was sent"
-    assert soak.reminders_due >= 1
-    assert soak.events.get("reminder", 0) >= soak.reminders_due
-    rows = soak.store.rows
-    assert rows["sessions"] == len(soak.started) >= 1
-    assert rows["cues"] >= soak.events.get("cue", 0) > 0
-    assert rows["samples"] >= soak.events.get("hr", 0) > 0
-    states = soak.store.link_states
-    assert states.get("lost", 0) >= len(soak.drops)
-    assert states.get("reconnected", 0) >= len(soak.drops)
-    # Every cue meant for the wrist outside the drop reached the band's own record.
-    assert soak.band is not None and soak.band.late_s
-    assert soak.band.missing == 0
+    assert not night.failures and night.answered_at_end
+    assert night.virtual_s >= SHORT_NIGHT.hours * 3600.0
+    assert {routine for routine, _ in night.started} == set(SHORT_NIGHT.routines)
+    assert rows["sessions"] == len(night.started) == rows["sessions ended"]
+    # Every heart-rate sample and cue the bus carried is a row.
+    assert rows["samples"] == night.bus.heart_rate > 0
+    assert rows["cues"] == night.bus.cues > 0
+    # Every drop is a recorded loss and reconnection, as the bus said.
+    assert night.drops >= 10
+    assert rows["link lost"] == night.bus.link_states["lost"] >= night.drops
+    assert rows["link reconnected"] == night.bus.link_states["reconnected"] >= night.drops
+    # Every reminder fired, and the open dashboard was shown it.
+    assert night.reminders_fired >= 3
+    assert night.bus.reminders == night.reminders_fired
+    assert night.streamed["reminder"] == night.reminders_fired
+    assert night.streamed["hr"] > 0
