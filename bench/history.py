@@ -54,7 +54,7 @@ from companion.config import Settings
 from companion.cues import CueName
 from companion.errors import SessionError
 from companion.routines.catalog import load_routines
-from companion.routines.plan import Plan, PlanSettings, compile_plan, plan_to_json
+from companion.routines.plan import Plan, PlanSettings, compile_plan
 from companion.routines.progression import ProgressionPolicy, progression_level
 from companion.session.control import FeedSubscription
 from companion.store.database import create_engine_for_url, upgrade_to_head
@@ -149,7 +149,7 @@ def fill_store(engine: Engine, sessions: int, samples: int, seed: int = SEED) ->
     rng = random.Random(seed)
     plans = _plans()
     writes = load_profiles(None)[PROFILE].writes_json
-    plan_json = {name: plan_to_json(plan, writes) for name, plan in plans.items()}
+    plan_json = {name: plan.to_json(writes) for name, plan in plans.items()}
     names = list(ROUTINE_WEIGHTS)
     outcomes = list(OUTCOME_WEIGHTS)
     now = time.time()
@@ -188,7 +188,7 @@ def fill_store(engine: Engine, sessions: int, samples: int, seed: int = SEED) ->
                 "pain_at": ended if outcome is Outcome.PAIN else None,
             }
         )
-        for step in plan_steps(session_id, as_json):
+        for step in plan_steps(session_id, plan):
             if step["planned_start_s"] < length:
                 step["started_at"] = started + step["planned_start_s"]
                 step["ended_at"] = started + min(step["planned_end_s"], length)

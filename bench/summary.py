@@ -66,7 +66,7 @@ from bench.common import (
     table,
 )
 from companion.routines.catalog import built_in_routines, load_catalog
-from companion.routines.plan import Plan, PlanSettings, compile_plan, plan_to_json
+from companion.routines.plan import Plan, PlanSettings, compile_plan
 from companion.routines.progression import ProgressionLevel
 from companion.store.database import create_engine_for_url, sqlite_url, upgrade_to_head
 from companion.store.day_facts import keep_day_facts
@@ -151,7 +151,7 @@ def slots() -> tuple[Slot, ...]:
     made = []
     for name, start in (("morning", clock(7, 30)), ("bedtime", clock(21, 30))):
         plan = compile_plan(routines[name], PlanSettings(), level)
-        made.append(Slot(name, start, plan, plan_to_json(plan, lambda _cue: [])))
+        made.append(Slot(name, start, plan, plan.to_json()))
     return tuple(made)
 
 
@@ -244,7 +244,7 @@ def write_session(rows: Rows, rng: random.Random, number: int, slot: Slot, start
             None,
         ),
     )
-    for step in plan_steps(session_id, slot.plan_json):
+    for step in plan_steps(session_id, slot.plan):
         began = step["planned_start_s"] if step["planned_start_s"] < end_offset else None
         finished = None if began is None else min(step["planned_end_s"], end_offset)
         rows.add(

@@ -11,6 +11,8 @@ import dataclasses
 import enum
 from typing import Any, ClassVar
 
+from companion.routines.plan import Plan
+
 
 class LinkState(enum.StrEnum):
     SCANNING = "scanning"
@@ -134,7 +136,10 @@ class SessionStarted(Event):
     level: int
     total_s: float
     pain_before: int | None
-    plan: dict[str, Any]
+    plan: Plan  # as composed for the band, if there is one (the store keeps it whole)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "plan": self.plan.to_json()}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

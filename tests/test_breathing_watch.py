@@ -28,7 +28,7 @@ from companion.heart.breathing_watch import (
     blocks_from_run,
 )
 from companion.routines.catalog import load_routines
-from companion.routines.plan import Plan, PlanSettings, compile_plan, plan_to_json
+from companion.routines.plan import Plan, PlanSettings, compile_plan
 from companion.routines.progression import ProgressionLevel
 
 ROUTINES = load_routines(None)
@@ -45,7 +45,6 @@ def _run(
 ) -> None:
     """Feed the watcher a routine on virtual time, with the wearer's beats each second."""
     run_id = "run-1"
-    plan_json = plan_to_json(plan, lambda _cue: [])
     watcher.on_event(
         SessionStarted(
             mono=ORIGIN,
@@ -55,7 +54,7 @@ def _run(
             level=1,
             total_s=plan.total_s,
             pain_before=None,
-            plan=plan_json,
+            plan=plan,
         )
     )
     timeline: list[tuple[float, int, Any]] = []

@@ -30,6 +30,7 @@ from pydantic.json_schema import GenerateJsonSchema
 
 from companion.errors import CompanionError
 from companion.events import Event
+from companion.routines.plan import Plan
 from companion.session.control import SessionControl
 from companion.session.status import RoutineSummary, SessionStatus, Status
 from web.openapi_stated import (
@@ -37,6 +38,7 @@ from web.openapi_stated import (
     DAY_WORDS,
     MAX_ROUTINE_NAME,
     OPEN_OBJECT,
+    PLAN_JSON,
     STATED_SCHEMAS,
     ref,
 )
@@ -237,10 +239,16 @@ OPERATIONS: Final[Mapping[str, Operation]] = {
 
 
 class _RecordSchemas(GenerateJsonSchema):
-    """pydantic's generator, without the titles it derives from field names."""
+    """pydantic's generator, without the titles it derives from field names; a plan is
+    described as ``Plan.to_json`` writes it (web/openapi_stated.py), not field by field."""
 
     def field_title_should_be_set(self, schema: Any) -> bool:
         return False
+
+    def dataclass_schema(self, schema: Any) -> Any:
+        if schema.get("cls") is Plan:
+            return ref(PLAN_JSON)
+        return super().dataclass_schema(schema)
 
 
 def _event_kinds() -> dict[str, type[Event]]:
@@ -288,6 +296,9 @@ def _generated_schemas() -> dict[str, Any]:
         schema_generator=_RecordSchemas,
     )
     schemas: dict[str, Any] = dict(found.get("$defs", {}))
+    clashes = set(schemas) & set(STATED_SCHEMAS)
+    if clashes:
+        raise RuntimeError(f"stated and generated schemas share names: {sorted(clashes)}")
     for name, _kind in roots:
         reference = keyed[(name, "serialization")]
         if reference.get("$ref") != ref(name)["$ref"]:
@@ -295,7 +306,35 @@ def _generated_schemas() -> dict[str, Any]:
     for kind, cls in events.items():
         _as_streamed(schemas[cls.__name__], kind)
     _closed_records(schemas)
-    return schemas
+    # Only what is reachable: pydantic may leave the parts of a type it was told to describe
+    # otherwise (a plan's band writes) behind.
+    wanted = _reachable(
+        [*(name for name, _ in roots), *STATED_SCHEMAS], {**schemas, **STATED_SCHEMAS}
+    )
+    return {name: schema for name, schema in schemas.items() if name in wanted}
+
+
+def _reachable(names: list[str], schemas: Mapping[str, Any]) -> set[str]:
+    seen: set[str] = set()
+    pending = list(names)
+    while pending:
+        name = pending.pop()
+        if name in seen or name not in schemas:
+            continue
+        seen.add(name)
+        pending.extend(_refs(schemas[name]))
+    return seen
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"].rsplit("/", 1)[-1]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
 
 
 def stream_event_kinds() -> list[str]:

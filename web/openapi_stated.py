@@ -95,7 +95,44 @@ def _trend(what: str) -> dict[str, Any]:
 
 # The records not typed yet (history rows, settings, reminders, resonance, the summary) are
 # stated here, with the server's own constants and patterns.
+# A plan as Plan.to_json writes it (the session event; the stored session's "plan").
+PLAN_JSON: Final = "PlanJson"
+_PLAN_STEP = {
+    "type": "object",
+    "required": ["index", "name", "exercise", "side", "mode", "start_s", "end_s"],
+    "properties": {
+        "index": {"type": "integer", "minimum": 0},
+        "name": {"type": "string"},
+        "exercise": {"type": "string"},
+        "side": {"type": ["string", "null"]},
+        "mode": {"type": "string"},
+        "start_s": {"type": "number"},
+        "end_s": {"type": "number"},
+        "breaths": {"type": ["integer", "null"]},
+        "reps": {"type": ["integer", "null"]},
+        "pattern": ref("BreathPattern"),
+    },
+}
+
 STATED_SCHEMAS: Final[dict[str, Any]] = {
+    PLAN_JSON: {
+        "type": "object",
+        "description": "A routine's plan: its steps and breathing pattern; with the cue "
+        "timeline (cues, and band_writes when composed for a band) where it is stored and "
+        "in `companion session --jsonl`, without it on the dashboard's stream.",
+        "required": ["routine", "title", "level", "level_reason", "total_s", "pattern", "steps"],
+        "properties": {
+            "routine": {"type": "string"},
+            "title": {"type": "string"},
+            "level": {"type": "integer"},
+            "level_reason": {"type": "string"},
+            "total_s": {"type": "number"},
+            "pattern": ref("BreathPattern"),
+            "steps": {"type": "array", "items": _PLAN_STEP},
+            "cues": {"type": "array", "items": {"type": "object"}},
+            "band_writes": {"type": "array", "items": {"type": "object"}},
+        },
+    },
     "Error": {
         "type": "object",
         "required": ["error"],

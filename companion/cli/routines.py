@@ -51,7 +51,6 @@ def plan(routine: str, as_json: bool, profile: str | None, data_dir: Path | None
         compile_plan,
         compose_plan,
         format_plan_text,
-        plan_to_json,
     )
 
     settings = settings_for(data_dir)
@@ -70,7 +69,7 @@ def plan(routine: str, as_json: bool, profile: str | None, data_dir: Path | None
         def writes(cue: str) -> list[dict[str, Any]]:
             return chosen.writes_json(cue) if chosen else []
 
-        click.echo(json.dumps(plan_to_json(compiled, writes), indent=2))
+        click.echo(json.dumps(compiled.to_json(writes), indent=2))
     else:
         click.echo(format_plan_text(compiled))
 

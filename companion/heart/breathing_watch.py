@@ -196,8 +196,7 @@ class BreathingWatcher:
     def _pace_now(self, run: SessionStarted) -> float | None:
         if len(self._last_inhales) == 2 and self._last_inhales[1] > self._last_inhales[0]:
             return SECONDS_PER_MINUTE / (self._last_inhales[1] - self._last_inhales[0])
-        pattern = run.plan.get("pattern") or {}
-        cycle = sum(float(pattern.get(key, 0.0)) for key in _PHASES)
+        cycle = run.plan.pattern.cycle_s
         return SECONDS_PER_MINUTE / cycle if cycle > 0 else None
 
     def _measure_coherence(self, run_id: str, event: HeartRateSample) -> None:
@@ -230,7 +229,7 @@ class BreathingWatcher:
         self._run = None
         if event.state is not SessionState.COMPLETED:
             return
-        blocks = blocks_from_run(run.plan, self._step_starts, self._cues, event.mono)
+        blocks = blocks_from_run(run.plan.to_json(), self._step_starts, self._cues, event.mono)
         if not blocks:
             return
         beat_times, rr_ms = list(self._beat_times), list(self._rr_ms)

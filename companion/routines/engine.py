@@ -12,7 +12,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from companion.bus import EventBus
 from companion.cues import CueName
@@ -109,7 +109,6 @@ class SessionRunner:
         safety: SafetySettings | None = None,
         pacing: PacingSettings | None = None,
         pain_before: int | None = None,
-        plan_json: dict[str, Any] | None = None,
         haptics: Haptics | None = None,
         lead_in_s: float | None = None,
     ) -> None:
@@ -128,7 +127,6 @@ class SessionRunner:
         self._wrist = wrist
         self._replan = replan
         self._pain_before = pain_before
-        self._plan_json = plan_json or {}
         self._safety = SafetyWatch(safety or SafetySettings())
         self._pacing = PacingWatch(pacing or PacingSettings(), self._safety.baseline)
         self._base_pattern = plan.pattern
@@ -468,6 +466,6 @@ class SessionRunner:
                 level=self.plan.level,
                 total_s=self.plan.total_s,
                 pain_before=self._pain_before,
-                plan=self._plan_json,
+                plan=self.plan,
             )
         )

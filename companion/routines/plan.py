@@ -12,15 +12,21 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from companion.cues import CueName
 from companion.routines.catalog import REST, Exercise, Mode, Routine, Side
 from companion.routines.haptics import CueRequest, Delivery, Vocabulary, compose
 from companion.routines.pacer import DEFAULT_PATTERN, BreathPattern, BreathPhase, format_span
-from companion.routines.progression import ProgressionLevel
+
+if TYPE_CHECKING:
+    # Only named in a signature: progression reads the session states of companion.events,
+    # which carries plans, so importing it here would close a cycle.
+    from companion.routines.progression import ProgressionLevel
 
 MAX_REST_BREATHS = 5
+# The profile's writes of a cue, as JSON (for a plan not composed for a band).
+CueWrites = Callable[[str], list[dict[str, Any]]]
 
 
 # The cues a plan lays down, in the order of cues due at the same instant: the step that
@@ -69,6 +75,23 @@ class PlannedStep:
         assert count is not None  # __post_init__ guarantees one of them
         return count
 
+    def to_json(self) -> dict[str, Any]:
+        """The step as the plan's JSON lists it (its instructions are shown as it starts)."""
+        shown: dict[str, Any] = {
+            "index": self.index,
+            "name": self.name,
+            "exercise": self.exercise,
+            "side": self.side.value if self.side else None,
+            "mode": self.mode.value,
+            "start_s": self.start_s,
+            "end_s": self.end_s,
+            "breaths": self.breaths,
+            "reps": self.reps,
+        }
+        if self.pattern is not None:
+            shown["pattern"] = self.pattern.to_json()
+        return shown
+
 
 @dataclass(frozen=True)
 class PlannedCue:
@@ -77,6 +100,27 @@ class PlannedCue:
     step: int
     # How the cue reaches the band's one channel, once the plan is composed for a band.
     delivery: Delivery | None = None
+
+    def to_json(self, profile_writes: list[dict[str, Any]]) -> dict[str, Any]:
+        """The cue with its writes: as composed for the band, else ``profile_writes``."""
+        base: dict[str, Any] = {"at_s": self.at_s, "cue": self.cue.value, "step": self.step}
+        delivery = self.delivery
+        if delivery is None:
+            return {**base, "writes": profile_writes}
+        return {
+            **base,
+            "fate": delivery.fate.value,
+            "reason": delivery.reason,
+            "start_s": delivery.start_s,
+            "writes": [
+                {
+                    "after_s": _ms(timed.at_s - self.at_s),
+                    "characteristic": timed.write.characteristic,
+                    "value": timed.write.value.hex(),
+                }
+                for timed in delivery.writes
+            ],
+        }
 
 
 @dataclass(frozen=True)
@@ -91,6 +135,38 @@ class Plan:
     cues: tuple[PlannedCue, ...]
     # The band's patterns the cues were composed for; None until ``compose_plan``.
     vocabulary: Vocabulary | None = None
+
+    def outline(self) -> Plan:
+        """The plan without its cue timeline: what the dashboard paces from (the steps; cues
+        reach it as events). A stalled dashboard's queue holds hundreds of events, so the
+        plan it keeps must stay small (the whole one is tens of kB)."""
+        return replace(self, cues=(), vocabulary=None)
+
+    def to_json(self, cue_writes: CueWrites | None = None) -> dict[str, Any]:
+        """The plan as it is sent out and stored with the session (the one JSON form).
+
+        A composed plan lists each cue's writes as the band will get them (``after_s`` from
+        the cue's ``at_s``), what became of the cue (``fate``, ``reason``), and the whole
+        write sequence in ``band_writes``. An uncomposed plan's cues list the writes
+        ``cue_writes`` gives for each (none without it: a band without haptics). An outline
+        has no ``cues``.
+        """
+        shown: dict[str, Any] = {
+            "routine": self.routine,
+            "title": self.title,
+            "level": self.level,
+            "level_reason": self.level_reason,
+            "total_s": self.total_s,
+            "pattern": self.pattern.to_json(),
+            "steps": [step.to_json() for step in self.steps],
+        }
+        if self.cues:
+            uncomposed = {c.cue for c in self.cues if c.delivery is None}
+            writes = {cue: cue_writes(cue) if cue_writes else [] for cue in uncomposed}
+            shown["cues"] = [cue.to_json(writes.get(cue.cue, [])) for cue in self.cues]
+        if self.vocabulary is not None:
+            shown["band_writes"] = _band_writes(self)
+        return shown
 
 
 def _ms(seconds: float) -> float:
@@ -257,46 +333,6 @@ def compose_plan(plan: Plan, vocabulary: Vocabulary | None) -> Plan:
     return replace(plan, cues=cues, vocabulary=vocabulary)
 
 
-def plan_to_json(plan: Plan, cue_writes: Callable[[str], list[dict[str, Any]]]) -> dict[str, Any]:
-    """The plan as sent to the dashboard and stored with the session.
-
-    A composed plan lists each cue's writes as the band will get them (``after_s`` from the
-    cue's ``at_s``), what became of the cue (``fate``, ``reason``), and the whole write
-    sequence in ``band_writes``. An uncomposed plan asks ``cue_writes`` for the profile's
-    writes of each cue (an empty list for a band without haptics).
-    """
-    writes = {cue: cue_writes(cue) for cue in {c.cue for c in plan.cues if c.delivery is None}}
-    shown: dict[str, Any] = {
-        "routine": plan.routine,
-        "title": plan.title,
-        "level": plan.level,
-        "level_reason": plan.level_reason,
-        "total_s": plan.total_s,
-        "pattern": plan.pattern.to_json(),
-        "steps": [
-            {
-                "index": step.index,
-                "name": step.name,
-                "exercise": step.exercise,
-                "side": step.side.value if step.side else None,
-                "mode": step.mode.value,
-                "start_s": step.start_s,
-                "end_s": step.end_s,
-                "breaths": step.breaths,
-                "reps": step.reps,
-                **({"pattern": step.pattern.to_json()} if step.pattern else {}),
-            }
-            for step in plan.steps
-        ],
-        "cues": [
-            _cue_json(cue, writes[cue.cue] if cue.delivery is None else []) for cue in plan.cues
-        ],
-    }
-    if plan.vocabulary is not None:
-        shown["band_writes"] = _band_writes(plan)
-    return shown
-
-
 def _band_writes(plan: Plan) -> list[dict[str, Any]]:
     """Every write the band receives, in order: the composed channel."""
     timeline = sorted(
@@ -317,27 +353,6 @@ def _band_writes(plan: Plan) -> list[dict[str, Any]]:
         }
         for timed, cue in timeline
     ]
-
-
-def _cue_json(cue: PlannedCue, profile_writes: list[dict[str, Any]]) -> dict[str, Any]:
-    base: dict[str, Any] = {"at_s": cue.at_s, "cue": cue.cue.value, "step": cue.step}
-    delivery = cue.delivery
-    if delivery is None:
-        return {**base, "writes": profile_writes}
-    return {
-        **base,
-        "fate": delivery.fate.value,
-        "reason": delivery.reason,
-        "start_s": delivery.start_s,
-        "writes": [
-            {
-                "after_s": _ms(timed.at_s - cue.at_s),
-                "characteristic": timed.write.characteristic,
-                "value": timed.write.value.hex(),
-            }
-            for timed in delivery.writes
-        ],
-    }
 
 
 # --- the human-readable form for `companion plan` --------------------------------------------

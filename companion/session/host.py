@@ -13,7 +13,6 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from companion.ble.link import BandLink
 from companion.ble.profiles import DeviceProfile
@@ -38,7 +37,6 @@ from companion.routines.plan import (
     PlanSettings,
     compile_plan,
     compose_plan,
-    plan_to_json,
     retime_from,
 )
 from companion.routines.progression import (
@@ -165,10 +163,6 @@ class SessionHost:
             return self.link.profile
         return self._profile_for_plans
 
-    def _writes_for(self, cue: str) -> list[dict[str, Any]]:
-        profile = self._profile()
-        return profile.writes_json(cue) if profile is not None else []
-
     def _wrist(self, cue: str) -> bool:
         return self.link.run_cue(cue) if self.link is not None else False
 
@@ -213,7 +207,6 @@ class SessionHost:
             replan=retime_from,
             safety=self.settings.safety,
             pain_before=pain_before,
-            plan_json=plan_to_json(plan, self._writes_for),
             haptics=self.link,
         )
         self.runner = runner
@@ -335,17 +328,12 @@ class SessionHost:
         )
 
 
-# The plan's cue and band-write lists are for the store and `companion plan`; the page
-# paces from steps and cue events. A stalled dashboard's queue holds hundreds of events,
-# so each kept plan must stay small (tens of kB each in full).
-_PLAN_KEYS_NOT_SHOWN = frozenset({"cues", "band_writes"})
-
-
 def _for_dashboard(event: Event) -> Event:
+    """The plan's cue timeline is for the store and `companion plan`; the page paces from
+    the steps and the cue events (``Plan.outline``)."""
     if not isinstance(event, SessionStarted):
         return event
-    shown = {k: v for k, v in event.plan.items() if k not in _PLAN_KEYS_NOT_SHOWN}
-    return dataclasses.replace(event, plan=shown)
+    return dataclasses.replace(event, plan=event.plan.outline())
 
 
 def _heart_rate_to(runner: SessionRunner) -> Callable[[Event], None]:

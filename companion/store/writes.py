@@ -32,6 +32,7 @@ from companion.events import (
     SessionStateChanged,
     StepStarted,
 )
+from companion.routines.plan import Plan
 from companion.store.day_facts import sessions_changed
 from companion.store.schema import (
     Cue,
@@ -158,9 +159,9 @@ class EventTranslator:
         session = {
             "id": event.run_id,
             "routine": event.routine,
-            "title": str(plan.get("title") or event.routine),
+            "title": plan.title or event.routine,
             "level": event.level,
-            "level_reason": plan.get("level_reason"),
+            "level_reason": plan.level_reason or None,
             "started_at": event.wall,
             "ended_at": None,
             "outcome": Outcome.RUNNING.value,
@@ -168,7 +169,7 @@ class EventTranslator:
             "pain_after": None,
             "device": self.last_device,
             "total_planned_s": event.total_s,
-            "plan_json": json.dumps(plan, sort_keys=True, default=str),
+            "plan_json": json.dumps(plan.to_json(), sort_keys=True),
             "pain_step": None,
             "pain_at": None,
         }
@@ -177,41 +178,25 @@ class EventTranslator:
         return writes
 
 
-def plan_steps(session_id: str, plan: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Step rows from a plan's ``steps`` list (as ``plan_to_json`` writes it: index, name,
-    exercise, side, start_s, end_s, breaths, reps, and mode when a plan carries it).
-
-    A step that lacks its name, exercise or times is left out; its StepStarted event
-    fills it in when it runs.
-    """
-    rows = []
-    for position, step in enumerate(plan.get("steps") or ()):
-        try:
-            rows.append(
-                {
-                    "session_id": session_id,
-                    "idx": int(step.get("index", position)),
-                    "name": str(step["name"]),
-                    "exercise": str(step["exercise"]),
-                    "side": step.get("side"),
-                    "mode": _text_or_none(step.get("mode")),
-                    "planned_start_s": float(step["start_s"]),
-                    "planned_end_s": float(step["end_s"]),
-                    "breaths": step.get("breaths"),
-                    "reps": step.get("reps"),
-                    "started_at": None,
-                    "ended_at": None,
-                }
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            _LOGGER.warning("plan step %s of session %s not stored: %r", position, session_id, exc)
-    return rows
-
-
-def _text_or_none(value: Any) -> str | None:
-    if value is None:
-        return None
-    return str(value.value) if isinstance(value, enum.Enum) else str(value)
+def plan_steps(session_id: str, plan: Plan) -> list[dict[str, Any]]:
+    """A row for each of the plan's steps, not yet started."""
+    return [
+        {
+            "session_id": session_id,
+            "idx": step.index,
+            "name": step.name,
+            "exercise": step.exercise,
+            "side": step.side.value if step.side else None,
+            "mode": step.mode.value,
+            "planned_start_s": step.start_s,
+            "planned_end_s": step.end_s,
+            "breaths": step.breaths,
+            "reps": step.reps,
+            "started_at": None,
+            "ended_at": None,
+        }
+        for step in plan.steps
+    ]
 
 
 def _step_from_event(event: StepStarted) -> dict[str, Any]:

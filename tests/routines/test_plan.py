@@ -32,7 +32,6 @@ from companion.routines.plan import (
     compile_plan,
     compose_plan,
     format_plan_text,
-    plan_to_json,
     retime_from,
 )
 from companion.routines.progression import ProgressionLevel
@@ -343,7 +342,7 @@ def test_plan_json_has_exactly_the_agreed_fields_and_the_profile_writes() -> Non
 
     plan = compile_plan(ROUTINES["taster"], PlanSettings(rest_breaths=0), LEVEL_1)
     buzz = [{"char": "2a06", "value": "02"}]
-    assert plan_to_json(plan, cue_writes) == {
+    assert plan.to_json(cue_writes) == {
         "routine": "taster",
         "title": "Taster",
         "level": 1,
@@ -469,4 +468,4 @@ def test_composing_without_a_band_leaves_the_plan_as_it_was() -> None:
     plan = compile_plan(ROUTINES["taster"], DEFAULT, LEVEL_1)
 
     assert compose_plan(plan, None) is plan
-    assert "band_writes" not in plan_to_json(plan, lambda _cue: [])
+    assert "band_writes" not in plan.to_json()

@@ -16,7 +16,6 @@ from companion.routines.plan import (
     PlanSettings,
     compile_plan,
     format_plan_text,
-    plan_to_json,
     retime_from,
 )
 from companion.routines.progression import ProgressionLevel
@@ -73,7 +72,7 @@ def test_adaptive_pacing_leaves_the_blocks_paces_alone() -> None:
 
 def test_the_plan_shows_each_blocks_pace_in_json_and_text() -> None:
     plan = compile_plan(ROUTINE, PlanSettings(), LEVEL)
-    shown = plan_to_json(plan, lambda _cue: [])
+    shown = plan.to_json()
     paced = [s for s in shown["steps"] if s["exercise"] == PACED_BREATHING]
     assert [s["pattern"]["inhale_s"] for s in paced] == [3.4, 3.7, 4.0, 4.4, 4.8, 5.3]
     assert all("pattern" not in s for s in shown["steps"] if s["exercise"] == "warm-up")

@@ -11,7 +11,6 @@ import os
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -25,6 +24,9 @@ from companion.events import (
     SessionStateChanged,
     StepStarted,
 )
+from companion.routines.catalog import Mode, Side
+from companion.routines.pacer import BreathPattern
+from companion.routines.plan import Plan, PlannedStep
 from companion.store.database import (
     create_engine_for_url,
     normalise_url,
@@ -98,32 +100,41 @@ def record(engine: Engine, events: Iterable[Event]) -> None:
 T0 = 1_750_000_000.0  # 2025-06-15T15:06:40Z
 BAND = "F0:F1:F2:F3:F4:F5"
 
-PLAN: dict[str, Any] = {
-    "title": "Bedtime unwind",
-    "level_reason": "first week: start slow",
-    "steps": [
-        {
-            "index": 0,
-            "name": "Knee to chest",
-            "exercise": "knee-to-chest",
-            "side": "left",
-            "mode": "hold",
-            "start_s": 0.0,
-            "end_s": 30.0,
-            "breaths": 3,
-        },
-        {
-            "index": 1,
-            "name": "Pelvic tilt",
-            "exercise": "pelvic-tilt",
-            "side": None,
-            "mode": "reps",
-            "start_s": 30.0,
-            "end_s": 60.0,
-            "reps": 5,
-        },
-    ],
-}
+PLAN = Plan(
+    routine="bedtime",
+    title="Bedtime unwind",
+    level=2,
+    level_reason="first week: start slow",
+    pattern=BreathPattern(),
+    total_s=60.0,
+    steps=(
+        PlannedStep(
+            index=0,
+            name="Knee to chest",
+            exercise="knee-to-chest",
+            side=Side.LEFT,
+            mode=Mode.HOLD,
+            start_s=0.0,
+            end_s=30.0,
+            instructions="",
+            breaths=3,
+            reps=None,
+        ),
+        PlannedStep(
+            index=1,
+            name="Pelvic tilt",
+            exercise="pelvic-tilt",
+            side=None,
+            mode=Mode.REPS,
+            start_s=30.0,
+            end_s=60.0,
+            instructions="",
+            breaths=None,
+            reps=5,
+        ),
+    ),
+    cues=(),
+)
 
 
 def started(run_id: str, wall: float, *, pain_before: int | None = 4) -> SessionStarted:
@@ -140,19 +151,19 @@ def started(run_id: str, wall: float, *, pain_before: int | None = 4) -> Session
 
 
 def step(run_id: str, idx: int, wall: float) -> StepStarted:
-    planned = PLAN["steps"][idx]
+    planned = PLAN.steps[idx]
     return StepStarted(
         mono=0.0,
         wall=wall,
         run_id=run_id,
         step=idx,
-        name=planned["name"],
-        exercise=planned["exercise"],
-        side=planned["side"],
-        start_s=planned["start_s"],
-        end_s=planned["end_s"],
+        name=planned.name,
+        exercise=planned.exercise,
+        side=planned.side,
+        start_s=planned.start_s,
+        end_s=planned.end_s,
         instructions="",
-        breaths=planned.get("breaths"),
+        breaths=planned.breaths,
     )
 
 

@@ -93,7 +93,7 @@ def test_a_session_goes_in_as_events_and_comes_out_as_rows(
         level_reason="first week: start slow",
         device=BAND,
         total_planned_s=60.0,
-        plan=PLAN,
+        plan=PLAN.to_json(),
         pain_step=1,
         pain_at=T0 + 45,
         steps=(

@@ -7,7 +7,6 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,7 +25,7 @@ from companion.events import (
 )
 from companion.heart import physiology
 from companion.routines.catalog import built_in_routines, load_catalog
-from companion.routines.plan import Plan, PlanSettings, compile_plan, plan_to_json
+from companion.routines.plan import Plan, PlanSettings, compile_plan
 from companion.routines.progression import ProgressionLevel
 from companion.store.day_facts import keep_day_facts
 from companion.store.summary_facts import (
@@ -94,7 +93,6 @@ class Run:
     pain_after: int | None = None
     heart: HeartRate = RESTING_66
     breathing_rr: bool = False  # RR short after breath-in cues, long after breath-out ones
-    modes: bool = False  # whether the plan's steps carry their mode
     with_samples: bool = True
 
     @property
@@ -106,12 +104,8 @@ class Run:
         return self.plan.total_s if self.stop_at_s is None else self.stop_at_s
 
     def events(self) -> list[Event]:
-        plan_json = plan_to_json(self.plan, lambda _cue: [])
-        if self.modes:
-            for step, planned in zip(plan_json["steps"], self.plan.steps, strict=True):
-                step["mode"] = planned.mode.value
         timed: list[tuple[float, int, Event]] = [
-            (0.0, 0, self._started(plan_json)),
+            (0.0, 0, self._started()),
         ]
         for step in self.plan.steps:
             if step.start_s < self.end_s:
@@ -135,7 +129,7 @@ class Run:
                 timed.append((self.end_s + 5, 6, rating))
         return [event for _, _, event in sorted(timed, key=lambda item: (item[0], item[1]))]
 
-    def _started(self, plan_json: dict[str, Any]) -> SessionStarted:
+    def _started(self) -> SessionStarted:
         return SessionStarted(
             mono=0.0,
             wall=self.wall,
@@ -144,7 +138,7 @@ class Run:
             level=1,
             total_s=self.plan.total_s,
             pain_before=self.pain_before,
-            plan=plan_json,
+            plan=self.plan,
         )
 
     def _step(self, index: int, start_s: float, end_s: float) -> StepStarted:
@@ -398,7 +392,7 @@ def test_steps_with_a_stored_mode_count_reps_only_when_the_set_was_done(engine: 
     # warm-up (flow), cat-cow (flow), pelvic tilt (reps), bridging (reps), rotation left and
     # right (holds), cool-down (hold); stopped during bridging.
     bridging = next(s for s in plan.steps if s.exercise == "bridging")
-    run = Run("m", at(DAY, 7, 0), plan=plan, stop_at_s=bridging.start_s + 5, modes=True,
+    run = Run("m", at(DAY, 7, 0), plan=plan, stop_at_s=bridging.start_s + 5,
               outcome=SessionState.STOPPED)  # fmt: skip
     store(engine, [run])
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -18,6 +19,8 @@ from companion.events import (
     SessionState,
     SessionStateChanged,
 )
+from companion.routines.catalog import Mode
+from companion.routines.plan import PlannedStep
 from companion.store.writes import EventTranslator, Write, WriteKind, plan_steps
 from tests.store.conftest import BAND, PLAN, T0, cue, ended, sample, started, step
 
@@ -87,7 +90,7 @@ def test_session_start_writes_the_session_and_every_planned_step() -> None:
                 "pain_after": None,
                 "device": BAND,
                 "total_planned_s": 60.0,
-                "plan_json": json.dumps(PLAN, sort_keys=True),
+                "plan_json": json.dumps(PLAN.to_json(), sort_keys=True),
                 "pain_step": None,
                 "pain_at": None,
             },
@@ -97,15 +100,14 @@ def test_session_start_writes_the_session_and_every_planned_step() -> None:
     ]
 
 
-def test_plan_steps_become_rows_and_unreadable_steps_are_left_out() -> None:
-    plan = {
-        "steps": [
-            PLAN["steps"][0],
-            {"index": 1, "name": "no times", "exercise": "x"},
-            PLAN["steps"][1] | {"index": 2},
-            {"name": "Rest", "exercise": "rest", "start_s": 60, "end_s": 70, "side": None},
-        ]
-    }
+def test_plan_steps_become_rows_numbered_as_the_plan_numbers_them() -> None:
+    rest = PlannedStep(
+        index=3, name="Rest", exercise="rest", side=None, mode=Mode.REST, start_s=60.0,
+        end_s=70.0, instructions="Rest.", breaths=1, reps=None,
+    )  # fmt: skip
+    plan = dataclasses.replace(
+        PLAN, steps=(PLAN.steps[0], dataclasses.replace(PLAN.steps[1], index=2), rest)
+    )
 
     assert plan_steps("run1", plan) == [
         {
@@ -138,14 +140,14 @@ def test_plan_steps_become_rows_and_unreadable_steps_are_left_out() -> None:
         },
         {
             "session_id": "run1",
-            "idx": 3,  # no index given: its position
+            "idx": 3,
             "name": "Rest",
             "exercise": "rest",
             "side": None,
-            "mode": None,
+            "mode": "rest",
             "planned_start_s": 60.0,
             "planned_end_s": 70.0,
-            "breaths": None,
+            "breaths": 1,
             "reps": None,
             "started_at": None,
             "ended_at": None,
@@ -156,7 +158,7 @@ def test_plan_steps_become_rows_and_unreadable_steps_are_left_out() -> None:
 def test_a_session_without_a_title_is_titled_by_its_routine() -> None:
     event = SessionStarted(
         mono=0, wall=T0, run_id="r", routine="morning", level=1, total_s=1.0,
-        pain_before=None, plan={},
+        pain_before=None, plan=dataclasses.replace(PLAN, title="", level_reason="", steps=()),
     )  # fmt: skip
 
     (write,) = writes_of([event])

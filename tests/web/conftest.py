@@ -3,6 +3,7 @@ store filled through the recorder's own event translation, and the app around bo
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -28,7 +29,7 @@ from companion.events import (
 )
 from companion.routines.catalog import Mode, Side
 from companion.routines.pacer import BreathPattern
-from companion.routines.plan import PlannedStep
+from companion.routines.plan import Plan, PlannedStep
 from companion.session.live_feed import FeedHub, FeedSubscriber
 from companion.session.status import (
     HeartRateNow,
@@ -254,30 +255,30 @@ def link_event(state: LinkState) -> LinkChanged:
 
 # --- a store with history ----------------------------------------------------------------
 
-PLAN: dict[str, Any] = {
-    "title": "Bedtime unwind",
-    "pattern": PATTERN,
-    "steps": [
-        {
-            "name": "Knee to chest",
-            "exercise": "knee-to-chest",
-            "side": "left",
-            "mode": "hold",
-            "start_s": 0.0,
-            "end_s": 30.0,
-            "breaths": 3,
-        },
-        {
-            "name": "Pelvic tilt",
-            "exercise": "pelvic-tilt",
-            "side": None,
-            "mode": "reps",
-            "start_s": 30.0,
-            "end_s": 60.0,
-            "reps": 5,
-        },
-    ],
-}
+PLAN = Plan(
+    routine="bedtime",
+    title="Bedtime unwind",
+    level=1,
+    level_reason="level 1 of 4: starting gently",
+    pattern=BreathPattern(**PATTERN),
+    total_s=60.0,
+    steps=(
+        dataclasses.replace(FIRST_STEP, instructions=""),
+        PlannedStep(
+            index=1,
+            name="Pelvic tilt",
+            exercise="pelvic-tilt",
+            side=None,
+            mode=Mode.REPS,
+            start_s=30.0,
+            end_s=60.0,
+            instructions="",
+            breaths=None,
+            reps=5,
+        ),
+    ),
+    cues=(),
+)
 
 
 def session_events(run_id: str, wall: float, outcome: SessionState) -> list[Event]:
@@ -296,23 +297,23 @@ def session_events(run_id: str, wall: float, outcome: SessionState) -> list[Even
             plan=PLAN,
         ),
     ]
-    for idx, planned in enumerate(PLAN["steps"]):
+    for idx, planned in enumerate(PLAN.steps):
         events.append(
             StepStarted(
                 mono=0.0,
-                wall=wall + planned["start_s"],
+                wall=wall + planned.start_s,
                 run_id=run_id,
                 step=idx,
-                name=planned["name"],
-                exercise=planned["exercise"],
-                side=planned["side"],
-                start_s=planned["start_s"],
-                end_s=planned["end_s"],
+                name=planned.name,
+                exercise=planned.exercise,
+                side=planned.side,
+                start_s=planned.start_s,
+                end_s=planned.end_s,
                 instructions="",
-                breaths=planned.get("breaths"),
+                breaths=planned.breaths,
             )
         )
-        for second in range(int(planned["start_s"]), int(planned["end_s"])):
+        for second in range(int(planned.start_s), int(planned.end_s)):
             events.append(hr_event(60 + second % 7, wall=wall + second))
         if idx == 0:
             events.append(

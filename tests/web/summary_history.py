@@ -24,7 +24,7 @@ from companion.events import (
     StepStarted,
 )
 from companion.routines.catalog import built_in_routines, load_catalog
-from companion.routines.plan import Plan, PlanSettings, compile_plan, plan_to_json
+from companion.routines.plan import Plan, PlanSettings, compile_plan
 from companion.routines.progression import ProgressionLevel
 from tests.web.conftest import BAND
 
@@ -103,7 +103,7 @@ class Run:
             level=1,
             total_s=TASTER.total_s,
             pain_before=self.pain_before,
-            plan=plan_to_json(TASTER, lambda _cue: []),
+            plan=TASTER,
         )
 
     def _step(self, index: int) -> StepStarted:

@@ -6,6 +6,7 @@ other, and "Let go" is not swept away by the breath that follows it."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import Engine
 
 from companion.events import Notice, SessionStarted, StepStarted
+from companion.routines.pacer import BreathPattern
 from tests.web.browser_support import (
     MODES,
     SCREENS,
@@ -81,7 +83,7 @@ def check_running_layout(page: Page, moment: str) -> None:
 
 
 def session_started(run_id: str) -> SessionStarted:
-    plan = {**PLAN, "pattern": HELD_PATTERN}
+    plan = dataclasses.replace(PLAN, pattern=BreathPattern(**HELD_PATTERN))
     return SessionStarted(
         mono=0.0, wall=T0, run_id=run_id, routine="bedtime", level=1, total_s=600.0,
         pain_before=4, plan=plan,

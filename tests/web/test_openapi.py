@@ -21,10 +21,13 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 import companion
+from companion.ble.profiles import load_profiles
 from companion.bus import EventBus
-from companion.events import Event, Notice
+from companion.events import Event, Notice, SessionStarted
 from companion.routines.catalog import built_in_routines, load_catalog
+from companion.routines.haptics import Vocabulary
 from companion.routines.pacer import RATE_RANGE_PER_MIN, BreathPattern
+from companion.routines.plan import PlanSettings, compile_plan, compose_plan
 from companion.routines.progression import ProgressionLevel
 from companion.routines.watch import SafetySettings
 from companion.session.host import FIRST_LEVEL, CoreSettings, SessionHost
@@ -417,6 +420,20 @@ async def test_the_real_hosts_status_fits_the_generated_status_schema() -> None:
 
 async def first_level(_routine: str) -> ProgressionLevel:
     return FIRST_LEVEL
+
+
+def test_a_session_event_fits_its_schema_with_the_whole_plan_and_with_the_outline() -> None:
+    routine = built_in_routines(load_catalog())["taster"]
+    vocabulary = Vocabulary.from_profile(load_profiles(None)["immediate-alert"])
+    plan = compose_plan(compile_plan(routine, PlanSettings(), FIRST_LEVEL), vocabulary)
+    event = SessionStarted(
+        mono=0.0, wall=T0, run_id="r", routine="taster", level=1, total_s=plan.total_s,
+        pain_before=None, plan=plan,
+    )  # fmt: skip
+
+    for shown in (event, dataclasses.replace(event, plan=plan.outline())):
+        assert schema_problems("SessionStarted", shown.to_json()) == []
+    assert event.to_json()["plan"]["band_writes"]
 
 
 def test_the_fake_core_answers_with_what_the_schema_describes(core: FakeCore) -> None:
