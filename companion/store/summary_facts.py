@@ -409,8 +409,9 @@ class _HeartMemo:
             self._items.clear()
 
 
-# A trend week of a daily user is about 14 sessions; a few weeks' worth, about 60 kB each.
-HEART_MEMO_SESSIONS = 48
+# A trend week of a daily user is about 14 sessions, with room for the next day's; a
+# 7-minute session's facts take about 100 kB.
+HEART_MEMO_SESSIONS = 24
 _HEART_MEMO = _HeartMemo(HEART_MEMO_SESSIONS)
 
 
