@@ -129,7 +129,9 @@ class Recorder:
     ``url_or_engine``: a database URL, or an engine the recorder may use exclusively
     (it disposes the engine's pooled connections after a failure so a retry reconnects).
     ``on_health_change(ok, message)`` is called from the recorder's thread whenever the
-    store starts or stops accepting writes.
+    store starts or stops accepting writes. ``tz``: the zone the morning summary's day
+    facts are kept in (``companion.store.day_facts``), rebuilt when the thread starts if
+    they are kept in another; by default the machine's, as the service's summaries use.
     """
 
     def __init__(
