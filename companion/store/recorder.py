@@ -457,6 +457,7 @@ class Recorder:
         self._set_health(False, f"cannot write to the store: {_first_line(exc)}")
 
     def _succeeded(self) -> None:
+        recovered = self._attempt > 0
         if self._attempt:
             _LOGGER.info("store writable again after %s failed attempts", self._attempt)
         self._attempt = 0
@@ -466,13 +467,13 @@ class Recorder:
         self._idle_waiting = 0
         self._drop_reported = False
         self._set_health(True, "store ready")
-        if self._day_facts_due:
+        if self._day_facts_due and recovered:
             self._keep_day_facts()
 
     def _keep_day_facts(self) -> None:
         """The day facts kept in this recorder's zone: built (one transaction) when they
-        are kept in another or not yet; tried again after the next write when the store
-        refuses."""
+        are kept in another or not yet; when the store refused, tried again once it takes
+        writes again."""
         tz = self._tz if self._tz is not None else tzlocal.get_localzone()
         try:
             keep_day_facts(self._engine, tz)

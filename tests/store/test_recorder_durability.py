@@ -12,6 +12,7 @@ import textwrap
 import time
 import uuid
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, select, text
@@ -20,6 +21,7 @@ from sqlalchemy.pool import NullPool
 from companion.events import SessionState
 from companion.store import queries
 from companion.store.database import create_engine_for_url, sqlite_url, upgrade_to_head
+from companion.store.day_facts import kept_zone
 from companion.store.recorder import (
     Recorder,
     StoreHealth,
@@ -153,6 +155,36 @@ def test_samples_between_sessions_the_store_refuses_at_stop_are_kept_and_written
     assert sample_hrs(reader) == []
     assert replay_spilled(reader, [unsaved]) == 4
     assert sample_hrs(reader) == [60, 61, 62, 63]
+    reader.dispose()
+
+
+def test_day_facts_the_store_refused_at_start_are_built_once_it_takes_writes(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "companion.db"
+    upgrade_to_head(sqlite_url(path))
+    mode = {"value": "ro"}
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{path}?mode={mode['value']}", uri=True)
+
+    writer = create_engine_for_url("sqlite://", creator=connect, poolclass=NullPool)
+    reader = create_engine_for_url(sqlite_url(path))
+    recorder = Recorder(writer, tz=ZoneInfo("Europe/Berlin"))
+    recorder.start()
+    try:
+        recorder.submit(started("run1", T0))
+        assert not recorder.flush(WAIT_S)
+        with reader.connect() as connection:
+            assert kept_zone(connection) is None
+
+        mode["value"] = "rw"
+        assert recorder.flush(WAIT_S)
+    finally:
+        recorder.stop()
+
+    with reader.connect() as connection:
+        assert kept_zone(connection) == "Europe/Berlin"
     reader.dispose()
 
 
