@@ -9,7 +9,8 @@ import pytest
 
 from bench.night import NightPlan, run_night
 
-pytestmark = pytest.mark.timeout(300)
+# Half a minute of real time: kept with the slow tests, beside the other soaks.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 # Ninety virtual minutes: two routines of each kind, eighteen drops, three reminders.
 SHORT_NIGHT = NightPlan(
