@@ -195,6 +195,7 @@ class BandLink:
         self._bluez_presence.stop()
         for task in list(self._tasks):
             task.cancel()
+        self._disconnected.set()  # wakes a supervisor whose cancellation was swallowed
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._channel.abandon("the link closed before they were sent")
         client, self._client = self._client, None
@@ -321,7 +322,11 @@ class BandLink:
                 await asyncio.sleep(delay)
                 continue
             attempt = 0
-            await self._disconnected.wait()
+            if self._running:
+                # A stop that came while connecting can be lost below us (asyncio.wait_for
+                # before Python 3.12 may drop a cancellation that races its result), so a
+                # closed link never waits for a drop.
+                await self._disconnected.wait()
             self._connected.clear()
             client, self._client = self._client, None
             if self._running:
