@@ -12,6 +12,16 @@ from werkzeug.routing import BaseConverter
 from companion.errors import UnknownNameError
 from companion.session.status import to_json
 from web import prefs, store_reads
+from web.api_records import (
+    Choose,
+    Chosen,
+    Csrf,
+    Forgotten,
+    PainAfter,
+    Scan,
+    SessionCreated,
+    StartSession,
+)
 from web.auth import csrf_token, may_read
 from web.body import json_object, pain_rating, query_int, reject_unknown, text_field
 from web.openapi import served_document
@@ -46,7 +56,7 @@ def openapi() -> Response:
 
 @bp.get("/csrf")
 def csrf() -> Response:
-    return json_reply({"csrf_token": csrf_token()})
+    return json_reply(to_json(Csrf(csrf_token())))
 
 
 @bp.get("/status")
@@ -63,13 +73,15 @@ def routines() -> Response:
 def start_session() -> Response:
     body = json_object()
     reject_unknown(body, {"routine", "pain_before"})
-    routine = text_field(body, "routine", max_len=MAX_ROUTINE_NAME)
-    pain_before = pain_rating(body, "pain_before", required=False)
+    start = StartSession(
+        routine=text_field(body, "routine", max_len=MAX_ROUTINE_NAME),
+        pain_before=pain_rating(body, "pain_before", required=False),
+    )
     try:
-        session_id = web_state().core.start_session(routine, pain_before)
+        session_id = web_state().core.start_session(start.routine, start.pain_before)
     except UnknownNameError as error:
         raise UnprocessableError("routine", str(error)) from None
-    response = json_reply({"id": session_id}, http.HTTPStatus.CREATED)
+    response = json_reply(to_json(SessionCreated(session_id)), http.HTTPStatus.CREATED)
     if re.fullmatch(SESSION_ID_PATTERN, session_id):
         response.headers["Location"] = url_for("api.session_detail", session_id=session_id)
     return response
@@ -96,8 +108,9 @@ def rate_after() -> Response:
     reject_unknown(body, {"pain_after"})
     pain = pain_rating(body, "pain_after", required=True)
     assert pain is not None
-    web_state().core.rate_pain_after(pain)
-    return json_reply({"pain_after": pain})
+    rating = PainAfter(pain)
+    web_state().core.rate_pain_after(rating.pain_after)
+    return json_reply(to_json(rating))
 
 
 @bp.get("/sessions")
@@ -195,7 +208,8 @@ def scan() -> Response:
         raise UnprocessableError(
             "timeout_s", f"must be from 1 to {settings.max_scan_timeout_s:g} seconds"
         )
-    return json_reply({"devices": web_state().core.scan(float(timeout))})
+    asked = Scan(float(timeout))
+    return json_reply({"devices": web_state().core.scan(asked.timeout_s)})
 
 
 @bp.post("/devices/choose")
@@ -209,15 +223,16 @@ def choose() -> Response:
         not isinstance(address, str) or not re.fullmatch(ADDRESS_PATTERN, address)
     ):
         raise UnprocessableError("address", "must be a Bluetooth address like AA:BB:CC:DD:EE:FF")
-    web_state().core.choose_device(address)
-    return json_reply({"address": address})
+    chosen = Choose(address)
+    web_state().core.choose_device(chosen.address)
+    return json_reply(to_json(Chosen(chosen.address)))
 
 
 @bp.delete("/devices/<addr:address>")
 def forget(address: str) -> Response:
     if not store_reads.forget_device(store_engine(), address):
         raise ApiError(http.HTTPStatus.NOT_FOUND, f"no known device {address}")
-    return json_reply({"forgotten": address})
+    return json_reply(to_json(Forgotten(address)))
 
 
 @bp.get("/stream")

@@ -33,6 +33,7 @@ from companion.events import Event
 from companion.routines.plan import Plan
 from companion.session.control import SessionControl
 from companion.session.status import RoutineSummary, SessionStatus, Status
+from web.api_records import ANSWERS, REQUESTS
 from web.openapi_stated import (
     DATE,
     DAY_WORDS,
@@ -73,6 +74,8 @@ _WITH_A_BODY: Final = ("400", "413", "415", "422")
 # Where the events the bus carries are defined (a test finds every one of them here).
 EVENT_MODULES: Final = ("companion.events", "companion.heart.breathing_watch")
 _STATUS_EVENT: Final = "status"  # the snapshot a new stream starts with (web/stream.py)
+_REF_PREFIX: Final = "#/components/schemas/"
+_REF_TEMPLATE: Final = _REF_PREFIX + "{model}"
 
 
 # --- what each route answers --------------------------------------------------------------
@@ -245,6 +248,12 @@ class _RecordSchemas(GenerateJsonSchema):
     def field_title_should_be_set(self, schema: Any) -> bool:
         return False
 
+    def handle_ref_overrides(self, json_schema: Any) -> Any:
+        # A reference to a stated schema (RoutineName) is not one of pydantic's own.
+        if json_schema.get("$ref", "").removeprefix(_REF_PREFIX) in STATED_SCHEMAS:
+            return json_schema
+        return super().handle_ref_overrides(json_schema)
+
     def dataclass_schema(self, schema: Any) -> Any:
         if schema.get("cls") is Plan:
             return ref(PLAN_JSON)
@@ -285,6 +294,7 @@ def _as_streamed(schema: dict[str, Any], kind: str) -> None:
 def _generated_schemas() -> dict[str, Any]:
     events = _event_kinds()
     roots: list[tuple[str, Any]] = [
+        *((kind.__name__, kind) for kind in ANSWERS),
         ("Status", Status),
         ("SessionStatus", SessionStatus),
         ("RoutineSummary", RoutineSummary),
@@ -292,11 +302,11 @@ def _generated_schemas() -> dict[str, Any]:
     ]
     keyed, found = TypeAdapter.json_schemas(
         [(name, "serialization", TypeAdapter(kind)) for name, kind in roots],
-        ref_template="#/components/schemas/{model}",
+        ref_template=_REF_TEMPLATE,
         schema_generator=_RecordSchemas,
     )
     schemas: dict[str, Any] = dict(found.get("$defs", {}))
-    clashes = set(schemas) & set(STATED_SCHEMAS)
+    clashes = set(schemas) & (set(STATED_SCHEMAS) | {kind.__name__ for kind in REQUESTS})
     if clashes:
         raise RuntimeError(f"stated and generated schemas share names: {sorted(clashes)}")
     for name, _kind in roots:
@@ -306,6 +316,16 @@ def _generated_schemas() -> dict[str, Any]:
     for kind, cls in events.items():
         _as_streamed(schemas[cls.__name__], kind)
     _closed_records(schemas)
+    # Request bodies as the server reads them: fields with a default may be left out.
+    _, bodies = TypeAdapter.json_schemas(
+        [(kind.__name__, "validation", TypeAdapter(kind)) for kind in REQUESTS],
+        ref_template=_REF_TEMPLATE,
+        schema_generator=_RecordSchemas,
+    )
+    schemas.update(bodies.get("$defs", {}))
+    for schema in schemas.values():
+        schema.pop("title", None)
+    roots += [(kind.__name__, kind) for kind in REQUESTS]
     # Only what is reachable: pydantic may leave the parts of a type it was told to describe
     # otherwise (a plan's band writes) behind.
     wanted = _reachable(

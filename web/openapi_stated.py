@@ -27,9 +27,7 @@ from companion.summary.advice import AdviceKey
 from companion.summary.morning import WEEKDAY_NAMES, DayPart, TrendDirection
 from web.prefs import HR_CEILING_BPM, ClockStyle, EnergyUnit
 from web.schema_patterns import (
-    BLUETOOTH_ADDRESS,
     HH_MM,
-    anchored,
     weekday_item,
     weekday_list,
 )
@@ -149,26 +147,6 @@ STATED_SCHEMAS: Final[dict[str, Any]] = {
         "description": "The name of one of GET /api/routines. The served document lists "
         "them (as an enum) for callers allowed to read them.",
     },
-    "StartSession": {
-        "type": "object",
-        "required": ["routine"],
-        "properties": {
-            "routine": ref("RoutineName"),
-            "pain_before": {"oneOf": [_PAIN, {"type": "null"}]},
-        },
-        "additionalProperties": False,
-    },
-    "SessionCreated": {
-        "type": "object",
-        "required": ["id"],
-        "properties": {"id": {"type": "string"}},
-    },
-    "PainAfter": {
-        "type": "object",
-        "required": ["pain_after"],
-        "properties": {"pain_after": _PAIN},
-        "additionalProperties": False,
-    },
     "Empty": {"type": "object", "maxProperties": 0},
     "SessionList": {
         "type": "object",
@@ -268,11 +246,6 @@ STATED_SCHEMAS: Final[dict[str, Any]] = {
         "required": ["devices"],
         "properties": {"devices": {"type": "array", "items": OPEN_OBJECT}},
     },
-    "Scan": {
-        "type": "object",
-        "properties": {"timeout_s": {"type": "number", "minimum": 1, "maximum": 20}},
-        "additionalProperties": False,
-    },
     "ResonanceList": _closed(
         {
             "assessments": {
@@ -293,29 +266,6 @@ STATED_SCHEMAS: Final[dict[str, Any]] = {
             "applies": {"type": "string"},
         }
     ),
-    "Choose": {
-        "type": "object",
-        "required": ["address"],
-        "properties": {
-            "address": {
-                "oneOf": [
-                    {"type": "string", "pattern": anchored(BLUETOOTH_ADDRESS)},
-                    {"type": "null"},
-                ]
-            }
-        },
-        "additionalProperties": False,
-    },
-    "Chosen": {
-        "type": "object",
-        "required": ["address"],
-        "properties": {"address": {"type": ["string", "null"]}},
-    },
-    "Forgotten": {
-        "type": "object",
-        "required": ["forgotten"],
-        "properties": {"forgotten": {"type": "string"}},
-    },
     "Reminder": _closed(
         {
             "id": {"type": "integer"},
@@ -437,9 +387,4 @@ STATED_SCHEMAS: Final[dict[str, Any]] = {
         },
         description="The morning summary: how last evening and this morning went, and the week.",
     ),
-    "Csrf": {
-        "type": "object",
-        "required": ["csrf_token"],
-        "properties": {"csrf_token": {"type": "string"}},
-    },
 }

@@ -1,0 +1,86 @@
+"""What the session and device routes of /api (web/api.py) take and answer, as typed records.
+
+The handlers build these from what the checks in web/body.py accept and answer with them;
+web/openapi.py generates their schemas from the same types, so the description states the
+shapes the server uses. The constraints (``Annotated``) are the ones those checks enforce.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, ClassVar, Final
+
+from annotated_types import Interval
+from pydantic import ConfigDict, Field, WithJsonSchema
+
+from web.body import PAIN_MAX, PAIN_MIN
+from web.schema_patterns import BLUETOOTH_ADDRESS, anchored
+from web.settings import WebSettings
+
+# Bodies the server refuses extra fields in (``reject_unknown``) say so.
+_CLOSED: Final = ConfigDict(extra="forbid")
+_SETTINGS: Final = WebSettings()
+
+PainRating = Annotated[int, Interval(ge=PAIN_MIN, le=PAIN_MAX)]
+# Stated in web/openapi_stated.py: the served document lists the routine names there are now.
+RoutineName = Annotated[str, WithJsonSchema({"$ref": "#/components/schemas/RoutineName"})]
+Address = Annotated[str, Field(pattern=anchored(BLUETOOTH_ADDRESS))]
+ScanSeconds = Annotated[float, Interval(ge=1, le=_SETTINGS.max_scan_timeout_s)]
+
+
+@dataclass(frozen=True)
+class StartSession:
+    """Start a routine, with the pain felt before it (0-10) if given."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _CLOSED
+    routine: RoutineName
+    pain_before: PainRating | None = None
+
+
+@dataclass(frozen=True)
+class SessionCreated:
+    id: str
+
+
+@dataclass(frozen=True)
+class PainAfter:
+    """The pain felt after the most recent routine (0-10)."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _CLOSED
+    pain_after: PainRating
+
+
+@dataclass(frozen=True)
+class Scan:
+    """How long to listen for bands (seconds; the server's default when left out)."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _CLOSED
+    timeout_s: ScanSeconds = _SETTINGS.scan_timeout_s
+
+
+@dataclass(frozen=True)
+class Choose:
+    """The band to use from now on, or null to forget the choice."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _CLOSED
+    address: Address | None
+
+
+@dataclass(frozen=True)
+class Chosen:
+    address: str | None
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    forgotten: str
+
+
+@dataclass(frozen=True)
+class Csrf:
+    csrf_token: str
+
+
+# Taken as request bodies (described as the server reads them); answers are described whole.
+REQUESTS: Final = (StartSession, PainAfter, Scan, Choose)
+ANSWERS: Final = (SessionCreated, Chosen, Forgotten, Csrf)  # and PainAfter, as it came
