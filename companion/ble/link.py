@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import fnmatch
 import gc
 import logging
@@ -82,6 +83,9 @@ class FoundDevice:
     rssi: int
     profile: str | None
     service_uuids: tuple[str, ...]
+    # Connected now (to this link, or to the OS stack for another program): such a band
+    # does not advertise, so a scan alone would never list it.
+    connected: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +93,7 @@ class FoundDevice:
             "name": self.name,
             "rssi": self.rssi,
             "profile": self.profile,
+            "connected": self.connected,
         }
 
 
@@ -133,6 +138,7 @@ class BandLink:
         self._forced_profile = profile
         self._client: BleakClient | None = None
         self._device: BLEDevice | None = None
+        self._device_adv: AdvertisementData | None = None  # what it advertised when found
         self._device_name: str | None = None
         self.profile: DeviceProfile | None = profile
         self.state = LinkState.CLOSED
@@ -173,11 +179,20 @@ class BandLink:
         self._wanted = wanted
 
     async def async_scan(self, timeout: float) -> list[FoundDevice]:
+        """The devices heard advertising, and the bands connected now (marked so): the band
+        in use first, then by signal strength."""
         found = await BleakScanner.discover(
             timeout=timeout, return_adv=True, **self._transport.scanner_kwargs
         )
-        devices = [self._describe(device, adv) for device, adv in found.values()]
-        return sorted(devices, key=lambda d: -d.rssi)
+        devices = {
+            device.address.upper(): self._describe(device, adv) for device, adv in found.values()
+        }
+        for device, adv in await self._connected_now():
+            heard = devices.get(device.address.upper())
+            # Not heard: no signal strength to show, rather than one from its last advertisement.
+            described = heard or dataclasses.replace(self._describe(device, adv), rssi=NO_RSSI)
+            devices[device.address.upper()] = dataclasses.replace(described, connected=True)
+        return sorted(devices.values(), key=lambda d: (not d.connected, -d.rssi))
 
     async def async_start(self) -> None:
         """Start finding, connecting and reconnecting in the background."""
@@ -370,21 +385,34 @@ class BandLink:
     ) -> tuple[BLEDevice, AdvertisementData] | None:
         """A band the OS stack is still connected to, as a run that ended without letting go
         leaves it on BlueZ. A connected band does not advertise, so no scan would find it."""
+        for device, adv in await self._held_by_bluez():
+            if accept(device, adv):
+                return device, adv
+        return None
+
+    async def _held_by_bluez(self) -> list[tuple[BLEDevice, AdvertisementData]]:
+        """The heart-rate bands BlueZ is connected to now, from its managed objects (by this
+        process or any other); none over Bumble, where each run has its own host."""
         if self._transport.scanner_kwargs:
-            return None  # Bumble: each run has its own host, nothing is held over
+            return []
         if not self._bluez_present:
-            return None  # bleak's memory of what bluetoothd held is stale by now
+            return []  # bleak's memory of what bluetoothd held is stale by now
         try:
             adapter = await BleakAdapter.get()
             devices = await adapter.get_connected_devices([uuids.HEART_RATE_SERVICE])
         except (BleakError, NotImplementedError, OSError, EOFError) as exc:
             _LOGGER.debug("no connected bands to ask the system about: %s", exc)
-            return None  # the scan that follows says what is wrong, if anything is
-        for device in devices:
-            adv = _advertisement_from_system(device)
-            if accept(device, adv):
-                return device, adv
-        return None
+            return []  # the scan says what is wrong, if anything is
+        return [(device, _advertisement_from_system(device)) for device in devices]
+
+    async def _connected_now(self) -> list[tuple[BLEDevice, AdvertisementData]]:
+        """The band this link is connected to, and any other band the OS stack holds."""
+        held = await self._held_by_bluez()
+        own, adv = self._device, self._device_adv
+        if own is not None and adv is not None and self.is_connected:
+            others = [pair for pair in held if pair[0].address.upper() != own.address.upper()]
+            return [(own, adv), *others]
+        return held
 
     def _match(self, device: BLEDevice, adv: AdvertisementData) -> DeviceProfile | None:
         return match_advertisement(
@@ -407,6 +435,7 @@ class BandLink:
     async def _connect_once(self) -> None:
         device, adv = await self._find_device()
         self._device = device
+        self._device_adv = adv
         self._device_name = adv.local_name or device.name
         self.profile = self._forced_profile or self._match(device, adv)
         self._set_state(LinkState.CONNECTING, device.address)

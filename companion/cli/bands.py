@@ -41,7 +41,9 @@ if TYPE_CHECKING:
 @click.option("--timeout", default=5.0, show_default=True, help="Seconds to listen.")
 @data_dir_option
 def scan(hci: str | None, simulate: bool, timeout: float, data_dir: Path | None) -> None:
-    """List nearby devices, their signal strength and the profile each matches."""
+    """List nearby devices, their signal strength and the profile each matches, and the
+    band connected now (it does not advertise while connected)."""
+    from companion.ble.link import NO_RSSI
     from companion.wiring import StoreUse, build_companion
 
     settings, catalogues = band_settings(data_dir, hci, simulate, None, None)
@@ -62,7 +64,10 @@ def scan(hci: str | None, simulate: bool, timeout: float, data_dir: Path | None)
         click.echo(f"{'ADDRESS':<18} {'RSSI':>5}  {'PROFILE':<22} NAME")
         for device in found:
             profile = device.profile or "-"
-            click.echo(f"{device.address:<18} {device.rssi:>5}  {profile:<22} {device.name or ''}")
+            # A connected band is not heard advertising: no signal strength, and it says so.
+            rssi = "-" if device.connected and device.rssi == NO_RSSI else str(device.rssi)
+            name = f"{device.name or ''} (connected)" if device.connected else device.name or ""
+            click.echo(f"{device.address:<18} {rssi:>5}  {profile:<22} {name}")
 
     run_async(go)
 

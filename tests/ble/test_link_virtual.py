@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from companion.ble.link import NO_RSSI
 from companion.ble.profiles import load_profiles
 from companion.ble.transport import BandChoice, LinkStack, band_link
+from companion.ble.virtual_band import BAND_ADDRESS, BAND_NAME
 from companion.bus import EventBus
 from companion.events import Event, HeartRateSample, LinkChanged, LinkState, PacketDropped
 from companion.routines.haptics import Vocabulary
@@ -207,3 +209,29 @@ async def test_pain_cuts_the_pattern_playing_with_a_stop_first_and_is_felt_whole
     assert values == ["01", "00", "02", "00", "02", "00", "02", "00"]
     reading = band.felt(Vocabulary.from_profile(profile))
     assert [f.cue for f in reading.felt] == ["pain"]
+
+
+async def test_a_scan_lists_the_band_in_use_as_connected_though_it_no_longer_advertises(
+    simulated: tuple[LinkStack, Recorded],
+) -> None:
+    stack, _ = simulated
+
+    found = await stack.link.async_scan(1.0)
+
+    assert [(d.address, d.name, d.profile, d.connected) for d in found] == [
+        (BAND_ADDRESS, BAND_NAME, "immediate-alert", True)
+    ]
+    # Not heard advertising while connected: no signal strength, not a stale one.
+    assert found[0].rssi == NO_RSSI
+    assert found[0].to_json()["connected"] is True
+
+
+async def test_a_band_that_went_away_is_not_listed_as_connected(
+    simulated: tuple[LinkStack, Recorded],
+) -> None:
+    stack, recorded = simulated
+    assert stack.band is not None
+    await stack.band.drop_link(away_s=None)  # gone, and silent
+    await eventually(lambda: LinkState.LOST in recorded.link_states(), what="the loss")
+
+    assert await stack.link.async_scan(1.0) == []

@@ -73,3 +73,27 @@ def test_run_shows_live_heart_rate_from_bluez_on_the_dashboard(
             lambda s: s["heart_rate"] is not None and s != first, 10, "the next heart rate"
         )
         assert 40 <= later["heart_rate"]["hr"] <= 100
+
+
+def test_a_scan_lists_the_band_the_service_is_connected_to_through_bluez(
+    world: BlueZWorld, companion_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Connected, the band stops advertising; the dashboard's scan and `companion scan` in
+    another process both list it all the same, marked connected, from BlueZ's objects."""
+    with running_service(companion_env, tmp_path / "data") as service:
+        client = service.client()
+        client.wait_until(
+            lambda s: s["link"]["state"] == "connected", 30, "the band connected through BlueZ"
+        )
+        assert world.band_connected()
+
+        on_the_dashboard = client.post("/api/devices/scan", {"timeout_s": 1})["devices"]
+        result = run_companion(["scan", "--timeout", "1"], companion_env)
+
+    assert [(d["address"], d["name"], d["connected"]) for d in on_the_dashboard] == [
+        (BAND_ADDRESS, BAND_NAME, True)
+    ]
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()[1:]]
+    assert [row[:3] for row in rows] == [[BAND_ADDRESS, "-", "immediate-alert"]]
+    assert " ".join(rows[0][3:]) == f"{BAND_NAME} (connected)"
