@@ -800,10 +800,6 @@ def verdicts(soak: Soak, settle_s: float) -> list[Verdict]:
     ]
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 # --- the night on virtual time -----------------------------------------------------------------
 
 
@@ -911,3 +907,7 @@ def night_verdicts(night: NightRun, rows: Mapping[str, int]) -> list[Verdict]:
             f"{night.reminders_fired} fired, {streamed_reminders} on the dashboard",
         ),
     ]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
