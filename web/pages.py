@@ -119,10 +119,14 @@ def history_page() -> tuple[str, int] | str:
             "history.html", page="history", rows=rows, number=1, more=False, no_store=True
         ), http.HTTPStatus.SERVICE_UNAVAILABLE
     rows = store_reads.list_sessions(engine, HISTORY_PAGE_SIZE + 1, (page - 1) * HISTORY_PAGE_SIZE)
+    shown = rows[:HISTORY_PAGE_SIZE]
+    assessments = store_reads.resonance_by_session(engine, [row["id"] for row in shown])
+    for row in shown:
+        row["resonance"] = assessments.get(row["id"])
     return render_template(
         "history.html",
         page="history",
-        rows=rows[:HISTORY_PAGE_SIZE],
+        rows=shown,
         number=page,
         more=len(rows) > HISTORY_PAGE_SIZE,
         no_store=False,
@@ -168,6 +172,21 @@ def summary_page(day: str | None) -> str:
     )
 
 
+def resonance_pace(assessment: dict[str, Any]) -> str:
+    """An answered assessment's pace, '5.5 breaths a minute'."""
+    pace = assessment.get("pace_per_min")
+    if isinstance(pace, bool) or not isinstance(pace, int | float) or not math.isfinite(pace):
+        return "—"
+    return f"{pace:g} breaths a minute"
+
+
+def resonance_no_answer(assessment: dict[str, Any]) -> str:
+    """Why an assessment gave no answer, in the scorer's own words (they start "No clear
+    answer"); just that where it kept none."""
+    message = assessment.get("message")
+    return message if isinstance(message, str) and message else "No clear answer."
+
+
 def register_template_helpers(app_env: Any) -> None:
     app_env.filters.update(
         wall_time=wall_time,
@@ -178,4 +197,6 @@ def register_template_helpers(app_env: Any) -> None:
         beats_summary=beats_summary,
         mmss=minutes_seconds,
         gap_reason=gap_reason,
+        resonance_pace=resonance_pace,
+        resonance_no_answer=resonance_no_answer,
     )

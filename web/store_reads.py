@@ -9,11 +9,13 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from companion.reminders.model import Reminder
 from companion.store import device_writes, queries, setting_writes
 from companion.store import reminders as store_reminders
+from companion.store.resonance import get_assessment
+from companion.store.schema import ResonanceAssessment, table_of
 from companion.store.summary_facts import summary_for
 from companion.summary.morning import MorningSummary
 
@@ -36,6 +38,28 @@ def plain(value: Any) -> Any:
 def list_sessions(engine: Engine, limit: int, offset: int) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return list(plain(queries.list_sessions(conn, limit, offset)))
+
+
+def resonance_by_session(engine: Engine, session_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each listed session's resonance assessment (the newest, should there be more), as
+    ``companion.store.resonance`` shows one; sessions without one are left out."""
+    if not session_ids:
+        return {}
+    table = table_of(ResonanceAssessment)
+    newest_first = (
+        select(table.c.id, table.c.session_id)
+        .where(table.c.session_id.in_(list(session_ids)))
+        .order_by(table.c.at.desc(), table.c.id.desc())
+    )
+    with engine.connect() as conn:
+        found = conn.execute(newest_first).all()
+    newest: dict[str, int] = {}
+    for assessment_id, session_id in found:
+        newest.setdefault(session_id, assessment_id)
+    # Only resonance routines have one: a handful of rows on a page, each read as the
+    # store shows it.
+    shown = {sid: get_assessment(engine, aid) for sid, aid in newest.items()}
+    return {sid: assessment for sid, assessment in shown.items() if assessment is not None}
 
 
 def get_session(engine: Engine, session_id: str) -> dict[str, Any] | None:

@@ -31,6 +31,7 @@ from tests.web.conftest import (
 )
 from tests.web.summary_history import NOW, events_of, week_of_evenings
 from tests.web.test_bedside_screens import hold_step, session_started
+from tests.web.test_history_browser import add_assessments
 from web import RunningServer, WebSettings, create_app, serve
 
 pytestmark = pytest.mark.browser
@@ -46,8 +47,11 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def server(core: FakeCore, engine: Engine) -> Iterator[RunningServer]:
-    """A week of evening routines (for the summary and History) and one with a pain stop."""
+    """A week of evening routines (for the summary and History), three with a resonance
+    check (answered or not: History's lines under them, Settings' section), and one with a
+    pain stop."""
     record(engine, events_of(week_of_evenings()))
+    add_assessments(engine)
     record(engine, session_events("older", T0, SessionState.PAIN))
     app = create_app(
         core,
@@ -80,9 +84,10 @@ def check_everywhere(
     ("path", "name", "ready", "expected_errors"),
     [
         ("/", "now", "#routines [role=radio]", ()),
-        ("/history", "history", "table.history", ()),
+        ("/history", "history", "table.history tr.finding a", ()),
         ("/sessions/older", "session", "#chart canvas", ()),
         ("/settings", "settings", "#devices .device", ()),
+        ("/settings?assessment=1#resonance", "settings-resonance", "#resonance-adopt", ()),
         ("/summary", "summary", "#pain-chart svg", ()),
         # The error page comes with its 404, which the browser logs.
         ("/sessions/no-such-session", "error", "h1", ("status of 404",)),

@@ -6,6 +6,7 @@ import html
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -14,12 +15,13 @@ from sqlalchemy import Engine
 
 from companion.events import HeartRateSample, SessionState
 from companion.reminders.model import WEEKDAYS
+from companion.store.resonance import save_assessment
 from companion.store.summary_facts import summary_for
 from tests.web.conftest import T0, FakeCore, record, session_events
 from tests.web.summary_history import BERLIN, DAY, EVENING, MORNING, NOW, events_of
 from web import WebSettings, create_app
 from web import store_reads as web_store_reads
-from web.pages import beats_summary, duration, hr_summary, minutes_seconds
+from web.pages import beats_summary, duration, hr_summary, minutes_seconds, wall_time
 from web.summary_view import chart_data
 
 SAFETY = "Stop at once if you feel sharp pain"
@@ -353,3 +355,72 @@ def test_session_page_lists_the_gaps_the_store_finds(client: FlaskClient, engine
     page = text_of(client.get("/sessions/gappy").get_data(as_text=True))
 
     assert "Gaps in the heart rate 0:30 to 0:52 (22 s): the band's link was lost" in page
+
+
+RESONANCE_ANSWER: dict[str, Any] = {
+    "verdict": "answered",
+    "pace_per_min": 5.5,
+    "confidence": 0.9,
+    "inhale_s": 4.4,
+    "exhale_s": 6.5,
+    "message": "Your resonance pace: 5.5 breaths a minute, confidence 90%.",
+    "paces": [],
+}
+RESONANCE_NO_ANSWER: dict[str, Any] = {
+    **RESONANCE_ANSWER,
+    "verdict": "too_few_good_paces",
+    "pace_per_min": None,
+    "confidence": 0.0,
+    "inhale_s": None,
+    "exhale_s": None,
+    "message": "No clear answer, try again: too few paces had clean enough heartbeats "
+    "(check the band sits snugly and stays in range).",
+}
+
+
+def resonance_lines(page: str) -> dict[str, str]:
+    """The line under each session that had a resonance check, as read, by the session's id."""
+    found = re.findall(r'<tr class="finding" data-session="(\w+)">(.*?)</tr>', page, re.S)
+    # text_of puts a space for every tag; none is seen before punctuation.
+    return {sid: re.sub(r" ([,.])", r"\1", text_of(line)) for sid, line in found}
+
+
+def test_history_shows_when_a_resonance_check_ran_what_it_found_and_where_to_adopt_it(
+    client: FlaskClient, history: Engine
+) -> None:
+    assert "Resonance" not in client.get("/history").get_data(as_text=True)
+    answered = save_assessment(history, "older", T0 + 60, RESONANCE_ANSWER)
+    save_assessment(history, "newer", T0 + 86_460, RESONANCE_NO_ANSWER)
+
+    page = client.get("/history").get_data(as_text=True)
+
+    assert resonance_lines(page) == {
+        "newer": "Resonance check: No clear answer, try again: too few paces had clean enough "
+        "heartbeats (check the band sits snugly and stays in range).",
+        "older": "Resonance check: 5.5 breaths a minute, a guide for practice, not a "
+        "measurement. Adopt it in Settings",
+    }
+    # Each line sits right under its session's row, which says when it ran.
+    rows = re.findall(
+        r'<tr( class="finding")?[^>]*>\s*<td[^>]*>(?:<a href="/sessions/(\w+)">([^<]*))?', page
+    )
+    assert [(bool(finding), sid, when) for finding, sid, when in rows] == [
+        (False, "newer", html.escape(wall_time(T0 + 86_400, short=True))),
+        (True, "", ""),
+        (False, "older", html.escape(wall_time(T0, short=True))),
+        (True, "", ""),
+    ]
+    links = re.findall(r'<a href="([^"]+)">Adopt it in Settings</a>', page)
+    assert links == [f"/settings?assessment={answered}#resonance"]
+
+
+def test_history_shows_the_newest_assessment_of_a_session_and_nothing_for_the_others(
+    client: FlaskClient, history: Engine
+) -> None:
+    save_assessment(history, "older", T0 + 60, RESONANCE_NO_ANSWER)
+    save_assessment(history, "older", T0 + 61, RESONANCE_ANSWER)
+
+    lines = resonance_lines(client.get("/history").get_data(as_text=True))
+
+    assert list(lines) == ["older"]
+    assert "5.5 breaths a minute" in lines["older"]

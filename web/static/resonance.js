@@ -6,6 +6,13 @@
 (() => {
   const { api, el } = Companion;
   const SHOWN = 5;
+  const MOST = 200; // the most /api/resonance lists at once
+
+  // History's "Adopt it in Settings" names its assessment: offer that one, not the latest.
+  function asked() {
+    const id = Number(new URLSearchParams(location.search).get("assessment"));
+    return Number.isInteger(id) && id > 0 ? id : null;
+  }
 
   function when(unixSeconds) {
     return new Date(unixSeconds * 1000).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
@@ -43,14 +50,16 @@
   async function load() {
     const section = document.getElementById("resonance");
     if (!section) return;
+    const wanted = asked();
     let assessments;
     try {
-      assessments = (await api("GET", "/api/resonance?limit=" + SHOWN)).assessments;
+      assessments = (await api("GET", "/api/resonance?limit=" + (wanted ? MOST : SHOWN))).assessments;
     } catch (e) {
       return; // the rest of Settings works without it
     }
     if (!assessments.length) return;
-    const [latest, ...older] = assessments;
+    const latest = assessments.find((a) => a.id === wanted) || assessments[0];
+    const older = assessments.filter((a) => a !== latest).slice(0, SHOWN - 1);
     document.getElementById("resonance-latest").textContent = `${when(latest.at)}: ${latest.message}`;
     const button = document.getElementById("resonance-adopt");
     if (latest.answered) {
@@ -61,6 +70,8 @@
     const list = document.getElementById("resonance-history");
     for (const a of older) list.append(el("li", { text: `${when(a.at)}: ${a.answered ? patternText(a) : "no clear answer"}` }));
     section.hidden = false;
+    // Hidden when the page loaded, so the browser could not scroll to it then.
+    if (location.hash === "#resonance") section.scrollIntoView();
   }
 
   document.addEventListener("DOMContentLoaded", load);
