@@ -19,12 +19,11 @@ from companion.cli.common import (
     EXIT_NO_DEVICE,
     FIND_BAND_TIMEOUT_S,
     async_require_bluetooth,
+    band_options,
     band_settings,
     data_dir_option,
-    device_option,
     echo_json,
     hci_option,
-    profile_option,
     run_async,
     simulate_option,
 )
@@ -73,10 +72,7 @@ def scan(hci: str | None, simulate: bool, timeout: float, data_dir: Path | None)
 
 
 @click.command()
-@hci_option
-@simulate_option
-@device_option
-@profile_option
+@band_options
 @click.option(
     "--duration", type=float, help="Stop after this many seconds (default: until Ctrl-C)."
 )
@@ -148,10 +144,7 @@ def watch(
 
 
 @click.command()
-@hci_option
-@simulate_option
-@device_option
-@profile_option
+@band_options
 @click.option(
     "--cue", required=True, help="Cue name: breath-in, breath-out, hold-end, routine-end, ..."
 )

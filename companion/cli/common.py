@@ -51,6 +51,7 @@ FIND_BAND_TIMEOUT_S = 15.0
 DRAIN_TIMEOUT_S = 10.0  # the longest vibration pattern a profile may hold is far shorter
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 hci_option = click.option(
     "--hci",
@@ -66,6 +67,15 @@ simulate_option = click.option(
 profile_option = click.option(
     "--profile", metavar="NAME", help="Device profile by name (file stem)."
 )
+
+
+def band_options(command: F) -> F:
+    """Which band, and over which radio: the options every command that reaches one takes."""
+    for option in (profile_option, device_option, simulate_option, hci_option):
+        command = option(command)
+    return command
+
+
 data_dir_option = click.option(
     "--data-dir", type=click.Path(path_type=Path), help="Where sessions and settings are kept."
 )

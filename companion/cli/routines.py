@@ -16,15 +16,13 @@ from companion.cli.common import (
     FIND_BAND_TIMEOUT_S,
     as_companion_error,
     async_require_bluetooth,
+    band_options,
     data_dir_option,
-    device_option,
     echo_json,
-    hci_option,
     profile_option,
     profiles_for,
     routine_by_name_or_file,
     settings_for,
-    simulate_option,
 )
 from companion.config import Settings
 from companion.errors import CompanionError
@@ -111,10 +109,7 @@ def _saved_pattern_now(settings: Settings) -> BreathPattern | None:
 
 
 @click.command()
-@hci_option
-@simulate_option
-@device_option
-@profile_option
+@band_options
 @click.option("--routine", required=True, metavar="NAME|FILE", help="Routine name or .toml file.")
 @click.option("--pain-before", type=click.IntRange(0, 10), help="Your pain now, 0-10.")
 @click.option("--jsonl", is_flag=True, help="One JSON object per event on stdout.")

@@ -9,12 +9,9 @@ from pathlib import Path
 import click
 
 from companion.cli.common import (
+    band_options,
     data_dir_option,
-    device_option,
-    hci_option,
-    profile_option,
     settings_for,
-    simulate_option,
 )
 from companion.config import DEFAULT_HOST, DEFAULT_PORT
 
@@ -39,10 +36,7 @@ def check_host(host: str) -> str:
 
 
 @click.command()
-@hci_option
-@simulate_option
-@device_option
-@profile_option
+@band_options
 @click.option(
     "--host",
     default=DEFAULT_HOST,
