@@ -830,9 +830,11 @@ def night_report(night: NightRun, rows: Mapping[str, int], real_s: float) -> lis
         per_routine[routine] = per_routine.get(routine, 0) + 1
     readings = night.readings
     slope = rss_slope_mb_per_hour(readings, plan.settle_s)
-    marks = ", ".join(
-        f"{r.virtual_s / 3600:.0f} h {r.rss / MB:.1f}" for r in readings if r.virtual_s % 3600 < 1
-    )
+    hourly = [
+        next((r for r in readings if r.virtual_s >= h * 3600.0), readings[-1])
+        for h in range(int(readings[-1].virtual_s // 3600) + 1)
+    ]
+    marks = ", ".join(f"{r.virtual_s / 3600:.0f} h {r.rss / MB:.1f}" for r in hourly)
     lines = [
         f"A night on virtual time: {night.virtual_s / 3600:.2f} h in {real_s:.0f} s of real "
         f"time; {len(night.started)} routine(s) "
