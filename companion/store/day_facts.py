@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import json
 import logging
+import weakref
+from collections import OrderedDict
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -45,6 +47,13 @@ ZONE_SETTING = "day_facts_zone"
 STEP_DONE_CUE = CueName.HOLD_END.value
 ONE_DAY = timedelta(days=1)
 INSERT_CHUNK_ROWS = 1_000
+
+# The days whose sessions' answers the writer remembers (today, yesterday, and a few a
+# replayed spill file may touch), per database.
+DAYS_REMEMBERED = 4
+_DAYS_REMEMBERED: weakref.WeakKeyDictionary[
+    Engine, OrderedDict[tuple[str | None, date], dict[str, bool]]
+] = weakref.WeakKeyDictionary()
 
 _DAYS = table_of(DayFact)
 _SETTINGS = table_of(Setting)
@@ -83,6 +92,7 @@ def keep_day_facts(bind: Engine | Connection, tz: tzinfo) -> bool:
     with _writing(bind) as connection:
         if kept_zone(connection) == key:
             return True
+        _forget_days(connection.engine)
         days = _rebuild(connection, tz)
         connection.execute(delete(_SETTINGS).where(_SETTINGS.c.key == ZONE_SETTING))
         connection.execute(insert(_SETTINGS).values(key=ZONE_SETTING, value=json.dumps(key)))
@@ -97,9 +107,13 @@ def sessions_changed(connection: Connection, session_ids: Collection[str]) -> No
     tz = _zone(key) if key is not None else None
     if tz is None:
         return
-    starts = connection.execute(select(Session.started_at).where(Session.id.in_(session_ids)))
-    for day in sorted({_local_date(started_at, tz) for started_at in starts.scalars()}):
-        _recount(connection, tz, day)
+    changed: dict[date, list[str]] = {}
+    for session_id, started_at in connection.execute(
+        select(Session.id, Session.started_at).where(Session.id.in_(session_ids))
+    ):
+        changed.setdefault(_local_date(started_at, tz), []).append(session_id)
+    for day in sorted(changed):
+        _recount(connection, tz, day, changed[day])
 
 
 def counted_days_ending(connection: Connection, tz: tzinfo, last: date) -> int | None:
@@ -155,18 +169,9 @@ def _rebuild(connection: Connection, tz: tzinfo) -> int:
     return len(rows)
 
 
-def _recount(connection: Connection, tz: tzinfo, day: date) -> None:
-    # A day a wider range around it, placed by local date here: midnight is not always
-    # there in every zone, and the range stays right whatever the clock did that day.
-    around = select(Session.started_at, counts_for_streak()).where(
-        Session.started_at >= _day_start(day - ONE_DAY, tz),
-        Session.started_at < _day_start(day + 2 * ONE_DAY, tz),
-    )
-    sessions = counted = 0
-    for started_at, done in connection.execute(around):
-        if _local_date(started_at, tz) == day:
-            sessions += 1
-            counted += int(bool(done))
+def _recount(connection: Connection, tz: tzinfo, day: date, changed: list[str]) -> None:
+    answers = _sessions_of_day(connection, tz, day, changed)
+    sessions, counted = len(answers), sum(answers.values())
     old = connection.execute(
         select(DayFact.counted, DayFact.run_start).where(DayFact.day == day)
     ).first()
@@ -196,6 +201,43 @@ def _recount(connection: Connection, tz: tzinfo, day: date) -> None:
         connection.execute(
             insert(_DAYS).values(day=day, sessions=sessions, counted=counted, run_start=run_start)
         )
+
+
+def _sessions_of_day(
+    connection: Connection, tz: tzinfo, day: date, changed: list[str]
+) -> dict[str, bool]:
+    """Each session started on ``day`` and whether it counts for the streak.
+
+    The first time in this process a day is counted, every session of it is read; after
+    that only the sessions that changed are asked again and the rest is remembered, so
+    ending a session costs the same however many the day already holds. The recorder is the
+    store's only writer, so what is remembered stays what the store holds."""
+    remembered = _DAYS_REMEMBERED.setdefault(connection.engine, OrderedDict())
+    key = (zone_key(tz), day)
+    answers = remembered.pop(key, None)
+    if answers is None:
+        # A day a wider range around it, placed by local date here: midnight is not always
+        # there in every zone, and the range stays right whatever the clock did that day.
+        around = select(Session.id, Session.started_at, counts_for_streak()).where(
+            Session.started_at >= _day_start(day - ONE_DAY, tz),
+            Session.started_at < _day_start(day + 2 * ONE_DAY, tz),
+        )
+        answers = {
+            session_id: bool(done)
+            for session_id, started_at, done in connection.execute(around)
+            if _local_date(started_at, tz) == day
+        }
+    else:
+        asked = select(Session.id, counts_for_streak()).where(Session.id.in_(changed))
+        answers.update((session_id, bool(done)) for session_id, done in connection.execute(asked))
+    remembered[key] = answers
+    while len(remembered) > DAYS_REMEMBERED:
+        remembered.popitem(last=False)
+    return answers
+
+
+def _forget_days(engine: Engine) -> None:
+    _DAYS_REMEMBERED.pop(engine, None)
 
 
 def _zone(key: str) -> tzinfo | None:
