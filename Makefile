@@ -54,7 +54,7 @@ dbus-deps:
 	    dbus-daemon || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dbus; }; }
 
 test: $(STAMP) web-deps browser-deps dbus-deps lint
-	$(SAY) "Tests (pytest; the whole suite takes about 15 minutes on 2 cores)"
+	$(SAY) "Tests (pytest; the whole suite takes about 20 minutes on 2 cores)"
 	. scripts/postgres-for-tests.sh; $(BIN)/pytest -q
 
 bench: $(STAMP)
