@@ -1,4 +1,5 @@
-"""What the session and device routes of /api (web/api.py) take and answer, as typed records.
+"""What the session, device and reminder routes of /api (web/api.py, web/reminders_api.py)
+take and answer, as typed records.
 
 The handlers build these from what the checks in web/body.py accept and answer with them;
 web/openapi.py generates their schemas from the same types, so the description states the
@@ -8,11 +9,12 @@ shapes the server uses. The constraints (``Annotated``) are the ones those check
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, ClassVar, Final
+from typing import Annotated, Any, ClassVar, Final
 
 from annotated_types import Interval
 from pydantic import ConfigDict, Field, WithJsonSchema
 
+from companion.reminders import model as reminder_model
 from web.body import PAIN_MAX, PAIN_MIN
 from web.schema_patterns import BLUETOOTH_ADDRESS, anchored
 from web.settings import WebSettings
@@ -26,6 +28,9 @@ PainRating = Annotated[int, Interval(ge=PAIN_MIN, le=PAIN_MAX)]
 RoutineName = Annotated[str, WithJsonSchema({"$ref": "#/components/schemas/RoutineName"})]
 Address = Annotated[str, Field(pattern=anchored(BLUETOOTH_ADDRESS))]
 ScanSeconds = Annotated[float, Interval(ge=1, le=_SETTINGS.max_scan_timeout_s)]
+# A time of day as the server writes it (``HH:MM`` on a 24-hour clock).
+ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+Weekday = Annotated[str, WithJsonSchema({"enum": list(reminder_model.WEEKDAYS)})]
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,60 @@ class Csrf:
     csrf_token: str
 
 
+@dataclass(frozen=True)
+class Reminder:
+    """A stored reminder as the API answers with it."""
+
+    id: int
+    at: ClockTime
+    days: Annotated[tuple[Weekday, ...], Field(min_length=1, max_length=7)]
+    routine: str
+    enabled: bool
+
+    @classmethod
+    def of(cls, stored: reminder_model.Reminder) -> Reminder:
+        return cls(
+            id=stored.id,
+            at=stored.at.strftime("%H:%M"),
+            days=tuple(stored.days),
+            routine=stored.routine,
+            enabled=stored.enabled,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": self.at,
+            "days": list(self.days),
+            "routine": self.routine,
+            "enabled": self.enabled,
+        }
+
+
+@dataclass(frozen=True)
+class ReminderList:
+    reminders: tuple[Reminder, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"reminders": [reminder.to_json() for reminder in self.reminders]}
+
+
+@dataclass(frozen=True)
+class Snoozed:
+    at: Annotated[float, Field(description="When it rings again (Unix time).")]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": self.at}
+
+
 # Taken as request bodies (described as the server reads them); answers are described whole.
 REQUESTS: Final = (StartSession, PainAfter, Scan, Choose)
-ANSWERS: Final = (SessionCreated, Chosen, Forgotten, Csrf)  # and PainAfter, as it came
+ANSWERS: Final = (
+    SessionCreated,
+    Chosen,
+    Forgotten,
+    Csrf,
+    Reminder,
+    ReminderList,
+    Snoozed,
+)  # and PainAfter, as it came

@@ -1,5 +1,5 @@
-"""The schemas of /api whose records are not typed yet (history rows, settings, reminders,
-resonance assessments, the morning summary) and of the request bodies, stated by hand with
+"""The schemas of /api whose records are not typed yet (history rows, settings, resonance
+assessments, the morning summary) and of the request bodies, stated by hand with
 the server's own constants and patterns (web/schema_patterns.py). Each is checked against
 what the server does: tests/web/test_openapi.py holds the patterns against the parsers, and
 the schemathesis run (tests/e2e/test_hostile_input.py) sends what they call valid and
@@ -48,7 +48,6 @@ def _seconds(bounds: tuple[float, float], default: float) -> dict[str, Any]:
 OPEN_OBJECT: Final = {"type": "object", "additionalProperties": True}
 _HH_MM = {"type": "string", "pattern": HH_MM, "examples": ["07:30"]}
 _HH_MM_OUT = {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]$"}
-_WEEKDAY = {"enum": list(WEEKDAYS)}
 # What a new reminder's days may say: mon..sun or the full names, in any case.
 DAY_WORDS: Final = (*WEEKDAYS, *(name.lower() for name in WEEKDAY_NAMES))
 # Routine names the API takes (web/api.py and web/reminders_api.py refuse longer ones).
@@ -91,7 +90,7 @@ def _trend(what: str) -> dict[str, Any]:
     )
 
 
-# The records not typed yet (history rows, settings, reminders, resonance, the summary) are
+# The records not typed yet (history rows, settings, resonance, the summary) are
 # stated here, with the server's own constants and patterns.
 # A plan as Plan.to_json writes it (the session event; the stored session's "plan").
 PLAN_JSON: Final = "PlanJson"
@@ -266,16 +265,6 @@ STATED_SCHEMAS: Final[dict[str, Any]] = {
             "applies": {"type": "string"},
         }
     ),
-    "Reminder": _closed(
-        {
-            "id": {"type": "integer"},
-            "at": _HH_MM_OUT,
-            "days": {"type": "array", "items": _WEEKDAY, "minItems": 1, "maxItems": 7},
-            "routine": {"type": "string"},
-            "enabled": {"type": "boolean"},
-        }
-    ),
-    "ReminderList": _closed({"reminders": {"type": "array", "items": ref("Reminder")}}),
     "NewReminder": {
         "type": "object",
         "required": ["at", "routine"],
@@ -300,9 +289,6 @@ STATED_SCHEMAS: Final[dict[str, Any]] = {
         "additionalProperties": False,
     },
     "ReminderChange": _closed({"enabled": {"type": "boolean"}}),
-    "Snoozed": _closed(
-        {"at": {"type": "number", "description": "When it rings again (Unix time)."}}
-    ),
     "SummarySession": _closed(
         {
             "id": {"type": "string"},

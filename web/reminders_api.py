@@ -15,6 +15,8 @@ from werkzeug.routing import BaseConverter
 
 from companion.reminders.model import WEEKDAYS, Reminder, parse_days
 from web import store_reads
+from web.api_records import Reminder as ReminderAnswer
+from web.api_records import ReminderList, Snoozed
 from web.body import json_object, reject_unknown, text_field
 from web.problems import ApiError, UnprocessableError
 from web.replies import json_reply, notify_reminders_changed, store_engine
@@ -108,7 +110,7 @@ def _existing(reminder_id: int) -> Reminder:
 @bp.get("")
 def list_all() -> Response:
     reminders = store_reads.list_reminders(store_engine())
-    return json_reply({"reminders": [r.to_json() for r in reminders]})
+    return json_reply(ReminderList(tuple(map(ReminderAnswer.of, reminders))).to_json())
 
 
 @bp.post("")
@@ -128,14 +130,14 @@ def add() -> Response:
         engine, at=at, days=days, routine=routine, now_wall=time.time()
     )
     notify_reminders_changed()
-    response = json_reply(reminder.to_json(), http.HTTPStatus.CREATED)
+    response = json_reply(ReminderAnswer.of(reminder).to_json(), http.HTTPStatus.CREATED)
     response.headers["Location"] = url_for("reminders.one", reminder_id=reminder.id)
     return response
 
 
 @bp.get("/<rid:reminder_id>")
 def one(reminder_id: int) -> Response:
-    return json_reply(_existing(reminder_id).to_json())
+    return json_reply(ReminderAnswer.of(_existing(reminder_id)).to_json())
 
 
 @bp.patch("/<rid:reminder_id>")
@@ -148,7 +150,7 @@ def change(reminder_id: int) -> Response:
     if not store_reads.set_reminder_enabled(store_engine(), reminder_id, enabled):
         raise ApiError(http.HTTPStatus.NOT_FOUND, f"no reminder {reminder_id}")
     notify_reminders_changed()
-    return json_reply(_existing(reminder_id).to_json())
+    return json_reply(ReminderAnswer.of(_existing(reminder_id)).to_json())
 
 
 @bp.delete("/<rid:reminder_id>")
@@ -166,4 +168,4 @@ def snooze(reminder_id: int) -> Response:
     json_object(required=False)  # a body is optional, but if sent it must be JSON
     _existing(reminder_id)
     at = web_state().core.snooze_reminder(reminder_id)
-    return json_reply({"at": at})
+    return json_reply(Snoozed(at).to_json())
