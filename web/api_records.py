@@ -1,5 +1,5 @@
-"""What the session, device and reminder routes of /api (web/api.py, web/reminders_api.py)
-take and answer, as typed records.
+"""What the session, device, reminder and resonance routes of /api (web/api.py,
+web/reminders_api.py, web/resonance_api.py) take and answer, as typed records.
 
 The handlers build these from what the checks in web/body.py accept and answer with them;
 web/openapi.py generates their schemas from the same types, so the description states the
@@ -8,6 +8,7 @@ shapes the server uses. The constraints (``Annotated``) are the ones those check
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Final
 
@@ -132,6 +133,80 @@ class Snoozed:
         return {"at": self.at}
 
 
+@dataclass(frozen=True)
+class ResonanceAssessment:
+    """A resonance-breathing assessment as stored (companion/store/resonance.py): answered
+    or why not (verdict), the pace it found and the pattern that paces it (null unless
+    answered), how confident, a message and each pace's figures."""
+
+    id: int
+    session_id: str | None
+    at: Annotated[float, Field(description="When it was made (Unix time).")]
+    verdict: str
+    answered: bool
+    pace_per_min: float | None
+    confidence: float
+    inhale_s: float | None
+    exhale_s: float | None
+    message: str
+    paces: tuple[dict[str, Any], ...]
+
+    @classmethod
+    def of(cls, shown: Mapping[str, Any]) -> ResonanceAssessment:
+        return cls(
+            id=shown["id"],
+            session_id=shown["session_id"],
+            at=shown["at"],
+            verdict=shown["verdict"],
+            answered=shown["answered"],
+            pace_per_min=shown["pace_per_min"],
+            confidence=shown["confidence"],
+            inhale_s=shown["inhale_s"],
+            exhale_s=shown["exhale_s"],
+            message=shown["message"],
+            paces=tuple(shown["paces"]),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "session_id": self.session_id,
+            "at": self.at,
+            "verdict": self.verdict,
+            "answered": self.answered,
+            "pace_per_min": self.pace_per_min,
+            "confidence": self.confidence,
+            "inhale_s": self.inhale_s,
+            "exhale_s": self.exhale_s,
+            "message": self.message,
+            "paces": list(self.paces),
+        }
+
+
+@dataclass(frozen=True)
+class ResonanceList:
+    assessments: Annotated[tuple[ResonanceAssessment, ...], Field(description="Newest first.")]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"assessments": [assessment.to_json() for assessment in self.assessments]}
+
+
+@dataclass(frozen=True)
+class ResonanceAdopted:
+    id: int
+    pace_per_min: float
+    pattern: Annotated[dict[str, Any], WithJsonSchema({"$ref": "#/components/schemas/Pattern"})]
+    applies: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "pace_per_min": self.pace_per_min,
+            "pattern": self.pattern,
+            "applies": self.applies,
+        }
+
+
 # Taken as request bodies (described as the server reads them); answers are described whole.
 REQUESTS: Final = (StartSession, PainAfter, Scan, Choose)
 ANSWERS: Final = (
@@ -142,4 +217,6 @@ ANSWERS: Final = (
     Reminder,
     ReminderList,
     Snoozed,
+    ResonanceList,
+    ResonanceAdopted,
 )  # and PainAfter, as it came

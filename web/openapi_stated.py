@@ -1,5 +1,5 @@
-"""The schemas of /api whose records are not typed yet (history rows, settings, resonance
-assessments, the morning summary) and of the request bodies, stated by hand with
+"""The schemas of /api whose records are not typed yet (history rows, settings, the morning
+summary) and of the request bodies, stated by hand with
 the server's own constants and patterns (web/schema_patterns.py). Each is checked against
 what the server does: tests/web/test_openapi.py holds the patterns against the parsers, and
 the schemathesis run (tests/e2e/test_hostile_input.py) sends what they call valid and
@@ -90,7 +90,7 @@ def _trend(what: str) -> dict[str, Any]:
     )
 
 
-# The records not typed yet (history rows, settings, resonance, the summary) are
+# The records not typed yet (history rows, settings, the summary) are
 # stated here, with the server's own constants and patterns.
 # A plan as Plan.to_json writes it (the session event; the stored session's "plan").
 PLAN_JSON: Final = "PlanJson"
@@ -245,26 +245,7 @@ STATED_SCHEMAS: Final[dict[str, Any]] = {
         "required": ["devices"],
         "properties": {"devices": {"type": "array", "items": OPEN_OBJECT}},
     },
-    "ResonanceList": _closed(
-        {
-            "assessments": {
-                "type": "array",
-                "description": "Every resonance-breathing assessment, newest first; each "
-                "has verdict, pace_per_min (null unless answered), confidence, the pattern "
-                "it was paced with, a message and per-pace figures.",
-                "items": OPEN_OBJECT,
-            }
-        }
-    ),
     "ResonanceAdopt": _closed({"id": {"type": "integer", "minimum": 1, "maximum": 999_999_999}}),
-    "ResonanceAdopted": _closed(
-        {
-            "id": {"type": "integer"},
-            "pace_per_min": {"type": "number"},
-            "pattern": ref("Pattern"),
-            "applies": {"type": "string"},
-        }
-    ),
     "NewReminder": {
         "type": "object",
         "required": ["at", "routine"],

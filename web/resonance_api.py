@@ -14,6 +14,7 @@ from flask import Blueprint, Response
 
 from companion.store.resonance import get_assessment, list_assessments
 from web import prefs, store_reads
+from web.api_records import ResonanceAdopted, ResonanceAssessment, ResonanceList
 from web.body import json_object, query_int, reject_unknown, whole_number
 from web.problems import ApiError, UnprocessableError
 from web.replies import json_reply, store_engine
@@ -27,7 +28,11 @@ MAX_ID: Final = 999_999_999
 @bp.get("")
 def assessments() -> Response:
     limit = query_int("limit", 50, 1, MAX_LIST)
-    return json_reply({"assessments": list_assessments(store_engine(), limit)})
+    return json_reply(
+        ResonanceList(
+            tuple(map(ResonanceAssessment.of, list_assessments(store_engine(), limit)))
+        ).to_json()
+    )
 
 
 @bp.post("/adopt")
@@ -52,11 +57,10 @@ def adopt() -> Response:
     record = prefs.merged(store_reads.load_setting(engine, prefs.STORE_KEY), checked)
     store_reads.save_settings(engine, {prefs.STORE_KEY: record})
     pattern: dict[str, Any] = record[prefs.PATTERN]
-    return json_reply(
-        {
-            "id": assessment_id,
-            "pace_per_min": found["pace_per_min"],
-            "pattern": pattern,
-            "applies": "from the next routine you start",
-        }
+    adopted = ResonanceAdopted(
+        id=assessment_id,
+        pace_per_min=found["pace_per_min"],
+        pattern=pattern,
+        applies="from the next routine you start",
     )
+    return json_reply(adopted.to_json())
