@@ -20,6 +20,7 @@ from web.api_records import (
     PainAfter,
     Scan,
     SessionCreated,
+    Settings,
     StartSession,
 )
 from web.auth import csrf_token, may_read
@@ -151,10 +152,7 @@ def session_csv(session_id: str) -> Response:
 
 
 def _settings_view(preferences: object, wake_time: object) -> dict[str, Any]:
-    return {
-        **prefs.with_defaults(preferences),
-        prefs.WAKE_TIME: prefs.wake_time_or_default(wake_time),
-    }
+    return Settings.of(preferences, wake_time).to_json()
 
 
 @bp.get("/settings")

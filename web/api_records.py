@@ -1,4 +1,4 @@
-"""What the session, device, reminder and resonance routes of /api (web/api.py,
+"""What the session, device, settings, reminder and resonance routes of /api (web/api.py,
 web/reminders_api.py, web/resonance_api.py) take and answer, as typed records.
 
 The handlers build these from what the checks in web/body.py accept and answer with them;
@@ -15,7 +15,9 @@ from typing import Annotated, Any, ClassVar, Final
 from annotated_types import Interval
 from pydantic import ConfigDict, Field, WithJsonSchema
 
+from companion.preferences import HR_CEILING, UNITS
 from companion.reminders import model as reminder_model
+from web import prefs
 from web.body import PAIN_MAX, PAIN_MIN
 from web.schema_patterns import BLUETOOTH_ADDRESS, anchored
 from web.settings import WebSettings
@@ -207,6 +209,45 @@ class ResonanceAdopted:
         }
 
 
+def _stated(name: str) -> WithJsonSchema:
+    """A field described by a schema stated in web/openapi_stated.py (shared with a body)."""
+    return WithJsonSchema({"$ref": f"#/components/schemas/{name}"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings with their defaults filled in (web/prefs.py)."""
+
+    pattern: Annotated[
+        dict[str, float] | None,
+        WithJsonSchema({"oneOf": [{"$ref": "#/components/schemas/Pattern"}, {"type": "null"}]}),
+    ]
+    hr_ceiling: Annotated[int, _stated("HrCeiling")]
+    units: Annotated[dict[str, str], _stated("Units")]
+    wake_time: Annotated[
+        ClockTime, Field(description="When the morning summary is made each day (default 07:00).")
+    ]
+
+    @classmethod
+    def of(cls, preferences: object, wake_time: object) -> Settings:
+        """From the stored preferences and wake time (either may be missing or unreadable)."""
+        values = prefs.with_defaults(preferences)
+        return cls(
+            pattern=values[prefs.PATTERN],
+            hr_ceiling=values[HR_CEILING],
+            units=values[UNITS],
+            wake_time=prefs.wake_time_or_default(wake_time),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            prefs.PATTERN: self.pattern,
+            HR_CEILING: self.hr_ceiling,
+            UNITS: self.units,
+            prefs.WAKE_TIME: self.wake_time,
+        }
+
+
 # Taken as request bodies (described as the server reads them); answers are described whole.
 REQUESTS: Final = (StartSession, PainAfter, Scan, Choose)
 ANSWERS: Final = (
@@ -219,4 +260,5 @@ ANSWERS: Final = (
     Snoozed,
     ResonanceList,
     ResonanceAdopted,
+    Settings,
 )  # and PainAfter, as it came

@@ -7,7 +7,7 @@
   snapshot, the routine list, a session's status) and of the live stream's events
   (``companion.events``) are generated from those typed records by pydantic's JSON Schema
   generator, the same records the server turns into JSON; so are those of the answers in
-  web/api_records.py (session, device, reminder and resonance routes).
+  web/api_records.py (session, device, settings, reminder and resonance routes).
 - The rest (records not typed yet, request bodies) are stated in web/openapi_stated.py.
 
 Routine names are the one part that changes while the service runs (routine files in the

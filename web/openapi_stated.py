@@ -1,10 +1,10 @@
-"""The schemas of /api whose records are not typed yet (history rows, settings, the morning
-summary) and of the request bodies, stated by hand with
-the server's own constants and patterns (web/schema_patterns.py). Each is checked against
-what the server does: tests/web/test_openapi.py holds the patterns against the parsers, and
-the schemathesis run (tests/e2e/test_hostile_input.py) sends what they call valid and
-invalid. The records the session host answers with are not here: web/openapi.py generates
-their schemas from the types.
+"""The schemas of /api whose records are not typed yet (history rows, the morning summary)
+and of the request bodies, stated by hand with the server's own constants and patterns
+(web/schema_patterns.py). Each is checked against what the server does:
+tests/web/test_openapi.py holds the patterns against the parsers, and the schemathesis run
+(tests/e2e/test_hostile_input.py) sends what they call valid and invalid. The records the
+session host answers with, and those of web/api_records.py, are not here: web/openapi.py
+generates their schemas from the types.
 
 One rule no JSON Schema can state, that a breathing pattern's four phases together make
 3-12 breaths a minute, is given in words and as the extension ``x-breaths-per-minute``.
@@ -47,7 +47,6 @@ def _seconds(bounds: tuple[float, float], default: float) -> dict[str, Any]:
 
 OPEN_OBJECT: Final = {"type": "object", "additionalProperties": True}
 _HH_MM = {"type": "string", "pattern": HH_MM, "examples": ["07:30"]}
-_HH_MM_OUT = {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]$"}
 # What a new reminder's days may say: mon..sun or the full names, in any case.
 DAY_WORDS: Final = (*WEEKDAYS, *(name.lower() for name in WEEKDAY_NAMES))
 # Routine names the API takes (web/api.py and web/reminders_api.py refuse longer ones).
@@ -90,7 +89,7 @@ def _trend(what: str) -> dict[str, Any]:
     )
 
 
-# The records not typed yet (history rows, settings, the summary) are
+# The records not typed yet (history rows, the summary) are
 # stated here, with the server's own constants and patterns.
 # A plan as Plan.to_json writes it (the session event; the stored session's "plan").
 PLAN_JSON: Final = "PlanJson"
@@ -186,19 +185,6 @@ STATED_SCHEMAS: Final[dict[str, Any]] = {
                     "properties": {"t": {"type": "number"}, "hr": {"type": "integer"}},
                     "additionalProperties": True,
                 },
-            },
-        },
-    },
-    "Settings": {
-        "type": "object",
-        "required": ["pattern", "hr_ceiling", "units", "wake_time"],
-        "properties": {
-            "pattern": {"oneOf": [ref("Pattern"), {"type": "null"}]},
-            "hr_ceiling": ref("HrCeiling"),
-            "units": ref("Units"),
-            "wake_time": {
-                **_HH_MM_OUT,
-                "description": "When the morning summary is made each day (default 07:00).",
             },
         },
     },
