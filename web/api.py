@@ -18,6 +18,7 @@ from web.api_records import (
     Csrf,
     Forgotten,
     PainAfter,
+    Samples,
     Scan,
     SessionCreated,
     Settings,
@@ -138,7 +139,7 @@ def session_detail(session_id: str) -> Response:
 def session_samples(session_id: str) -> Response:
     _known_session(session_id)
     samples = store_reads.session_samples(store_engine(), session_id)
-    return json_reply({"session_id": session_id, "samples": samples})
+    return json_reply(Samples.of(session_id, samples).to_json())
 
 
 @bp.get("/sessions/<sid:session_id>.csv")

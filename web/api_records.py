@@ -8,7 +8,7 @@ shapes the server uses. The constraints (``Annotated``) are the ones those check
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Final
 
@@ -17,6 +17,7 @@ from pydantic import ConfigDict, Field, WithJsonSchema
 
 from companion.preferences import HR_CEILING, UNITS
 from companion.reminders import model as reminder_model
+from companion.store.queries import SampleRow
 from web import prefs
 from web.body import PAIN_MAX, PAIN_MIN
 from web.schema_patterns import BLUETOOTH_ADDRESS, anchored
@@ -248,6 +249,37 @@ class Settings:
         }
 
 
+@dataclass(frozen=True)
+class Samples:
+    """A session's heart-rate samples in time order (contact: null when the band does not
+    say; rr_ms: the beat intervals it sent with the sample)."""
+
+    session_id: str
+    samples: tuple[SampleRow, ...]
+
+    @classmethod
+    def of(cls, session_id: str, rows: Iterable[Mapping[str, Any]]) -> Samples:
+        """From the rows as web/store_reads.py reads them."""
+        return cls(
+            session_id,
+            tuple(
+                SampleRow(
+                    t=row["t"], hr=row["hr"], contact=row["contact"], rr_ms=tuple(row["rr_ms"])
+                )
+                for row in rows
+            ),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "samples": [
+                {"t": row.t, "hr": row.hr, "contact": row.contact, "rr_ms": list(row.rr_ms)}
+                for row in self.samples
+            ],
+        }
+
+
 # Taken as request bodies (described as the server reads them); answers are described whole.
 REQUESTS: Final = (StartSession, PainAfter, Scan, Choose)
 ANSWERS: Final = (
@@ -261,4 +293,5 @@ ANSWERS: Final = (
     ResonanceList,
     ResonanceAdopted,
     Settings,
+    Samples,
 )  # and PainAfter, as it came

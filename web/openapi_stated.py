@@ -173,21 +173,6 @@ STATED_SCHEMAS: Final[dict[str, Any]] = {
         "allOf": [ref("SessionSummary")],
         "description": "The session with its steps, cues (planned and actual) and link events.",
     },
-    "Samples": {
-        "type": "object",
-        "required": ["session_id", "samples"],
-        "properties": {
-            "session_id": {"type": "string"},
-            "samples": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"t": {"type": "number"}, "hr": {"type": "integer"}},
-                    "additionalProperties": True,
-                },
-            },
-        },
-    },
     "SettingsUpdate": {
         "type": "object",
         "properties": {
