@@ -21,6 +21,7 @@ from web.api_records import (
     Samples,
     Scan,
     SessionCreated,
+    SessionList,
     Settings,
     StartSession,
 )
@@ -120,7 +121,7 @@ def sessions() -> Response:
     limit = query_int("limit", 50, 1, MAX_PAGE)
     offset = query_int("offset", 0, 0, 10**9)
     rows = store_reads.list_sessions(store_engine(), limit, offset)
-    return json_reply({"sessions": rows, "limit": limit, "offset": offset})
+    return json_reply(SessionList.of(rows, limit, offset).to_json())
 
 
 def _known_session(session_id: str) -> dict[str, Any]:

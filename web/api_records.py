@@ -8,6 +8,7 @@ shapes the server uses. The constraints (``Annotated``) are the ones those check
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Final
@@ -17,7 +18,8 @@ from pydantic import ConfigDict, Field, WithJsonSchema
 
 from companion.preferences import HR_CEILING, UNITS
 from companion.reminders import model as reminder_model
-from companion.store.queries import SampleRow
+from companion.store.queries import SampleRow, SessionSummary
+from companion.store.schema import Outcome
 from web import prefs
 from web.body import PAIN_MAX, PAIN_MIN
 from web.schema_patterns import BLUETOOTH_ADDRESS, anchored
@@ -280,6 +282,35 @@ class Samples:
         }
 
 
+@dataclass(frozen=True)
+class SessionList:
+    """A page of History: sessions newest first, and the page asked for."""
+
+    sessions: tuple[SessionSummary, ...]
+    limit: int
+    offset: int
+
+    @classmethod
+    def of(cls, rows: Iterable[Mapping[str, Any]], limit: int, offset: int) -> SessionList:
+        """From the rows as web/store_reads.py reads them."""
+        sessions = tuple(
+            SessionSummary(**{**row, "outcome": Outcome(row["outcome"])}) for row in rows
+        )
+        return cls(sessions, limit, offset)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sessions": [_session_json(session) for session in self.sessions],
+            "limit": self.limit,
+            "offset": self.offset,
+        }
+
+
+def _session_json(session: SessionSummary) -> dict[str, Any]:
+    fields = {field.name: getattr(session, field.name) for field in dataclasses.fields(session)}
+    return {**fields, "outcome": session.outcome.value}
+
+
 # Taken as request bodies (described as the server reads them); answers are described whole.
 REQUESTS: Final = (StartSession, PainAfter, Scan, Choose)
 ANSWERS: Final = (
@@ -294,4 +325,5 @@ ANSWERS: Final = (
     ResonanceAdopted,
     Settings,
     Samples,
+    SessionList,
 )  # and PainAfter, as it came

@@ -77,6 +77,7 @@ EVENT_MODULES: Final = ("companion.events", "companion.heart.breathing_watch")
 _STATUS_EVENT: Final = "status"  # the snapshot a new stream starts with (web/stream.py)
 _REF_PREFIX: Final = "#/components/schemas/"
 _REF_TEMPLATE: Final = _REF_PREFIX + "{model}"
+_SESSION_DETAIL: Final = "SessionDetail"
 
 
 # --- what each route answers --------------------------------------------------------------
@@ -167,7 +168,7 @@ OPERATIONS: Final[Mapping[str, Operation]] = {
         ("400",),
         query=(_query_int("limit", 1, 200, 50), _query_int("offset", 0, 10**9, 0)),
     ),
-    "api.session_detail": Operation("One session", _ok("Session", "SessionDetail"), ("404",)),
+    "api.session_detail": Operation("One session", _ok("Session", _SESSION_DETAIL), ("404",)),
     "api.session_samples": Operation("Heart-rate samples", _ok("Samples", "Samples"), ("404",)),
     "api.session_csv": Operation(
         "Samples as CSV (a download)",
@@ -317,6 +318,13 @@ def _generated_schemas() -> dict[str, Any]:
     for kind, cls in events.items():
         _as_streamed(schemas[cls.__name__], kind)
     _closed_records(schemas)
+    # One session: its History line's fields side by side with its detail.
+    schemas[_SESSION_DETAIL] = {
+        **copy.deepcopy(schemas["SessionSummary"]),
+        "description": "The session's History line (SessionSummary) with its steps, cues "
+        "(planned and actual) and link events.",
+        "additionalProperties": True,
+    }
     # Request bodies as the server reads them: fields with a default may be left out.
     _, bodies = TypeAdapter.json_schemas(
         [(kind.__name__, "validation", TypeAdapter(kind)) for kind in REQUESTS],
@@ -330,7 +338,8 @@ def _generated_schemas() -> dict[str, Any]:
     # Only what is reachable: pydantic may leave the parts of a type it was told to describe
     # otherwise (a plan's band writes) behind.
     wanted = _reachable(
-        [*(name for name, _ in roots), *STATED_SCHEMAS], {**schemas, **STATED_SCHEMAS}
+        [*(name for name, _ in roots), _SESSION_DETAIL, *STATED_SCHEMAS],
+        {**schemas, **STATED_SCHEMAS},
     )
     return {name: schema for name, schema in schemas.items() if name in wanted}
 

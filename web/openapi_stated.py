@@ -1,6 +1,6 @@
-"""The schemas of /api whose records are not typed yet (history rows, the morning summary)
-and of the request bodies, stated by hand with the server's own constants and patterns
-(web/schema_patterns.py). Each is checked against what the server does:
+"""The schemas of /api whose records are not typed yet (the morning summary, a plan's JSON,
+the device list) and of the request bodies, stated by hand with the server's own constants
+and patterns (web/schema_patterns.py). Each is checked against what the server does:
 tests/web/test_openapi.py holds the patterns against the parsers, and the schemathesis run
 (tests/e2e/test_hostile_input.py) sends what they call valid and invalid. The records the
 session host answers with, and those of web/api_records.py, are not here: web/openapi.py
@@ -89,7 +89,7 @@ def _trend(what: str) -> dict[str, Any]:
     )
 
 
-# The records not typed yet (history rows, the summary) are
+# The records not typed yet (the summary, the plan's JSON, devices) are
 # stated here, with the server's own constants and patterns.
 # A plan as Plan.to_json writes it (the session event; the stored session's "plan").
 PLAN_JSON: Final = "PlanJson"
@@ -146,33 +146,6 @@ STATED_SCHEMAS: Final[dict[str, Any]] = {
         "them (as an enum) for callers allowed to read them.",
     },
     "Empty": {"type": "object", "maxProperties": 0},
-    "SessionList": {
-        "type": "object",
-        "required": ["sessions", "limit", "offset"],
-        "properties": {
-            "sessions": {"type": "array", "items": ref("SessionSummary")},
-            "limit": {"type": "integer"},
-            "offset": {"type": "integer"},
-        },
-    },
-    "SessionSummary": {
-        "type": "object",
-        "required": ["id"],
-        "properties": {
-            "id": {"type": "string"},
-            "routine": {"type": "string"},
-            "started_at": {"type": "number"},
-            "ended_at": {"type": ["number", "null"]},
-            "outcome": {"type": "string"},
-            "pain_before": {"type": ["integer", "null"]},
-            "pain_after": {"type": ["integer", "null"]},
-        },
-        "additionalProperties": True,
-    },
-    "SessionDetail": {
-        "allOf": [ref("SessionSummary")],
-        "description": "The session with its steps, cues (planned and actual) and link events.",
-    },
     "SettingsUpdate": {
         "type": "object",
         "properties": {

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 import companion
 from companion.ble.profiles import load_profiles
 from companion.bus import EventBus
-from companion.events import Event, Notice, SessionStarted
+from companion.events import Event, Notice, SessionStarted, SessionState
 from companion.routines.catalog import built_in_routines, load_catalog
 from companion.routines.haptics import Vocabulary
 from companion.routines.pacer import RATE_RANGE_PER_MIN, BreathPattern
@@ -32,7 +32,15 @@ from companion.routines.progression import ProgressionLevel
 from companion.routines.watch import SafetySettings
 from companion.session.host import FIRST_LEVEL, CoreSettings, SessionHost
 from companion.session.status import RoutineSummary, SessionNow, to_json
-from tests.web.conftest import ROUTINES, T0, FakeCore, hr_event, schema_problems
+from tests.web.conftest import (
+    ROUTINES,
+    T0,
+    FakeCore,
+    hr_event,
+    record,
+    schema_problems,
+    session_events,
+)
 from web import WebSettings, create_app
 from web.openapi import (
     DAY_WORDS,
@@ -443,3 +451,19 @@ def test_the_fake_core_answers_with_what_the_schema_describes(core: FakeCore) ->
     assert status_problems(core.status()) == []
     assert status_problems(core.command("pain"), "SessionStatus") == []
     assert all(schema_problems("RoutineSummary", to_json(r)) == [] for r in core.routines())
+
+
+def test_history_answers_fit_their_generated_schemas(
+    browser_client: FlaskClient, engine: Engine
+) -> None:
+    record(engine, session_events("kept", T0, SessionState.COMPLETED))
+
+    listed = browser_client.get("/api/sessions").get_json()
+    detail = browser_client.get("/api/sessions/kept").get_json()
+    samples = browser_client.get("/api/sessions/kept/samples").get_json()
+
+    assert [row["id"] for row in listed["sessions"]] == ["kept"]
+    assert schema_problems("SessionList", listed) == []
+    assert "steps" in detail and schema_problems("SessionDetail", detail) == []
+    assert samples["samples"] and schema_problems("Samples", samples) == []
+    assert schema_problems("Samples", {**samples, "extra": 1}) != []
