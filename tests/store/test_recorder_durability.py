@@ -41,19 +41,26 @@ def sample_hrs(engine: Engine) -> list[int]:
         return list(connection.execute(select(Sample.hr).order_by(Sample.t)).scalars())
 
 
+class SwitchableFile:
+    """A store file whose writer opens it afresh for every write, read-write or read-only
+    as ``mode`` says now: a disk that turns read-only and back. ``reader`` always reads."""
+
+    def __init__(self, tmp_path: Path, mode: str = "rw") -> None:
+        self.path = tmp_path / "companion.db"
+        upgrade_to_head(sqlite_url(self.path))
+        self.mode = mode
+        self.writer = create_engine_for_url("sqlite://", creator=self._connect, poolclass=NullPool)
+        self.reader = create_engine_for_url(sqlite_url(self.path))
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{self.path}?mode={self.mode}", uri=True)
+
+
 def test_a_file_turned_read_only_mid_run_loses_nothing_once_writable_again(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "companion.db"
-    upgrade_to_head(sqlite_url(path))
-    mode = {"value": "rw"}
-
-    def connect() -> sqlite3.Connection:
-        # Every write opens the file afresh, as it is now: read-write or read-only.
-        return sqlite3.connect(f"file:{path}?mode={mode['value']}", uri=True)
-
-    writer = create_engine_for_url("sqlite://", creator=connect, poolclass=NullPool)
-    reader = create_engine_for_url(sqlite_url(path))
+    store = SwitchableFile(tmp_path)
+    writer, reader = store.writer, store.reader
     changes: list[tuple[bool, str]] = []
     recorder = Recorder(writer, on_health_change=lambda *change: changes.append(change))
     recorder.start()
@@ -63,7 +70,7 @@ def test_a_file_turned_read_only_mid_run_loses_nothing_once_writable_again(
             recorder.submit(sample(T0 + i, 60 + i))
         assert recorder.flush(WAIT_S)
 
-        mode["value"] = "ro"
+        store.mode = "ro"
         for i in range(5, 10):
             recorder.submit(sample(T0 + i, 60 + i))
         recorder.submit(cue("run1", 0, T0 + 10, 10.0, 10.0))
@@ -74,7 +81,7 @@ def test_a_file_turned_read_only_mid_run_loses_nothing_once_writable_again(
         )
         assert sample_hrs(reader) == [60, 61, 62, 63, 64]
 
-        mode["value"] = "rw"
+        store.mode = "rw"
         assert recorder.flush(WAIT_S)
     finally:
         recorder.stop()
@@ -94,15 +101,8 @@ def test_a_file_turned_read_only_mid_run_loses_nothing_once_writable_again(
 def test_rows_the_store_refuses_at_stop_are_kept_and_written_at_the_next_start(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "companion.db"
-    upgrade_to_head(sqlite_url(path))
-    mode = {"value": "rw"}
-
-    def connect() -> sqlite3.Connection:
-        return sqlite3.connect(f"file:{path}?mode={mode['value']}", uri=True)
-
-    writer = create_engine_for_url("sqlite://", creator=connect, poolclass=NullPool)
-    reader = create_engine_for_url(sqlite_url(path))
+    store = SwitchableFile(tmp_path)
+    writer, reader = store.writer, store.reader
     unsaved = tmp_path / "unsaved"
     recorder = Recorder(writer, spill_dirs=[tmp_path / "not-a-dir" / "x", unsaved])
     (tmp_path / "not-a-dir").write_text("a file where a folder would go")
@@ -111,7 +111,7 @@ def test_rows_the_store_refuses_at_stop_are_kept_and_written_at_the_next_start(
     recorder.submit(sample(T0, 60))
     assert recorder.flush(WAIT_S)
 
-    mode["value"] = "ro"
+    store.mode = "ro"
     for i in range(1, 6):
         recorder.submit(sample(T0 + i, 60 + i))
     recorder.submit(ended("run1", T0 + 6, SessionState.INTERRUPTED))
@@ -130,15 +130,8 @@ def test_rows_the_store_refuses_at_stop_are_kept_and_written_at_the_next_start(
 def test_samples_between_sessions_the_store_refuses_at_stop_are_kept_and_written_later(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "companion.db"
-    upgrade_to_head(sqlite_url(path))
-    mode = {"value": "rw"}
-
-    def connect() -> sqlite3.Connection:
-        return sqlite3.connect(f"file:{path}?mode={mode['value']}", uri=True)
-
-    writer = create_engine_for_url("sqlite://", creator=connect, poolclass=NullPool)
-    reader = create_engine_for_url(sqlite_url(path))
+    store = SwitchableFile(tmp_path)
+    writer, reader = store.writer, store.reader
     unsaved = tmp_path / "unsaved"
     # Between sessions the samples would wait an hour: only the stop writes them.
     recorder = Recorder(writer, spill_dirs=[unsaved], idle_flush_interval_s=3600.0)
@@ -149,7 +142,7 @@ def test_samples_between_sessions_the_store_refuses_at_stop_are_kept_and_written
     while recorder.health().buffered < 4 and time.monotonic() < deadline:
         time.sleep(0.01)
 
-    mode["value"] = "ro"
+    store.mode = "ro"
     assert not recorder.stop(timeout=0.5)
 
     assert sample_hrs(reader) == []
@@ -161,15 +154,8 @@ def test_samples_between_sessions_the_store_refuses_at_stop_are_kept_and_written
 def test_day_facts_the_store_refused_at_start_are_built_once_it_takes_writes(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "companion.db"
-    upgrade_to_head(sqlite_url(path))
-    mode = {"value": "ro"}
-
-    def connect() -> sqlite3.Connection:
-        return sqlite3.connect(f"file:{path}?mode={mode['value']}", uri=True)
-
-    writer = create_engine_for_url("sqlite://", creator=connect, poolclass=NullPool)
-    reader = create_engine_for_url(sqlite_url(path))
+    store = SwitchableFile(tmp_path, mode="ro")
+    writer, reader = store.writer, store.reader
     recorder = Recorder(writer, tz=ZoneInfo("Europe/Berlin"))
     recorder.start()
     try:
@@ -178,7 +164,7 @@ def test_day_facts_the_store_refused_at_start_are_built_once_it_takes_writes(
         with reader.connect() as connection:
             assert kept_zone(connection) is None
 
-        mode["value"] = "rw"
+        store.mode = "rw"
         assert recorder.flush(WAIT_S)
     finally:
         recorder.stop()
