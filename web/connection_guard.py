@@ -101,17 +101,21 @@ def to_close_for(
     closing: list[int] = []
     if not is_loopback(newcomer.client):
         same = [c for c in others if c.client == newcomer.client]
-        while len(same) + 1 > limits.max_per_client:
-            victim = _longest_waiting(same)
-            if victim is None:
-                return [*closing, newcomer.key]
-            closing.append(victim.key)
-            same.remove(victim)
-    remaining = [c for c in others if c.key not in closing]
-    while len(remaining) + 1 > limits.max_open:
-        victim = _longest_waiting(remaining)
-        if victim is None:
+        if not _make_room(same, limits.max_per_client, closing):
             return [*closing, newcomer.key]
-        closing.append(victim.key)
-        remaining.remove(victim)
+    remaining = [c for c in others if c.key not in closing]
+    if not _make_room(remaining, limits.max_open, closing):
+        return [*closing, newcomer.key]
     return closing
+
+
+def _make_room(candidates: list[OpenConnection], cap: int, closing: list[int]) -> bool:
+    """Add to ``closing`` the longest-waiting of ``candidates`` until one more fits under
+    ``cap``; False when the rest are all being answered and it still does not fit."""
+    while len(candidates) + 1 > cap:
+        victim = _longest_waiting(candidates)
+        if victim is None:
+            return False
+        closing.append(victim.key)
+        candidates.remove(victim)
+    return True

@@ -124,21 +124,6 @@ def summary_from(day: date, tz: tzinfo, read: SummaryInput, now: datetime) -> Mo
     return dataclasses.replace(summary, streak_days=read.streak_days)
 
 
-def summary_input(
-    bind: Bind,
-    day: date,
-    tz: tzinfo,
-    now: datetime,
-    *,
-    breathing: bool = False,
-    hold_exercises: Collection[str] | None = None,
-) -> dict[date, list[SessionFacts]]:
-    """The sessions of :func:`read_summary_input`, by the local date they started on."""
-    return read_summary_input(
-        bind, day, tz, now, breathing=breathing, hold_exercises=hold_exercises
-    ).sessions_by_day
-
-
 def read_summary_input(
     bind: Bind,
     day: date,

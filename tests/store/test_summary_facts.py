@@ -34,7 +34,6 @@ from companion.store.summary_facts import (
     read_summary_input,
     session_facts,
     summary_for,
-    summary_input,
 )
 from companion.store.writes import Write, WriteKind, apply_writes
 from companion.summary.advice import ADVICE, ROTATION, AdviceKey
@@ -284,7 +283,7 @@ HEART_KEYS = (
 def test_two_taster_sessions_give_their_steps_holds_and_worn_heart_rate(engine: Engine) -> None:
     store(engine, [EVENING, MORNING])
 
-    facts = summary_input(engine, DAY, BERLIN, NOW)
+    facts = read_summary_input(engine, DAY, BERLIN, NOW).sessions_by_day
 
     morning_worn = [s for s in range(1, 130) if s not in (20, 30)]
     assert facts == {
@@ -397,7 +396,9 @@ def test_steps_with_a_stored_mode_count_reps_only_when_the_set_was_done(engine: 
     store(engine, [run])
 
     # No exercise is a hold by the catalog here: the stored modes alone must say so.
-    [facts] = summary_input(engine, DAY, BERLIN, NOW, hold_exercises=frozenset())[DAY]
+    [facts] = read_summary_input(
+        engine, DAY, BERLIN, NOW, hold_exercises=frozenset()
+    ).sessions_by_day[DAY]
 
     tilts = next(s for s in plan.steps if s.exercise == "pelvic-tilt")
     assert tilts.reps is not None and bridging.reps is not None
@@ -410,7 +411,7 @@ def test_a_session_still_running_is_included_as_running(engine: Engine) -> None:
     run = Run("now", at(DAY, 8, 59), outcome=SessionState.RUNNING, stop_at_s=45.0)
     store(engine, [run])
 
-    [facts] = summary_input(engine, DAY, BERLIN, NOW)[DAY]
+    [facts] = read_summary_input(engine, DAY, BERLIN, NOW).sessions_by_day[DAY]
 
     assert (facts.outcome, facts.ended_at, facts.completed_steps) == (
         SessionState.RUNNING,
@@ -423,14 +424,14 @@ def test_a_session_still_running_is_included_as_running(engine: Engine) -> None:
 def test_sessions_after_now_are_not_read(engine: Engine) -> None:
     store(engine, [Run("later", at(DAY, 9, 30))])
 
-    assert summary_input(engine, DAY, BERLIN, NOW) == {}
+    assert read_summary_input(engine, DAY, BERLIN, NOW).sessions_by_day == {}
 
 
 # --- empty days, midnight, clock changes -----------------------------------------------------
 
 
 def test_an_empty_store_gives_no_facts_and_an_empty_summary(engine: Engine) -> None:
-    assert summary_input(engine, DAY, BERLIN, NOW) == {}
+    assert read_summary_input(engine, DAY, BERLIN, NOW).sessions_by_day == {}
     summary = summary_for(engine, DAY, BERLIN, NOW)
     assert (summary.sessions, summary.streak_days, summary.advice) == (
         (),
@@ -452,7 +453,7 @@ def test_a_quiet_week_reads_only_the_last_session_that_counted_and_the_last_rati
     ]  # fmt: skip
     store(engine, old)
 
-    facts = summary_input(engine, DAY, BERLIN, NOW)
+    facts = read_summary_input(engine, DAY, BERLIN, NOW).sessions_by_day
     summary = summary_for(engine, DAY, BERLIN, NOW)
 
     assert facts == {
@@ -471,7 +472,7 @@ def test_the_latest_pain_rating_is_read_however_old(engine: Engine) -> None:
     unrated = Run("unrated", at(YESTERDAY, 21, 0))
     store(engine, [rated, unrated])
 
-    facts = summary_input(engine, DAY, BERLIN, NOW)
+    facts = read_summary_input(engine, DAY, BERLIN, NOW).sessions_by_day
     summary = summary_for(engine, DAY, BERLIN, NOW)
 
     assert facts[rated.start.date()] == [light(rated, planned=2, done=2)]
@@ -483,7 +484,7 @@ def test_a_session_across_midnight_stays_with_the_evening_it_began_in(engine: En
     run = Run("late", at(YESTERDAY, 23, 55), plan=BEDTIME)
     store(engine, [run])
 
-    facts = summary_input(engine, DAY, BERLIN, NOW)
+    facts = read_summary_input(engine, DAY, BERLIN, NOW).sessions_by_day
     summary = summary_for(engine, DAY, BERLIN, NOW)
 
     assert list(facts) == [YESTERDAY]
@@ -547,7 +548,7 @@ def test_clock_changes_in_berlin_place_sessions_by_local_date_and_window(
     store(engine, [Run(name, start, plan=SHORT_TASTER) for name, start in starts.items()])
     now = at(day, 20, 0)
 
-    facts = summary_input(engine, day, BERLIN, now)
+    facts = read_summary_input(engine, day, BERLIN, now).sessions_by_day
     summary = summary_for(engine, day, BERLIN, now)
 
     assert {d: [s.id for s in group] for d, group in facts.items()} == expected_dates
@@ -567,7 +568,7 @@ def test_the_streak_is_walked_back_to_its_first_gap_and_no_further(engine: Engin
     days = [DAY - timedelta(days=k) for k in range(40) if DAY - timedelta(days=k) != gap]
     store(engine, [daily(d, 7) for d in days])
 
-    facts = summary_input(engine, DAY, BERLIN, NOW)
+    facts = read_summary_input(engine, DAY, BERLIN, NOW).sessions_by_day
     summary = summary_for(engine, DAY, BERLIN, NOW)
 
     assert summary.streak_days == 12
@@ -698,8 +699,8 @@ def test_breath_following_is_scored_only_when_asked_and_only_in_the_window(
     earlier = Run("earlier", at(DAY - timedelta(days=2), 7, 0), breathing_rr=True)
     store(engine, [following, earlier])
 
-    plain = summary_input(engine, DAY, BERLIN, NOW)
-    scored = summary_input(engine, DAY, BERLIN, NOW, breathing=True)
+    plain = read_summary_input(engine, DAY, BERLIN, NOW).sessions_by_day
+    scored = read_summary_input(engine, DAY, BERLIN, NOW, breathing=True).sessions_by_day
 
     assert [s.breathing_score for group in plain.values() for s in group] == [None, None]
     assert scored[DAY - timedelta(days=2)][0].breathing_score is None
@@ -714,7 +715,7 @@ def test_without_a_breathing_rhythm_the_score_is_withheld_not_zero(engine: Engin
     steady = Run("steady", at(DAY, 7, 0))
     store(engine, [steady])
 
-    [facts] = summary_input(engine, DAY, BERLIN, NOW, breathing=True)[DAY]
+    [facts] = read_summary_input(engine, DAY, BERLIN, NOW, breathing=True).sessions_by_day[DAY]
     summary = summary_for(engine, DAY, BERLIN, NOW, breathing=True)
 
     assert (facts.breathing_score, facts.breathing_withheld) == (None, True)
@@ -727,7 +728,7 @@ def test_without_a_breathing_rhythm_the_score_is_withheld_not_zero(engine: Engin
 def test_a_sample_added_after_a_read_is_in_the_next_read(engine: Engine) -> None:
     run = Run("late-sample", at(DAY, 7, 0))
     store(engine, [run])
-    [before] = summary_input(engine, DAY, BERLIN, NOW)[DAY]
+    [before] = read_summary_input(engine, DAY, BERLIN, NOW).sessions_by_day[DAY]
     # A sample of the session written late (it sat in the recorder's buffer, say).
     with engine.begin() as connection:
         apply_writes(connection, [Write(WriteKind.SAMPLE, {
@@ -735,9 +736,9 @@ def test_a_sample_added_after_a_read_is_in_the_next_read(engine: Engine) -> None
             "contact": True, "energy_kj": None, "rr_ms": "[700.0]",
         })])  # fmt: skip
 
-    [after] = summary_input(engine, DAY, BERLIN, NOW)[DAY]
+    [after] = read_summary_input(engine, DAY, BERLIN, NOW).sessions_by_day[DAY]
 
     assert after.hr_samples == (*before.hr_samples, (200.0, 90.0))
     assert after.rr_ms == (*before.rr_ms, 700.0)
     forget_remembered_hearts()
-    assert summary_input(engine, DAY, BERLIN, NOW)[DAY] == [after]
+    assert read_summary_input(engine, DAY, BERLIN, NOW).sessions_by_day[DAY] == [after]
