@@ -12,6 +12,7 @@ from flask import Blueprint, abort, render_template, request
 from companion.events import SessionState
 from companion.heart.gaps import GapReason
 from web import store_reads, summary_api, summary_view
+from web.page_vocabulary import page_vocabulary
 from web.state import web_state
 
 bp = Blueprint("pages", __name__)
@@ -200,3 +201,4 @@ def register_template_helpers(app_env: Any) -> None:
         resonance_pace=resonance_pace,
         resonance_no_answer=resonance_no_answer,
     )
+    app_env.globals["page_vocabulary"] = page_vocabulary()

@@ -5,7 +5,7 @@
 
 const Coherence = (() => {
   const HIDE_AFTER_MS = 20000;
-  const FINAL = new Set(["completed", "stopped", "pain", "interrupted"]);
+  const FINAL = new Set(Companion.vocabulary.final_states);
   const WORDS = { high: "closely", medium: "partly", low: "not yet" };
   let timer = null;
 

@@ -106,5 +106,10 @@ const Companion = (() => {
       (on) => document.documentElement.classList.toggle("night", on));
   });
 
-  return { api, ApiError, bindToggle, remembered, remember, el, radioGroup, clockText };
+  // The product's names for session states and cues, from Python (web/page_vocabulary.py).
+  const vocabularyMeta = document.querySelector('meta[name="page-vocabulary"]');
+  const vocabulary = vocabularyMeta ? JSON.parse(vocabularyMeta.content)
+    : { final_states: [], after_session: {}, cue_phases: {} };
+
+  return { api, ApiError, bindToggle, remembered, remember, el, radioGroup, clockText, vocabulary };
 })();

@@ -8,20 +8,10 @@
   // This page's own stream carries the banners too (one stream per page, not two).
   Banners.shareStream();
 
-  const FINAL = new Set(["completed", "stopped", "pain", "interrupted"]);
-  const OUTCOME_TEXT = {
-    completed: "The routine is complete. Well done.",
-    stopped: "You stopped the session.",
-    pain: "Stopped because of pain. Rest and be gentle with yourself.",
-    interrupted: "The session was interrupted.",
-  };
-  // Cue names the engine may use, mapped to what the circle does.
-  const CUE_PHASES = {
-    inhale: "in", breathe_in: "in", breath_in: "in", in: "in",
-    exhale: "out", breathe_out: "out", breath_out: "out", out: "out",
-    hold: "hold", hold_start: "hold",
-    hold_end: "release", release: "release", end_hold: "release",
-  };
+  const FINAL = new Set(Companion.vocabulary.final_states);
+  const AFTER_SESSION = Companion.vocabulary.after_session;
+  // The cues that move the circle, by their names on the stream.
+  const CUE_PHASES = Companion.vocabulary.cue_phases;
   const PHASE_TEXT = { in: "Breathe in", out: "Breathe out", hold: "Hold your breath", release: "Let go" };
   // What a step asks of the body, from the plan's mode (or guessed from the step alone).
   const MODE_TEXT = { hold: "Hold the stretch", reps: "Repeat, one each breath", flow: "Move with your breath",
@@ -204,8 +194,7 @@
 
   // ---- the breathing circle and sounds --------------------------------------------------
   function cuePhase(name) {
-    const key = String(name || "").toLowerCase().replace(/[-\s]/g, "_");
-    return CUE_PHASES[key] || null;
+    return CUE_PHASES[name] || null;
   }
   // A panel that was hidden has no size to animate from: give the circle its empty size
   // and make the browser lay it out, so the first breath-in grows instead of jumping.
@@ -376,7 +365,7 @@
   function finish(state) {
     if (model.view === "after") return; // already asking; a reconnect's snapshot changes nothing
     if (model.view !== "running") { model.session = null; setView("idle"); return; }
-    $("after-outcome").textContent = OUTCOME_TEXT[state] || "The session has ended.";
+    $("after-outcome").textContent = AFTER_SESSION[state] || "The session has ended.";
     $("after-saved").hidden = true;
     radioGroup($("pain-after"), scaleItems(), null, pickAfter);
     for (const b of $("pain-after").children) b.disabled = false;
