@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import http
 import re
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, Response, current_app, url_for
 from werkzeug.routing import BaseConverter
@@ -17,10 +17,14 @@ from web.api_records import (
     Chosen,
     Csrf,
     Forgotten,
+    FoundDevice,
+    FoundDevices,
+    KnownDevices,
     PainAfter,
     Samples,
     Scan,
     SessionCreated,
+    SessionDetail,
     SessionList,
     Settings,
     StartSession,
@@ -120,27 +124,27 @@ def rate_after() -> Response:
 def sessions() -> Response:
     limit = query_int("limit", 50, 1, MAX_PAGE)
     offset = query_int("offset", 0, 0, 10**9)
-    rows = store_reads.list_sessions(store_engine(), limit, offset)
-    return json_reply(SessionList.of(rows, limit, offset).to_json())
+    rows = store_reads.session_rows(store_engine(), limit, offset)
+    return json_reply(SessionList(tuple(rows), limit, offset).to_json())
 
 
-def _known_session(session_id: str) -> dict[str, Any]:
-    found = store_reads.get_session(store_engine(), session_id)
+def _known_session(session_id: str) -> SessionDetail:
+    found = store_reads.session_detail(store_engine(), session_id)
     if found is None:
         raise ApiError(http.HTTPStatus.NOT_FOUND, f"no session {session_id}")
-    return found
+    return SessionDetail.of(found)
 
 
 @bp.get("/sessions/<sid:session_id>")
 def session_detail(session_id: str) -> Response:
-    return json_reply(_known_session(session_id))
+    return json_reply(_known_session(session_id).to_json())
 
 
 @bp.get("/sessions/<sid:session_id>/samples")
 def session_samples(session_id: str) -> Response:
     _known_session(session_id)
     samples = store_reads.session_samples(store_engine(), session_id)
-    return json_reply(Samples.of(session_id, samples).to_json())
+    return json_reply(Samples(session_id, tuple(samples)).to_json())
 
 
 @bp.get("/sessions/<sid:session_id>.csv")
@@ -193,7 +197,7 @@ def put_settings() -> Response:
 
 @bp.get("/devices")
 def devices() -> Response:
-    return json_reply({"devices": store_reads.list_devices(store_engine())})
+    return json_reply(KnownDevices(tuple(store_reads.list_devices(store_engine()))).to_json())
 
 
 @bp.post("/devices/scan")
@@ -209,7 +213,9 @@ def scan() -> Response:
             "timeout_s", f"must be from 1 to {settings.max_scan_timeout_s:g} seconds"
         )
     asked = Scan(float(timeout))
-    return json_reply({"devices": web_state().core.scan(asked.timeout_s)})
+    # The host's protocol answers plain dicts (``FoundDevice.to_json``); passed through.
+    found = cast(tuple[FoundDevice, ...], tuple(web_state().core.scan(asked.timeout_s)))
+    return json_reply(FoundDevices(found).to_json())
 
 
 @bp.post("/devices/choose")

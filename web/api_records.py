@@ -9,17 +9,28 @@ shapes the server uses. The constraints (``Annotated``) are the ones those check
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Final
+from typing import Annotated, Any, ClassVar, Final, NotRequired
 
 from annotated_types import Interval
 from pydantic import ConfigDict, Field, WithJsonSchema
+from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
+from companion.heart.gaps import Gap
 from companion.preferences import HR_CEILING, UNITS
 from companion.reminders import model as reminder_model
-from companion.store.queries import SampleRow, SessionSummary
-from companion.store.schema import Outcome
+from companion.store import queries
+from companion.store.queries import (
+    CueRow,
+    DeviceRow,
+    LinkEventRow,
+    PacingEventRow,
+    SampleRow,
+    SessionSummary,
+    StepRow,
+)
 from web import prefs
 from web.body import PAIN_MAX, PAIN_MIN
 from web.schema_patterns import BLUETOOTH_ADDRESS, anchored
@@ -259,19 +270,6 @@ class Samples:
     session_id: str
     samples: tuple[SampleRow, ...]
 
-    @classmethod
-    def of(cls, session_id: str, rows: Iterable[Mapping[str, Any]]) -> Samples:
-        """From the rows as web/store_reads.py reads them."""
-        return cls(
-            session_id,
-            tuple(
-                SampleRow(
-                    t=row["t"], hr=row["hr"], contact=row["contact"], rr_ms=tuple(row["rr_ms"])
-                )
-                for row in rows
-            ),
-        )
-
     def to_json(self) -> dict[str, Any]:
         return {
             "session_id": self.session_id,
@@ -290,14 +288,6 @@ class SessionList:
     limit: int
     offset: int
 
-    @classmethod
-    def of(cls, rows: Iterable[Mapping[str, Any]], limit: int, offset: int) -> SessionList:
-        """From the rows as web/store_reads.py reads them."""
-        sessions = tuple(
-            SessionSummary(**{**row, "outcome": Outcome(row["outcome"])}) for row in rows
-        )
-        return cls(sessions, limit, offset)
-
     def to_json(self) -> dict[str, Any]:
         return {
             "sessions": [_session_json(session) for session in self.sessions],
@@ -309,6 +299,96 @@ class SessionList:
 def _session_json(session: SessionSummary) -> dict[str, Any]:
     fields = {field.name: getattr(session, field.name) for field in dataclasses.fields(session)}
     return {**fields, "outcome": session.outcome.value}
+
+
+def _rows_json(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """Store rows (flat dataclasses of plain values and enums) as JSON objects."""
+    return [
+        {
+            field.name: value.value if isinstance(value, enum.Enum) else value
+            for field in dataclasses.fields(row)
+            for value in (getattr(row, field.name),)
+        }
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionDetail(SessionSummary):
+    """One session: its History line (the fields of SessionSummary) with the plan it ran,
+    its steps, its cues (planned and actual), its link and pacing events and the gaps in
+    its heart-rate record."""
+
+    level_reason: str | None
+    device: str | None
+    total_planned_s: float
+    plan: Annotated[dict[str, Any], _stated("PlanJson")]
+    pain_step: int | None
+    pain_at: float | None
+    steps: tuple[StepRow, ...]
+    cues: tuple[CueRow, ...]
+    link_events: tuple[LinkEventRow, ...]
+    pacing_events: tuple[PacingEventRow, ...]
+    gaps: tuple[Gap, ...]
+
+    @classmethod
+    def of(cls, found: queries.SessionDetail) -> SessionDetail:
+        summary = {name: getattr(found.summary, name) for name in _SUMMARY_FIELDS}
+        detail = {f.name: getattr(found, f.name) for f in dataclasses.fields(found)}
+        del detail["summary"]
+        return cls(**summary, **detail)
+
+    def to_json(self) -> dict[str, Any]:
+        summary = _session_json(self)
+        return {
+            **{name: summary[name] for name in _SUMMARY_FIELDS},
+            "level_reason": self.level_reason,
+            "device": self.device,
+            "total_planned_s": self.total_planned_s,
+            "plan": self.plan,
+            "pain_step": self.pain_step,
+            "pain_at": self.pain_at,
+            "steps": _rows_json(self.steps),
+            "cues": _rows_json(self.cues),
+            "link_events": _rows_json(self.link_events),
+            "pacing_events": _rows_json(self.pacing_events),
+            "gaps": _rows_json(self.gaps),
+        }
+
+
+_SUMMARY_FIELDS: Final = tuple(field.name for field in dataclasses.fields(SessionSummary))
+
+
+@dataclass(frozen=True)
+class KnownDevices:
+    """The bands the companion has met, the most recently seen first (times: Unix time)."""
+
+    devices: tuple[DeviceRow, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"devices": _rows_json(self.devices)}
+
+
+class FoundDevice(TypedDict):
+    """A band a scan found, as the session host reports it (``FoundDevice.to_json`` in
+    companion/ble/link.py): a band connected now does not advertise, so it is listed
+    with ``connected`` true and no signal strength of its own."""
+
+    address: str
+    name: str | None
+    rssi: int
+    profile: str | None
+    connected: NotRequired[bool]
+
+
+@dataclass(frozen=True)
+class FoundDevices:
+    """What a scan found, as the session host answered (its items pass through as they came)."""
+
+    devices: tuple[FoundDevice, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"devices": [dict(device) for device in self.devices]}
 
 
 # Taken as request bodies (described as the server reads them); answers are described whole.
@@ -326,4 +406,7 @@ ANSWERS: Final = (
     Settings,
     Samples,
     SessionList,
+    SessionDetail,
+    KnownDevices,
+    FoundDevices,
 )  # and PainAfter, as it came

@@ -77,7 +77,6 @@ EVENT_MODULES: Final = ("companion.events", "companion.heart.breathing_watch")
 _STATUS_EVENT: Final = "status"  # the snapshot a new stream starts with (web/stream.py)
 _REF_PREFIX: Final = "#/components/schemas/"
 _REF_TEMPLATE: Final = _REF_PREFIX + "{model}"
-_SESSION_DETAIL: Final = "SessionDetail"
 
 
 # --- what each route answers --------------------------------------------------------------
@@ -168,7 +167,7 @@ OPERATIONS: Final[Mapping[str, Operation]] = {
         ("400",),
         query=(_query_int("limit", 1, 200, 50), _query_int("offset", 0, 10**9, 0)),
     ),
-    "api.session_detail": Operation("One session", _ok("Session", _SESSION_DETAIL), ("404",)),
+    "api.session_detail": Operation("One session", _ok("Session", "SessionDetail"), ("404",)),
     "api.session_samples": Operation("Heart-rate samples", _ok("Samples", "Samples"), ("404",)),
     "api.session_csv": Operation(
         "Samples as CSV (a download)",
@@ -181,10 +180,10 @@ OPERATIONS: Final[Mapping[str, Operation]] = {
         _ok("Settings after the change", "Settings"),
         body="SettingsUpdate",
     ),
-    "api.devices": Operation("Known devices", _ok("Devices", "DeviceList")),
+    "api.devices": Operation("Known devices", _ok("Devices", "KnownDevices")),
     "api.scan": Operation(
         "Scan for nearby bands",
-        _ok("Devices found", "DeviceList"),
+        _ok("Devices found", "FoundDevices"),
         body="Scan",
         body_required=False,
     ),
@@ -250,6 +249,14 @@ class _RecordSchemas(GenerateJsonSchema):
     def field_title_should_be_set(self, schema: Any) -> bool:
         return False
 
+    def field_is_required(self, field: Any, total: bool) -> bool:
+        # An answer is sent whole: every field of a record, every key of a typed dict but
+        # those it marks NotRequired. Bodies (validation) may leave out what has a default.
+        if self.mode == "serialization":
+            typed_dict = field["type"] == "typed-dict-field"
+            return bool(field.get("required", total)) if typed_dict else True
+        return super().field_is_required(field, total)
+
     def handle_ref_overrides(self, json_schema: Any) -> Any:
         # A reference to a stated schema (RoutineName) is not one of pydantic's own.
         if json_schema.get("$ref", "").removeprefix(_REF_PREFIX) in STATED_SCHEMAS:
@@ -277,11 +284,10 @@ def _event_kinds() -> dict[str, type[Event]]:
 
 
 def _closed_records(schemas: dict[str, Any]) -> None:
-    """Records are sent whole (``status.to_json``): every field, and nothing else."""
+    """Records are sent whole (``status.to_json``): their fields, and nothing else."""
     for schema in schemas.values():
         if schema.get("type") == "object" and "properties" in schema:
             schema.pop("title", None)
-            schema["required"] = list(schema["properties"])
             schema["additionalProperties"] = False
 
 
@@ -290,6 +296,7 @@ def _as_streamed(schema: dict[str, Any], kind: str) -> None:
     properties = {"type": {"const": kind}, **schema["properties"]}
     properties.pop("mono", None)
     schema["properties"] = properties
+    schema["required"] = ["type", *(name for name in schema["required"] if name != "mono")]
 
 
 @functools.cache
@@ -318,13 +325,6 @@ def _generated_schemas() -> dict[str, Any]:
     for kind, cls in events.items():
         _as_streamed(schemas[cls.__name__], kind)
     _closed_records(schemas)
-    # One session: its History line's fields side by side with its detail.
-    schemas[_SESSION_DETAIL] = {
-        **copy.deepcopy(schemas["SessionSummary"]),
-        "description": "The session's History line (SessionSummary) with its steps, cues "
-        "(planned and actual) and link events.",
-        "additionalProperties": True,
-    }
     # Request bodies as the server reads them: fields with a default may be left out.
     _, bodies = TypeAdapter.json_schemas(
         [(kind.__name__, "validation", TypeAdapter(kind)) for kind in REQUESTS],
@@ -338,7 +338,7 @@ def _generated_schemas() -> dict[str, Any]:
     # Only what is reachable: pydantic may leave the parts of a type it was told to describe
     # otherwise (a plan's band writes) behind.
     wanted = _reachable(
-        [*(name for name, _ in roots), _SESSION_DETAIL, *STATED_SCHEMAS],
+        [*(name for name, _ in roots), *STATED_SCHEMAS],
         {**schemas, **STATED_SCHEMAS},
     )
     return {name: schema for name, schema in schemas.items() if name in wanted}

@@ -184,11 +184,6 @@ STATED_SCHEMAS: Final[dict[str, Any]] = {
         },
         "additionalProperties": False,
     },
-    "DeviceList": {
-        "type": "object",
-        "required": ["devices"],
-        "properties": {"devices": {"type": "array", "items": OPEN_OBJECT}},
-    },
     "ResonanceAdopt": _closed({"id": {"type": "integer", "minimum": 1, "maximum": 999_999_999}}),
     "NewReminder": {
         "type": "object",

@@ -1,5 +1,6 @@
-"""The one place the web layer touches the store: reads through the web's own connections,
-results turned into plain JSON-ready values."""
+"""The one place the web layer touches the store: reads through the web's own connections.
+The API's reads hand out the store's typed rows (``companion.store.queries``), which the
+answers in web/api_records.py carry; the pages' reads hand out plain dicts of them."""
 
 from __future__ import annotations
 
@@ -35,9 +36,15 @@ def plain(value: Any) -> Any:
     return value
 
 
-def list_sessions(engine: Engine, limit: int, offset: int) -> list[dict[str, Any]]:
+def session_rows(engine: Engine, limit: int, offset: int) -> list[queries.SessionSummary]:
+    """A page of History, newest first, as the store's rows."""
     with engine.connect() as conn:
-        return list(plain(queries.list_sessions(conn, limit, offset)))
+        return queries.list_sessions(conn, limit, offset)
+
+
+def list_sessions(engine: Engine, limit: int, offset: int) -> list[dict[str, Any]]:
+    """``session_rows`` as dicts (the History page adds to them)."""
+    return list(plain(session_rows(engine, limit, offset)))
 
 
 def resonance_by_session(engine: Engine, session_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -62,10 +69,16 @@ def resonance_by_session(engine: Engine, session_ids: Sequence[str]) -> dict[str
     return {sid: assessment for sid, assessment in shown.items() if assessment is not None}
 
 
-def get_session(engine: Engine, session_id: str) -> dict[str, Any] | None:
-    """The session's summary fields side by side with its detail (steps, cues, events)."""
+def session_detail(engine: Engine, session_id: str) -> queries.SessionDetail | None:
+    """A session with its steps, cues and events, as the store's rows; None when unknown."""
     with engine.connect() as conn:
-        found = queries.get_session(conn, session_id)
+        return queries.get_session(conn, session_id)
+
+
+def get_session(engine: Engine, session_id: str) -> dict[str, Any] | None:
+    """``session_detail`` as one dict, its summary fields side by side with the detail (for
+    the session page)."""
+    found = session_detail(engine, session_id)
     if found is None:
         return None
     detail = dict(plain(found))
@@ -73,9 +86,9 @@ def get_session(engine: Engine, session_id: str) -> dict[str, Any] | None:
     return {**summary, **detail}
 
 
-def session_samples(engine: Engine, session_id: str) -> list[dict[str, Any]]:
+def session_samples(engine: Engine, session_id: str) -> list[queries.SampleRow]:
     with engine.connect() as conn:
-        return list(plain(queries.session_samples(conn, session_id)))
+        return queries.session_samples(conn, session_id)
 
 
 def session_csv(engine: Engine, session_id: str) -> str:
@@ -99,9 +112,9 @@ def save_settings(engine: Engine, values: Mapping[str, Any]) -> None:
             setting_writes.put_setting(conn, key, value)
 
 
-def list_devices(engine: Engine) -> list[dict[str, Any]]:
+def list_devices(engine: Engine) -> list[queries.DeviceRow]:
     with engine.connect() as conn:
-        return list(plain(queries.list_devices(conn)))
+        return queries.list_devices(conn)
 
 
 def forget_device(engine: Engine, address: str) -> bool:

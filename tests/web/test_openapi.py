@@ -464,6 +464,43 @@ def test_history_answers_fit_their_generated_schemas(
 
     assert [row["id"] for row in listed["sessions"]] == ["kept"]
     assert schema_problems("SessionList", listed) == []
-    assert "steps" in detail and schema_problems("SessionDetail", detail) == []
+    assert detail["steps"] and detail["cues"] and detail["link_events"] and detail["plan"]
+    assert schema_problems("SessionDetail", detail) == []
     assert samples["samples"] and schema_problems("Samples", samples) == []
     assert schema_problems("Samples", {**samples, "extra": 1}) != []
+
+
+def test_a_session_detail_is_described_field_by_field_down_to_its_rows(
+    browser_client: FlaskClient, engine: Engine
+) -> None:
+    record(engine, session_events("kept", T0, SessionState.COMPLETED))
+    detail = browser_client.get("/api/sessions/kept").get_json()
+    step, cue, link = detail["steps"][0], detail["cues"][0], detail["link_events"][0]
+
+    assert schema_problems("SessionDetail", {**detail, "notes": ""}) != []
+    assert schema_problems("SessionDetail", {**detail, "steps": [{**step, "idx": "0"}]}) != []
+    assert schema_problems("SessionDetail", {**detail, "cues": [{**cue, "on_wrist": 1}]}) != []
+    unknown_link = {key: value for key, value in link.items() if key != "state"}
+    assert schema_problems("SessionDetail", {**detail, "link_events": [unknown_link]}) != []
+    assert schema_problems("SessionDetail", {**detail, "plan": {"steps": []}}) != []
+
+
+def test_device_answers_fit_their_generated_schemas(
+    browser_client: FlaskClient, engine: Engine, core: FakeCore
+) -> None:
+    record(engine, session_events("kept", T0, SessionState.COMPLETED))
+    core.found = [
+        {"address": "AA:BB:CC:DD:EE:01", "name": None, "rssi": -70, "profile": None,
+         "connected": False},
+        {"address": "AA:BB:CC:DD:EE:02", "name": "Band", "rssi": -127, "profile": "generic",
+         "connected": True},
+    ]  # fmt: skip
+
+    known = browser_client.get("/api/devices").get_json()
+    found = browser_client.post("/api/devices/scan", json={"timeout_s": 1}).get_json()
+
+    assert known["devices"] and schema_problems("KnownDevices", known) == []
+    assert found["devices"] == core.found and schema_problems("FoundDevices", found) == []
+    without_time = {k: v for k, v in known["devices"][0].items() if k != "last_seen"}
+    assert schema_problems("KnownDevices", {"devices": [without_time]}) != []
+    assert schema_problems("FoundDevices", {"devices": [{"address": "x", "rssi": "-1"}]}) != []
