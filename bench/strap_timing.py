@@ -3,11 +3,12 @@
 For each routine and condition: two virtual controllers on one virtual link
 (``bumble.apps.controllers``), ``companion band`` on one of them and
 ``companion session --routine R --jsonl`` on the other, exactly as the README runs them.
-The session prints its composed plan (``band_writes``: every write the band should get);
-the band prints every write it received with its monotonic time (one clock for every
-process on Linux). Error of a write = its receipt less its planned offset, less the median
-of that over the run (the routine's start is not shared between processes). Masked or
-interleaved = writes out of their planned place (the plan has no two patterns overlapping);
+The session prints the band's script (its ``band_script`` line: every write the band
+should get, from the composed plan); the band prints every write it received with its
+monotonic time (one clock for every process on Linux). Error of a write = its receipt less
+its planned offset, less the median of that over the run (the routine's start is not shared
+between processes). Masked or interleaved = writes out of their planned place (the plan has
+no two patterns overlapping);
 misread = cues the wearer (``haptics.read_wrist``, 50 ms rhythm tolerance) could not read
 as planned, which lateness alone can cause.
 Beside it, the engine-side figure: how late the engine fired each cue (``actual_s -
@@ -137,7 +138,8 @@ def measure(
     routine: str, condition: str, events: Sequence[dict], received: Sequence[dict]
 ) -> StrapRun:
     plan = next(e["plan"] for e in events if e.get("type") == "session")
-    planned = [(w["at_s"], w["value"]) for w in plan.get("band_writes", [])]
+    script = next((e["writes"] for e in events if e.get("type") == "band_script"), [])
+    planned = [(w["at_s"], w["value"]) for w in script]
     pairs = list(zip(planned, received, strict=False))
     notes = []
     if len(planned) != len(received):

@@ -11,7 +11,7 @@ import dataclasses
 import enum
 from typing import Any, ClassVar
 
-from companion.routines.plan import Plan
+from companion.routines.plan import BandWrite, Plan
 
 
 class LinkState(enum.StrEnum):
@@ -140,6 +140,21 @@ class SessionStarted(Event):
 
     def to_json(self) -> dict[str, Any]:
         return {**super().to_json(), "plan": self.plan.to_json()}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BandScript(Event):
+    """What the band is to receive for a session: every write of its composed plan, in
+    order, at plan offsets. Published right after the session starts when the plan was
+    composed for a band; device detail kept out of ``SessionStarted``. Not sent to the
+    dashboard (which shows cues, not writes); ``companion session --jsonl`` prints it."""
+
+    kind: ClassVar[str] = "band_script"
+    run_id: str
+    writes: tuple[BandWrite, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "writes": [write.to_json() for write in self.writes]}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

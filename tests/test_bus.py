@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from companion.ble.profiles import load_profiles
 from companion.bus import EventBus
 from companion.events import (
+    BandScript,
     CueFired,
     Event,
     HeartRateSample,
@@ -15,6 +17,7 @@ from companion.events import (
     SessionStateChanged,
 )
 from companion.routines.catalog import load_routines
+from companion.routines.plan import band_script
 from companion.routines.progression import ProgressionLevel, ProgressionPolicy, progression_level
 from companion.routines.watch import SafetySettings
 from companion.session.host import CoreSettings, SessionHost
@@ -111,8 +114,57 @@ async def test_the_dashboard_feed_gets_the_plans_steps_and_the_store_the_whole_p
     assert shown is not None
     full_plan, shown_plan = full.to_json()["plan"], shown.to_json()["plan"]
     assert full_plan["cues"]  # the recorder stores every cue of the plan
-    assert "cues" not in shown_plan and "band_writes" not in shown_plan
+    assert "cues" not in shown_plan
     assert shown_plan["steps"] == full_plan["steps"]
     assert {k: v for k, v in shown_plan.items()} == {
-        k: v for k, v in full_plan.items() if k not in ("cues", "band_writes")
+        k: v for k, v in full_plan.items() if k != "cues"
     }
+
+
+async def test_the_band_script_follows_the_start_on_the_bus_and_stays_off_the_dashboard() -> None:
+    bus = EventBus()
+    on_bus: list[Event] = []
+    bus.subscribe(on_bus.append)
+    core = SessionHost(
+        bus=bus,
+        link=None,
+        routines=load_routines(None),
+        profile_for_plans=load_profiles(None)["immediate-alert"],
+        settings=CoreSettings(pattern=None, safety=SafetySettings()),
+        progression=_first_level,
+    )
+    feed = core.feed.subscribe()
+    run_id = await core.start_session("taster", pain_before=None)
+    core.command("stop")
+
+    started = next(e for e in on_bus if isinstance(e, SessionStarted))
+    sent = next(e for e in on_bus if isinstance(e, BandScript))
+    assert on_bus.index(started) < on_bus.index(sent)
+    assert sent.run_id == run_id
+    assert sent.writes and sent.writes == band_script(started.plan)
+    assert "band_writes" not in started.to_json()["plan"]
+    assert sent.to_json()["writes"] == [w.to_json() for w in sent.writes]
+    shown = []
+    while (event := feed.get(0.0)) is not None:
+        shown.append(event)
+    assert any(isinstance(e, SessionStarted) for e in shown)
+    assert not any(isinstance(e, BandScript) for e in shown)
+
+
+async def test_a_plan_not_composed_for_a_band_has_no_band_script() -> None:
+    bus = EventBus()
+    on_bus: list[Event] = []
+    bus.subscribe(on_bus.append)
+    core = SessionHost(
+        bus=bus,
+        link=None,
+        routines=load_routines(None),
+        profile_for_plans=load_profiles(None)["polar-h10"],  # no vibration
+        settings=CoreSettings(pattern=None, safety=SafetySettings()),
+        progression=_first_level,
+    )
+    await core.start_session("taster", pain_before=None)
+    core.command("stop")
+
+    assert any(isinstance(e, SessionStarted) for e in on_bus)
+    assert not any(isinstance(e, BandScript) for e in on_bus)

@@ -49,6 +49,7 @@ def plan(routine: str, as_json: bool, profile: str | None, data_dir: Path | None
         compile_plan,
         compose_plan,
         format_plan_text,
+        with_band_writes,
     )
 
     settings = settings_for(data_dir)
@@ -67,7 +68,7 @@ def plan(routine: str, as_json: bool, profile: str | None, data_dir: Path | None
         def writes(cue: str) -> list[dict[str, Any]]:
             return chosen.writes_json(cue) if chosen else []
 
-        click.echo(json.dumps(compiled.to_json(writes), indent=2))
+        click.echo(json.dumps(with_band_writes(compiled, writes), indent=2))
     else:
         click.echo(format_plan_text(compiled))
 

@@ -143,13 +143,15 @@ class Plan:
         return replace(self, cues=(), vocabulary=None)
 
     def to_json(self, cue_writes: CueWrites | None = None) -> dict[str, Any]:
-        """The plan as it is sent out and stored with the session (the one JSON form).
+        """The plan as it is sent out with the session (the one JSON form).
 
         A composed plan lists each cue's writes as the band will get them (``after_s`` from
-        the cue's ``at_s``), what became of the cue (``fate``, ``reason``), and the whole
-        write sequence in ``band_writes``. An uncomposed plan's cues list the writes
-        ``cue_writes`` gives for each (none without it: a band without haptics). An outline
-        has no ``cues``.
+        the cue's ``at_s``) and what became of the cue (``fate``, ``reason``). An uncomposed
+        plan's cues list the writes ``cue_writes`` gives for each (none without it: a band
+        without haptics). An outline has no ``cues``. The band's whole write sequence is
+        not part of the plan: it is ``band_script`` (the session host publishes it as its
+        own event) and ``with_band_writes`` (what the store keeps and `companion plan`
+        shows).
         """
         shown: dict[str, Any] = {
             "routine": self.routine,
@@ -164,8 +166,6 @@ class Plan:
             uncomposed = {c.cue for c in self.cues if c.delivery is None}
             writes = {cue: cue_writes(cue) if cue_writes else [] for cue in uncomposed}
             shown["cues"] = [cue.to_json(writes.get(cue.cue, [])) for cue in self.cues]
-        if self.vocabulary is not None:
-            shown["band_writes"] = _band_writes(self)
         return shown
 
 
@@ -333,8 +333,27 @@ def compose_plan(plan: Plan, vocabulary: Vocabulary | None) -> Plan:
     return replace(plan, cues=cues, vocabulary=vocabulary)
 
 
-def _band_writes(plan: Plan) -> list[dict[str, Any]]:
-    """Every write the band receives, in order: the composed channel."""
+@dataclass(frozen=True)
+class BandWrite:
+    """One write of the band's script: at a plan offset, as part of a cue's pattern."""
+
+    at_s: float
+    cue: CueName
+    characteristic: str
+    value: str  # hex, as device profiles and the band's own output write it
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at_s": self.at_s,
+            "cue": self.cue.value,
+            "characteristic": self.characteristic,
+            "value": self.value,
+        }
+
+
+def band_script(plan: Plan) -> tuple[BandWrite, ...]:
+    """Every write the band receives, in order: the composed channel. Empty for a plan not
+    composed for a band."""
     timeline = sorted(
         (
             (timed, cue)
@@ -344,15 +363,25 @@ def _band_writes(plan: Plan) -> list[dict[str, Any]]:
         ),
         key=lambda pair: pair[0].at_s,
     )
-    return [
-        {
-            "at_s": timed.at_s,
-            "cue": cue.cue.value,
-            "characteristic": timed.write.characteristic,
-            "value": timed.write.value.hex(),
-        }
+    return tuple(
+        BandWrite(
+            at_s=timed.at_s,
+            cue=cue.cue,
+            characteristic=timed.write.characteristic,
+            value=timed.write.value.hex(),
+        )
         for timed, cue in timeline
-    ]
+    )
+
+
+def with_band_writes(plan: Plan, cue_writes: CueWrites | None = None) -> dict[str, Any]:
+    """The plan's JSON and, once composed for a band, its whole write sequence
+    (``band_writes``): what the store keeps with a session and `companion plan --json`
+    shows."""
+    shown = plan.to_json(cue_writes)
+    if plan.vocabulary is not None:
+        shown["band_writes"] = [write.to_json() for write in band_script(plan)]
+    return shown
 
 
 # --- the human-readable form for `companion plan` --------------------------------------------

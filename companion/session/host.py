@@ -20,6 +20,7 @@ from companion.bus import EventBus
 from companion.clock import WallClock, monotonic
 from companion.errors import SessionError, UnknownNameError
 from companion.events import (
+    BandScript,
     Event,
     HeartRateSample,
     HeartRateStale,
@@ -35,6 +36,7 @@ from companion.routines.haptics import Vocabulary
 from companion.routines.pacer import BreathPattern
 from companion.routines.plan import (
     PlanSettings,
+    band_script,
     compile_plan,
     compose_plan,
     retime_from,
@@ -115,7 +117,7 @@ class SessionHost:
         self._starting: _StartClaim | None = None
         self._unsubscribe_runner: Callable[[], None] | None = None
         bus.subscribe(self._on_event)
-        bus.subscribe(lambda event: self.feed.publish(_for_dashboard(event)))
+        bus.subscribe(self._to_dashboard)
 
     # --- events ---------------------------------------------------------------------------
 
@@ -131,6 +133,11 @@ class SessionHost:
             if self._unsubscribe_runner is not None:
                 self._unsubscribe_runner()
                 self._unsubscribe_runner = None
+
+    def _to_dashboard(self, event: Event) -> None:
+        shown = _for_dashboard(event)
+        if shown is not None:
+            self.feed.publish(shown)
 
     def _arm_stale_timer(self) -> None:
         if self._stale_timer is not None:
@@ -224,6 +231,17 @@ class SessionHost:
                 )
             )
         runner.start()
+        if plan.vocabulary is not None:
+            # The band's side of the plan, beside the session rather than inside it: what
+            # its one channel is to receive, write by write (the CLI and benches read it).
+            self.bus.publish(
+                BandScript(
+                    mono=monotonic(),
+                    wall=self.clock.now(),
+                    run_id=run_id,
+                    writes=band_script(plan),
+                )
+            )
         return run_id
 
     def command(self, name: str) -> SessionStatus:
@@ -328,9 +346,12 @@ class SessionHost:
         )
 
 
-def _for_dashboard(event: Event) -> Event:
-    """The plan's cue timeline is for the store and `companion plan`; the page paces from
-    the steps and the cue events (``Plan.outline``)."""
+def _for_dashboard(event: Event) -> Event | None:
+    """The plan's cue timeline and the band's script are for the store, the CLI and
+    `companion plan`; the page paces from the steps and the cue events (``Plan.outline``).
+    None: the dashboard does not get the event."""
+    if isinstance(event, BandScript):
+        return None
     if not isinstance(event, SessionStarted):
         return event
     return dataclasses.replace(event, plan=event.plan.outline())

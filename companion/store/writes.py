@@ -32,7 +32,7 @@ from companion.events import (
     SessionStateChanged,
     StepStarted,
 )
-from companion.routines.plan import Plan
+from companion.routines.plan import Plan, with_band_writes
 from companion.store.day_facts import sessions_changed
 from companion.store.schema import (
     Cue,
@@ -124,7 +124,8 @@ class EventTranslator:
                     self.running_session = None
                 return [Write(WriteKind.FINISH_SESSION, _finish(event))]
             case _:
-                # Battery levels, dropped packets, notices and pauses are live-only.
+                # Battery levels, dropped packets, notices and pauses are live-only; the
+                # band's script is kept with the session's plan.
                 return []
 
     def _sample(self, event: HeartRateSample) -> dict[str, Any]:
@@ -169,7 +170,9 @@ class EventTranslator:
             "pain_after": None,
             "device": self.last_device,
             "total_planned_s": event.total_s,
-            "plan_json": json.dumps(plan.to_json(), sort_keys=True),
+            # With the band's whole write sequence, as History has always kept it (the
+            # live BandScript event carries the same, derived from the same plan).
+            "plan_json": json.dumps(with_band_writes(plan), sort_keys=True),
             "pain_step": None,
             "pain_at": None,
         }

@@ -11,26 +11,25 @@ from bench.strap_timing import measure
 ALERT = "00002a06-0000-1000-8000-00805f9b34fb"
 
 
-def plan(writes: list[tuple[float, str, str]], cues: list[tuple[str, str]]) -> dict[str, Any]:
+def plan(cues: list[tuple[str, str]]) -> dict[str, Any]:
+    return {"type": "session", "plan": {"cues": [{"cue": cue, "fate": fate} for cue, fate in cues]}}
+
+
+def script(writes: list[tuple[float, str, str]]) -> dict[str, Any]:
     return {
-        "type": "session",
-        "plan": {
-            "band_writes": [
-                {"at_s": at, "cue": cue, "characteristic": ALERT, "value": value}
-                for at, cue, value in writes
-            ],
-            "cues": [{"cue": cue, "fate": fate} for cue, fate in cues],
-        },
+        "type": "band_script",
+        "writes": [
+            {"at_s": at, "cue": cue, "characteristic": ALERT, "value": value}
+            for at, cue, value in writes
+        ],
     }
 
 
 HOLD_END = [(30.0, "hold-end", "02"), (30.6, "hold-end", "00")]
 BREATH_IN = [(34.0, "breath-in", "01"), (34.3, "breath-in", "00")]
 EVENTS = [
-    plan(
-        HOLD_END + BREATH_IN,
-        [("hold-end", "played"), ("breath-in", "folded"), ("breath-in", "played")],
-    ),
+    plan([("hold-end", "played"), ("breath-in", "folded"), ("breath-in", "played")]),
+    script(HOLD_END + BREATH_IN),
     {"type": "cue", "planned_s": 30.0, "actual_s": 30.002},
     {"type": "cue", "planned_s": 34.0, "actual_s": 34.004},
     {"type": "cue_delivered", "first_write_late_s": 0.001},

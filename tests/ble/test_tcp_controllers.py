@@ -148,8 +148,10 @@ def test_a_taster_session_reaches_a_band_in_another_process_write_for_write(
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert [e["state"] for e in events if e["type"] == "state"] == ["running", "completed"]
     plan = next(e["plan"] for e in events if e["type"] == "session")
-    # The plan lists the band's one channel: exactly the writes the band receives.
-    planned = [(w["at_s"], w["value"]) for w in plan["band_writes"]]
+    # The band's script, printed beside the session: exactly the writes the band receives.
+    script = next(e for e in events if e["type"] == "band_script")
+    assert script["run_id"] == next(e["run_id"] for e in events if e["type"] == "session")
+    planned = [(w["at_s"], w["value"]) for w in script["writes"]]
     received = [json.loads(line)["vibration"] for line in band_out.read_text().splitlines()]
     assert [value for _, value in planned] == [v["value"] for v in received]
     start = received[0]["mono"] - planned[0][0]

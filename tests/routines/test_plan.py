@@ -29,10 +29,12 @@ from companion.routines.plan import (
     PlannedCue,
     PlannedStep,
     PlanSettings,
+    band_script,
     compile_plan,
     compose_plan,
     format_plan_text,
     retime_from,
+    with_band_writes,
 )
 from companion.routines.progression import ProgressionLevel
 
@@ -468,4 +470,25 @@ def test_composing_without_a_band_leaves_the_plan_as_it_was() -> None:
     plan = compile_plan(ROUTINES["taster"], DEFAULT, LEVEL_1)
 
     assert compose_plan(plan, None) is plan
-    assert "band_writes" not in plan.to_json()
+    assert band_script(plan) == ()
+    assert "band_writes" not in with_band_writes(plan)
+
+
+def test_the_band_script_is_every_cues_writes_in_time_order_and_not_part_of_the_plan() -> None:
+    vocabulary = Vocabulary.from_profile(load_profiles(None)["immediate-alert"])
+    plan = compose_plan(compile_plan(ROUTINES["taster"], DEFAULT, LEVEL_1), vocabulary)
+
+    script = band_script(plan)
+
+    per_cue = sorted(
+        (round(cue["at_s"] + w["after_s"], 3), cue["cue"], w["value"])
+        for cue in plan.to_json()["cues"]
+        for w in cue["writes"]
+    )
+    assert [(w.at_s, w.cue, w.value) for w in script] == per_cue
+    assert [w.at_s for w in script] == sorted(w.at_s for w in script)
+    assert "band_writes" not in plan.to_json()  # device detail stays out of the plan
+    assert with_band_writes(plan) == {
+        **plan.to_json(),
+        "band_writes": [w.to_json() for w in script],
+    }

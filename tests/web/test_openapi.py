@@ -441,7 +441,7 @@ def test_a_session_event_fits_its_schema_with_the_whole_plan_and_with_the_outlin
 
     for shown in (event, dataclasses.replace(event, plan=plan.outline())):
         assert schema_problems("SessionStarted", shown.to_json()) == []
-    assert event.to_json()["plan"]["band_writes"]
+    assert event.to_json()["plan"]["cues"][0]["writes"]
 
 
 def test_the_fake_core_answers_with_what_the_schema_describes(core: FakeCore) -> None:
