@@ -152,6 +152,7 @@ async def build_companion(
             settings=await asyncio.to_thread(core_settings, engine),
             preferences=preferences_loader(engine) if engine is not None else None,
             progression=progression_loader(engine) if engine is not None else first_level,
+            # The one count of open dashboard streams: the web answers 429 when it is full.
             max_streams=web.max_streams if web is not None else DEFAULT_MAX_STREAMS,
             clock=clock,
         )

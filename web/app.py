@@ -15,7 +15,7 @@ from web import api, pages, reminders_api, resonance_api, summary_api, vendor
 from web.auth import init_auth, secret_key_for
 from web.problems import register_error_handlers
 from web.settings import WebSettings, zone_for
-from web.state import EXTENSION_KEY, StreamSlots, WebState
+from web.state import EXTENSION_KEY, WebState
 
 LOGIN_LIFETIME = datetime.timedelta(days=30)
 # Scripts and styles only from our own origin: no inline code, nothing from elsewhere.
@@ -65,7 +65,6 @@ def create_app(
         core=core,
         store_engine=store_engine,
         settings=settings,
-        streams=StreamSlots(settings.max_streams),
         tz=zone_for(settings.timezone),
         clock=clock or WallClock().now,
     )

@@ -132,11 +132,10 @@ class RunningServer:
         if self._closed:
             return
         self._closed = True
-        state = web_state(self._app)
         shutdown(self._app)
         deadline = time.monotonic() + STOP_TIMEOUT_S
-        while state.streams.open and time.monotonic() < deadline:
-            time.sleep(state.settings.poll_s / 2)
+        # Waits for every worker thread to finish its task: each open stream sees the
+        # shutdown flag within a poll and ends (giving its feed subscription back).
         self._server.task_dispatcher.shutdown(timeout=max(0.0, deadline - time.monotonic()))
         socket_map = getattr(self._server, "_map", None) or self._server.map
         # Let the loop thread send what the last responses wrote (a stream's final bytes),

@@ -16,37 +16,11 @@ from web.settings import WebSettings
 EXTENSION_KEY = "companion"
 
 
-class StreamSlots:
-    """Counts open SSE streams against a cap; thread-safe."""
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._open = 0
-        self._lock = threading.Lock()
-
-    def acquire(self) -> bool:
-        with self._lock:
-            if self._open >= self._limit:
-                return False
-            self._open += 1
-            return True
-
-    def release(self) -> None:
-        with self._lock:
-            self._open = max(0, self._open - 1)
-
-    @property
-    def open(self) -> int:
-        with self._lock:
-            return self._open
-
-
 @dataclasses.dataclass(kw_only=True)
 class WebState:
     core: SessionControl
     store_engine: Engine | None
     settings: WebSettings
-    streams: StreamSlots
     # The zone whose local days the morning summary counts, and the clock saying which is today.
     tz: datetime.tzinfo
     clock: Callable[[], float]

@@ -1,9 +1,11 @@
 """Server-Sent Events: the live feed (hr, cue, state, link, ...) for one dashboard.
 
-Each stream holds a server thread while open, so streams are capped (429 beyond the cap).
-The generator runs after the request context is gone: it only touches what it was handed.
-It ends when the app shuts down, when the client's socket is gone (waitress tells us, or a
-heartbeat write fails), and it always gives its slot and feed subscription back.
+Each stream holds a server thread and a live-feed subscription while open. The feed's
+subscriptions are the one count of open streams: when the core refuses another
+subscription (``FeedFullError``, a ``SessionError``, at ``max_streams``), the stream is
+answered 429. The generator runs after the request context is gone: it only touches what it
+was handed. It ends when the app shuts down, when the client's socket is gone (waitress
+tells us, or a heartbeat write fails), and it always gives its feed subscription back.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import http
 import json
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -24,7 +25,7 @@ from companion.events import Event
 from companion.session.control import FeedSubscription
 from companion.session.status import to_json
 from web.problems import error_response
-from web.state import StreamSlots, WebState, web_state
+from web.state import WebState, web_state
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -48,30 +49,9 @@ def event_frame(event: Event) -> bytes:
 HEARTBEAT = b": heartbeat\n\n"
 
 
-class _OpenStream:
-    """Owns a stream's slot and feed subscription; gives both back exactly once."""
-
-    def __init__(self, slots: StreamSlots, subscription: FeedSubscription) -> None:
-        self._slots = slots
-        self._subscription = subscription
-        self._closed = False
-        self._lock = threading.Lock()
-
-    def close(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        try:
-            self._subscription.close()
-        finally:
-            self._slots.release()
-
-
 def _frames(
     state: WebState,
     subscription: FeedSubscription,
-    opened: _OpenStream,
     client_gone: Callable[[], bool],
 ) -> Iterator[bytes]:
     settings = state.settings
@@ -93,34 +73,28 @@ def _frames(
                 yield event_frame(event)
                 last_write = time.monotonic()
     finally:
-        opened.close()
+        subscription.close()
 
 
 def open_stream() -> Response:
     state = web_state()
     if state.shutdown.is_set():
         return error_response(http.HTTPStatus.SERVICE_UNAVAILABLE, "shutting down")
-    if not state.streams.acquire():
-        return _too_many(state)
     try:
         subscription = state.core.subscribe_feed()
     except SessionError as error:
-        state.streams.release()
+        # At the cap (or a core that does not answer): the client retries after a while.
         _LOGGER.info("feed refused a new stream: %s", error)
         return _too_many(state)
-    except BaseException:
-        state.streams.release()
-        raise
-    opened = _OpenStream(state.streams, subscription)
     disconnected = request.environ.get(DISCONNECT_KEY)
     client_gone: Callable[[], bool] = disconnected if callable(disconnected) else lambda: False
     response = Response(
-        _frames(state, subscription, opened, client_gone),
+        _frames(state, subscription, client_gone),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
     # Also runs when the body is never iterated (client gone before the first byte).
-    response.call_on_close(opened.close)
+    response.call_on_close(subscription.close)
     return response
 
 

@@ -21,7 +21,9 @@ class FeedSubscription(Protocol):
         """The next event, or None when ``timeout`` passed with none."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Give the subscription back, freeing its place under the cap; safe to call again."""
+        ...
 
 
 class SessionControl(Protocol):
@@ -48,7 +50,8 @@ class SessionControl(Protocol):
         ...
 
     def subscribe_feed(self) -> FeedSubscription:
-        """Raises FeedFullError (a SessionError) when the cap of open streams is reached."""
+        """Raises FeedFullError (a SessionError) when the cap of open streams is reached:
+        these subscriptions are the one count of open dashboard streams."""
         ...
 
     def scan(self, timeout: float) -> list[dict[str, Any]]:

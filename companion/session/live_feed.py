@@ -13,9 +13,9 @@ from companion.errors import SessionError
 from companion.events import Event
 
 QUEUE_SIZE = 500
-# The one cap on open live streams: each dashboard stream holds a feed subscription here
-# and a server thread in the web layer, which is configured with the same number
-# (``web.settings.WebSettings.max_streams``).
+# The one cap on open live streams, counted here and only here: each dashboard stream holds
+# one subscription, and the web layer answers 429 when ``subscribe`` refuses. The wiring
+# passes ``web.settings.WebSettings.max_streams``, which also sizes the server's threads.
 DEFAULT_MAX_STREAMS = 8
 
 
@@ -48,6 +48,7 @@ class FeedSubscriber:
             return None
 
     def close(self) -> None:
+        """Leave the hub (a second close does nothing)."""
         self._hub.remove(self)
 
 

@@ -30,7 +30,7 @@ from companion.events import (
 from companion.routines.catalog import Mode, Side
 from companion.routines.pacer import BreathPattern
 from companion.routines.plan import Plan, PlannedStep
-from companion.session.live_feed import FeedHub, FeedSubscriber
+from companion.session.live_feed import DEFAULT_MAX_STREAMS, FeedHub, FeedSubscriber
 from companion.session.status import (
     HeartRateNow,
     IdleSession,
@@ -89,7 +89,8 @@ class FakeCore:
     answers with the same status records as the real host, and fans events out to live-feed
     subscribers through the real FeedHub."""
 
-    def __init__(self, max_streams: int = 20) -> None:
+    def __init__(self, max_streams: int = DEFAULT_MAX_STREAMS) -> None:
+        # Like the real host's: the one count of open streams, which the web answers 429 at.
         self.feed = FeedHub(max_streams)
         self.commands: list[str] = []
         self.started: list[tuple[str, int | None]] = []
@@ -365,18 +366,21 @@ def engine(migrated_db: Path, tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture
-def core() -> FakeCore:
-    return FakeCore()
-
-
 # Fast streams for tests: a heartbeat every 50 ms and a quick look at the shutdown flag.
 TEST_SETTINGS = WebSettings(heartbeat_s=0.05, poll_s=0.01, max_streams=2)
 
 
 @pytest.fixture
 def settings() -> WebSettings:
+    """The app's settings; a test file serving other ones overrides this fixture."""
     return TEST_SETTINGS
+
+
+@pytest.fixture
+def core(settings: WebSettings) -> FakeCore:
+    """Its feed takes as many streams as the app's settings allow, as the wiring gives the
+    real host's."""
+    return FakeCore(max_streams=settings.max_streams)
 
 
 @pytest.fixture

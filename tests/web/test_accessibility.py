@@ -46,7 +46,13 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def server(core: FakeCore, engine: Engine) -> Iterator[RunningServer]:
+def settings() -> WebSettings:
+    """What the served app runs with (the fake core's feed takes as many streams)."""
+    return WebSettings(heartbeat_s=1.0, poll_s=0.05, timezone="Europe/Berlin")
+
+
+@pytest.fixture
+def server(core: FakeCore, engine: Engine, settings: WebSettings) -> Iterator[RunningServer]:
     """A week of evening routines (for the summary and History), three with a resonance
     check (answered or not: History's lines under them, Settings' section), and one with a
     pain stop."""
@@ -56,7 +62,7 @@ def server(core: FakeCore, engine: Engine) -> Iterator[RunningServer]:
     app = create_app(
         core,
         store_engine=engine,
-        settings=WebSettings(heartbeat_s=1.0, poll_s=0.05, timezone="Europe/Berlin"),
+        settings=settings,
         clock=NOW.timestamp,
     )
     running = serve(app, "127.0.0.1", 0)

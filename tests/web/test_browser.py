@@ -48,10 +48,16 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def server(core: FakeCore, engine: Engine) -> Iterator[RunningServer]:
+def settings() -> WebSettings:
+    """What the served app runs with (the fake core's feed takes as many streams)."""
+    return WebSettings(heartbeat_s=1.0, poll_s=0.05)
+
+
+@pytest.fixture
+def server(core: FakeCore, engine: Engine, settings: WebSettings) -> Iterator[RunningServer]:
     record(engine, session_events("older", T0, SessionState.COMPLETED))
     record(engine, session_events("newer", T0 + 86_400, SessionState.PAIN))
-    app = create_app(core, store_engine=engine, settings=WebSettings(heartbeat_s=1.0, poll_s=0.05))
+    app = create_app(core, store_engine=engine, settings=settings)
     running = serve(app, "127.0.0.1", 0)
     yield running
     running.close()

@@ -78,11 +78,19 @@ def adopted(engine: Engine) -> int:
 
 
 @pytest.fixture
-def server(core: FakeCore, engine: Engine, adopted: int) -> Iterator[RunningServer]:
+def settings() -> WebSettings:
+    """What the served app runs with (the fake core's feed takes as many streams)."""
+    return WebSettings(heartbeat_s=1.0, poll_s=0.05, timezone="Europe/Berlin")
+
+
+@pytest.fixture
+def server(
+    core: FakeCore, engine: Engine, settings: WebSettings, adopted: int
+) -> Iterator[RunningServer]:
     app = create_app(
         core,
         store_engine=engine,
-        settings=WebSettings(heartbeat_s=1.0, poll_s=0.05, timezone="Europe/Berlin"),
+        settings=settings,
         clock=NOW.timestamp,
     )
     running = serve(app, "127.0.0.1", 0)

@@ -31,8 +31,14 @@ ANSWERED: dict[str, Any] = {
 
 
 @pytest.fixture
-def server(core: FakeCore, engine: Engine) -> Iterator[RunningServer]:
-    app = create_app(core, store_engine=engine, settings=WebSettings(heartbeat_s=1.0, poll_s=0.05))
+def settings() -> WebSettings:
+    """What the served app runs with (the fake core's feed takes as many streams)."""
+    return WebSettings(heartbeat_s=1.0, poll_s=0.05)
+
+
+@pytest.fixture
+def server(core: FakeCore, engine: Engine, settings: WebSettings) -> Iterator[RunningServer]:
+    app = create_app(core, store_engine=engine, settings=settings)
     running = serve(app, "127.0.0.1", 0)
     yield running
     running.close()

@@ -20,6 +20,12 @@ STREAM_SETTINGS = WebSettings(heartbeat_s=0.2, poll_s=0.02, max_streams=2)
 
 
 @pytest.fixture
+def settings() -> WebSettings:
+    """What these servers run with (the fake core's feed takes as many streams)."""
+    return STREAM_SETTINGS
+
+
+@pytest.fixture
 def running(core: FakeCore, engine: Engine) -> Iterator[RunningServer]:
     app = create_app(core, store_engine=engine, settings=STREAM_SETTINGS)
     server = serve(app, "127.0.0.1", 0)
@@ -86,7 +92,6 @@ def test_close_ends_open_streams_and_stops_listening(core: FakeCore, engine: Eng
     assert rest.startswith(b"event: status\n")
     assert response.isclosed()
     assert len(core.feed) == 0
-    assert app.extensions["companion"].streams.open == 0
     with pytest.raises(OSError):
         late = connect(server)
         late.request("GET", "/api/status")

@@ -137,18 +137,17 @@ def test_closing_a_stream_gives_back_its_slot_and_feed_subscription(
 
 
 def test_a_stream_whose_body_was_never_read_still_gives_back_its_slot(
-    client: FlaskClient, core: FakeCore, app: Flask
+    client: FlaskClient, core: FakeCore
 ) -> None:
     response = client.get("/api/stream", buffered=False)
 
     response.close()
 
     assert len(core.feed) == 0
-    assert app.extensions["companion"].streams.open == 0
 
 
 def test_the_core_refusing_a_subscriber_is_429(
-    client: FlaskClient, core: FakeCore, monkeypatch: pytest.MonkeyPatch, app: Flask
+    client: FlaskClient, core: FakeCore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def full() -> None:
         raise FeedFullError("already 8 live dashboards open")
@@ -158,7 +157,25 @@ def test_the_core_refusing_a_subscriber_is_429(
     response = client.get("/api/stream")
 
     assert response.status_code == 429
-    assert app.extensions["companion"].streams.open == 0
+    assert len(core.feed) == 0
+
+
+def test_the_feed_alone_counts_open_streams_so_a_subscriber_from_elsewhere_takes_a_place(
+    client: FlaskClient, core: FakeCore
+) -> None:
+    elsewhere = core.feed.subscribe()
+    first, _ = open_stream(client)
+
+    refused = client.get("/api/stream")
+    elsewhere.close()
+    second, _ = open_stream(client)
+
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "3"
+    assert "limit 2" in refused.get_json()["error"]
+    assert len(core.feed) == 2
+    first.close()
+    second.close()
 
 
 def test_streams_end_when_the_app_shuts_down(
