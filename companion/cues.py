@@ -12,6 +12,9 @@ from typing import Final
 
 
 class CueName(enum.StrEnum):
+    """A cue's name: what a plan lays down, the engine fires and a device profile plays;
+    sent and stored as the plain string."""
+
     # Definition order is the order device profiles list them in, and their error messages.
     BREATH_IN = "breath-in"
     BREATH_OUT = "breath-out"

@@ -11,6 +11,7 @@ import dataclasses
 import enum
 from typing import Any, ClassVar
 
+from companion.cues import CueName
 from companion.routines.plan import BandWrite, Plan
 
 
@@ -176,7 +177,7 @@ class CueFired(Event):
     kind: ClassVar[str] = "cue"
     run_id: str
     step: int
-    cue: str
+    cue: CueName
     planned_s: float
     actual_s: float
     on_wrist: bool  # handed to the band (see CueDelivered for what reached it)
@@ -196,7 +197,7 @@ class CueDelivered(Event):
     kind: ClassVar[str] = "cue_delivered"
     run_id: str
     step: int
-    cue: str
+    cue: CueName
     planned_s: float
     on_wrist: bool
     acknowledged: bool

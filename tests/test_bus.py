@@ -6,6 +6,7 @@ import asyncio
 
 from companion.ble.profiles import load_profiles
 from companion.bus import EventBus
+from companion.cues import CueName
 from companion.events import (
     BandScript,
     CueFired,
@@ -85,7 +86,7 @@ async def test_the_dashboard_feed_gets_the_sample_before_the_safety_pause_it_cau
     core.command("stop")
 
     assert isinstance(kinds[0], HeartRateSample)
-    assert isinstance(kinds[1], CueFired) and kinds[1].cue == "safety"
+    assert isinstance(kinds[1], CueFired) and kinds[1].cue is CueName.SAFETY
     assert isinstance(kinds[2], Notice) and kinds[2].topic == "safety"
     assert isinstance(kinds[3], SessionStateChanged) and kinds[3].state == SessionState.PAUSED
 

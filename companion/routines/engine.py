@@ -207,7 +207,7 @@ class SessionRunner:
         ticks = [t for t in self._pending if t.cue is not None]
         if vocabulary is None or not ticks:
             return
-        requests = [CueRequest(t.at_s, t.cue.cue.value) for t in ticks if t.cue is not None]
+        requests = [CueRequest(t.at_s, t.cue.cue) for t in ticks if t.cue is not None]
         fresh = {
             id(tick): dataclasses.replace(
                 tick, cue=dataclasses.replace(tick.cue, delivery=delivery)
@@ -337,7 +337,7 @@ class SessionRunner:
 
     def _emit_cue(
         self,
-        cue: str,
+        cue: CueName,
         step: int,
         actual_s: float,
         planned_s: float | None = None,
@@ -384,7 +384,7 @@ class SessionRunner:
         )
 
     def _on_delivered(
-        self, cue: str, step: int, planned_s: float
+        self, cue: CueName, step: int, planned_s: float
     ) -> Callable[[DeliveryReport], None]:
         def report(outcome: DeliveryReport) -> None:
             self._bus.publish(
@@ -418,7 +418,7 @@ class SessionRunner:
 
         return report
 
-    def _cue_duration(self, cue: str, step: int | None = None) -> float:
+    def _cue_duration(self, cue: CueName, step: int | None = None) -> float:
         # A step with its own pace (the resonance assessment) breathes at that pace.
         own = (
             self.plan.steps[step].pattern

@@ -250,7 +250,7 @@ def turn_for(
 @dataclass(frozen=True)
 class CueRequest:
     at_s: float
-    cue: str
+    cue: CueName
 
 
 @dataclass

@@ -328,7 +328,7 @@ def compose_plan(plan: Plan, vocabulary: Vocabulary | None) -> Plan:
     vocabulary (no band chosen) the plan is returned as it is."""
     if vocabulary is None:
         return plan
-    deliveries = compose([CueRequest(c.at_s, c.cue.value) for c in plan.cues], vocabulary)
+    deliveries = compose([CueRequest(c.at_s, c.cue) for c in plan.cues], vocabulary)
     cues = tuple(replace(c, delivery=d) for c, d in zip(plan.cues, deliveries, strict=True))
     return replace(plan, cues=cues, vocabulary=vocabulary)
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from companion.bus import EventBus
+from companion.cues import CueName
 from companion.errors import SessionError
 from companion.events import (
     CueFired,
@@ -194,7 +195,8 @@ def test_pain_stops_at_once_with_the_pain_buzz_and_records_the_step() -> None:
 
     assert h.wrist[-1] == "pain"
     last_cue = h.cues()[-1]
-    assert (last_cue.cue, last_cue.step) == ("pain", 1)
+    assert (last_cue.cue, last_cue.step) == (CueName.PAIN, 1)
+    assert last_cue.to_json()["cue"] == "pain"
     final = [e for e in h.events if isinstance(e, SessionStateChanged)][-1]
     assert (final.state, final.step) == (SessionState.PAIN, 1)
     assert max(c.planned_s for c in h.cues() if c.cue != "pain") == 20.0

@@ -15,6 +15,7 @@ import pytest
 from companion.ble.profiles import load_profiles
 from companion.ble.write_channel import WriteChannel
 from companion.bus import EventBus
+from companion.cues import CueName
 from companion.events import CueDelivered, CueFired, Event, SessionState, SessionStateChanged
 from companion.routines.catalog import Routine, RoutineStep, Side, load_catalog, load_routines
 from companion.routines.engine import WRITE_PATH_LEAD_IN_S, SessionRunner
@@ -167,6 +168,19 @@ def test_each_played_cue_is_reported_delivered_with_its_first_write_lateness() -
     assert all(x is not None and 0.0 <= x <= 0.0041 for x in late)
     folded = [e for e in events if isinstance(e, CueFired) and e.fate == "folded"]
     assert folded and not any(e.on_wrist or e.pending for e in folded)
+
+
+def test_cue_events_name_their_cue_from_the_one_vocabulary_and_send_its_plain_name() -> None:
+    plan = plan_for("taster", "immediate-alert")
+
+    _, _, events = run(plan)
+
+    cue_events = [e for e in events if isinstance(e, CueFired | CueDelivered)]
+    assert {type(e) for e in cue_events} == {CueFired, CueDelivered}
+    assert all(type(e.cue) is CueName for e in cue_events)
+    sent = [e.to_json()["cue"] for e in cue_events]
+    assert all(type(name) is str for name in sent)  # on the wire: the plain name, as before
+    assert sent == [e.cue.value for e in cue_events]
 
 
 @pytest.mark.parametrize("profile", VIBRATING)
