@@ -12,25 +12,29 @@ from werkzeug.routing import BaseConverter
 from companion.errors import UnknownNameError
 from companion.session.status import to_json
 from web import prefs, store_reads
+from web.api_bodies import Choose, PainAfter, Scan, StartSession
 from web.api_records import (
-    Choose,
     Chosen,
     Csrf,
     Forgotten,
     FoundDevice,
     FoundDevices,
     KnownDevices,
-    PainAfter,
     Samples,
-    Scan,
     SessionCreated,
     SessionDetail,
     SessionList,
     Settings,
-    StartSession,
 )
 from web.auth import csrf_token, may_read
-from web.body import json_object, pain_rating, query_int, reject_unknown, text_field
+from web.body import (
+    MAX_ROUTINE_NAME,
+    json_object,
+    pain_rating,
+    query_int,
+    reject_unknown,
+    text_field,
+)
 from web.openapi import served_document
 from web.problems import ApiError, UnprocessableError
 from web.replies import json_reply, notify_reminders_changed, store_engine
@@ -43,7 +47,6 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 SESSION_ID_PATTERN = SESSION_ID
 ADDRESS_PATTERN = BLUETOOTH_ADDRESS
 COMMANDS = ("pause", "resume", "skip", "stop", "pain")
-MAX_ROUTINE_NAME = 200
 MAX_PAGE = 200
 
 

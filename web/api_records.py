@@ -1,9 +1,10 @@
 """What the session, device, settings, reminder and resonance routes of /api (web/api.py,
-web/reminders_api.py, web/resonance_api.py) take and answer, as typed records.
+web/reminders_api.py, web/resonance_api.py) answer, as typed records (what they take is
+web/api_bodies.py).
 
-The handlers build these from what the checks in web/body.py accept and answer with them;
-web/openapi.py generates their schemas from the same types, so the description states the
-shapes the server uses. The constraints (``Annotated``) are the ones those checks enforce.
+The handlers build these, mostly from the store's own typed rows (``companion.store.queries``)
+and answer with their one ``to_json``; web/openapi.py generates their schemas from the same
+types, so the description states the shapes the server sends.
 """
 
 from __future__ import annotations
@@ -12,15 +13,19 @@ import dataclasses
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Final, NotRequired
+from typing import Annotated, Any, Final, NotRequired, cast
 
-from annotated_types import Interval
-from pydantic import ConfigDict, Field, WithJsonSchema
+from annotated_types import Ge
+from pydantic import Field, WithJsonSchema
 from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
+from companion.cues import CueName
 from companion.heart.gaps import Gap
 from companion.preferences import HR_CEILING, UNITS
 from companion.reminders import model as reminder_model
+from companion.routines.catalog import Mode, Side
+from companion.routines.haptics import Fate
+from companion.routines.pacer import BreathPattern
 from companion.store import queries
 from companion.store.queries import (
     CueRow,
@@ -32,60 +37,16 @@ from companion.store.queries import (
     StepRow,
 )
 from web import prefs
-from web.body import PAIN_MAX, PAIN_MIN
-from web.schema_patterns import BLUETOOTH_ADDRESS, anchored
-from web.settings import WebSettings
+from web.api_bodies import HrCeiling, Units
 
-# Bodies the server refuses extra fields in (``reject_unknown``) say so.
-_CLOSED: Final = ConfigDict(extra="forbid")
-_SETTINGS: Final = WebSettings()
-
-PainRating = Annotated[int, Interval(ge=PAIN_MIN, le=PAIN_MAX)]
-# Stated in web/openapi_stated.py: the served document lists the routine names there are now.
-RoutineName = Annotated[str, WithJsonSchema({"$ref": "#/components/schemas/RoutineName"})]
-Address = Annotated[str, Field(pattern=anchored(BLUETOOTH_ADDRESS))]
-ScanSeconds = Annotated[float, Interval(ge=1, le=_SETTINGS.max_scan_timeout_s)]
 # A time of day as the server writes it (``HH:MM`` on a 24-hour clock).
 ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 Weekday = Annotated[str, WithJsonSchema({"enum": list(reminder_model.WEEKDAYS)})]
 
 
 @dataclass(frozen=True)
-class StartSession:
-    """Start a routine, with the pain felt before it (0-10) if given."""
-
-    __pydantic_config__: ClassVar[ConfigDict] = _CLOSED
-    routine: RoutineName
-    pain_before: PainRating | None = None
-
-
-@dataclass(frozen=True)
 class SessionCreated:
     id: str
-
-
-@dataclass(frozen=True)
-class PainAfter:
-    """The pain felt after the most recent routine (0-10)."""
-
-    __pydantic_config__: ClassVar[ConfigDict] = _CLOSED
-    pain_after: PainRating
-
-
-@dataclass(frozen=True)
-class Scan:
-    """How long to listen for bands (seconds; the server's default when left out)."""
-
-    __pydantic_config__: ClassVar[ConfigDict] = _CLOSED
-    timeout_s: ScanSeconds = _SETTINGS.scan_timeout_s
-
-
-@dataclass(frozen=True)
-class Choose:
-    """The band to use from now on, or null to forget the choice."""
-
-    __pydantic_config__: ClassVar[ConfigDict] = _CLOSED
-    address: Address | None
 
 
 @dataclass(frozen=True)
@@ -211,33 +172,25 @@ class ResonanceList:
 class ResonanceAdopted:
     id: int
     pace_per_min: float
-    pattern: Annotated[dict[str, Any], WithJsonSchema({"$ref": "#/components/schemas/Pattern"})]
+    pattern: BreathPattern
     applies: str
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "pace_per_min": self.pace_per_min,
-            "pattern": self.pattern,
+            "pattern": self.pattern.to_json(),
             "applies": self.applies,
         }
-
-
-def _stated(name: str) -> WithJsonSchema:
-    """A field described by a schema stated in web/openapi_stated.py (shared with a body)."""
-    return WithJsonSchema({"$ref": f"#/components/schemas/{name}"})
 
 
 @dataclass(frozen=True)
 class Settings:
     """The settings with their defaults filled in (web/prefs.py)."""
 
-    pattern: Annotated[
-        dict[str, float] | None,
-        WithJsonSchema({"oneOf": [{"$ref": "#/components/schemas/Pattern"}, {"type": "null"}]}),
-    ]
-    hr_ceiling: Annotated[int, _stated("HrCeiling")]
-    units: Annotated[dict[str, str], _stated("Units")]
+    pattern: Annotated[BreathPattern | None, Field(description="null: each routine's own.")]
+    hr_ceiling: HrCeiling
+    units: Units
     wake_time: Annotated[
         ClockTime, Field(description="When the morning summary is made each day (default 07:00).")
     ]
@@ -246,8 +199,9 @@ class Settings:
     def of(cls, preferences: object, wake_time: object) -> Settings:
         """From the stored preferences and wake time (either may be missing or unreadable)."""
         values = prefs.with_defaults(preferences)
+        pattern = values[prefs.PATTERN]
         return cls(
-            pattern=values[prefs.PATTERN],
+            pattern=None if pattern is None else BreathPattern(**pattern),
             hr_ceiling=values[HR_CEILING],
             units=values[UNITS],
             wake_time=prefs.wake_time_or_default(wake_time),
@@ -255,9 +209,9 @@ class Settings:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            prefs.PATTERN: self.pattern,
+            prefs.PATTERN: None if self.pattern is None else self.pattern.to_json(),
             HR_CEILING: self.hr_ceiling,
-            UNITS: self.units,
+            UNITS: dict(self.units),
             prefs.WAKE_TIME: self.wake_time,
         }
 
@@ -313,6 +267,70 @@ def _rows_json(rows: Iterable[Any]) -> list[dict[str, Any]]:
     ]
 
 
+class CueWrite(TypedDict):
+    """One write of a cue's pattern: ``after_s`` from the cue's ``at_s``, the value in hex."""
+
+    after_s: float
+    characteristic: str
+    value: str
+
+
+class PlanCue(TypedDict):
+    """A cue of the plan (``PlannedCue.to_json``): once composed for a band, with what
+    became of it on the band's one channel (``fate``, ``reason``) and when its pattern
+    starts (``start_s``)."""
+
+    at_s: float
+    cue: CueName
+    step: int
+    writes: list[CueWrite]
+    fate: NotRequired[Fate]
+    reason: NotRequired[str]
+    start_s: NotRequired[float]
+
+
+class PlanStep(TypedDict):
+    """A step of the plan (``PlannedStep.to_json``): its instructions are shown as it
+    starts, and its own breathing pattern only when it has one."""
+
+    index: Annotated[int, Ge(0)]
+    name: str
+    exercise: str
+    side: Side | None
+    mode: Mode
+    start_s: float
+    end_s: float
+    breaths: int | None
+    reps: int | None
+    pattern: NotRequired[BreathPattern]
+
+
+class PlanBandWrite(TypedDict):
+    """One write of the band's whole sequence, at a plan offset."""
+
+    at_s: float
+    cue: CueName
+    characteristic: str
+    value: str
+
+
+class PlanJson(TypedDict):
+    """A routine's plan as ``Plan.to_json`` writes it: its steps and breathing pattern;
+    with the cue timeline (``cues``) where it is stored and in `companion session
+    --jsonl`, without it on the dashboard's stream; the band's whole write sequence
+    (``band_writes``) where a plan composed for a band is stored."""
+
+    routine: str
+    title: str
+    level: int
+    level_reason: str
+    total_s: float
+    pattern: BreathPattern
+    steps: list[PlanStep]
+    cues: NotRequired[list[PlanCue]]
+    band_writes: NotRequired[list[PlanBandWrite]]
+
+
 @dataclass(frozen=True, kw_only=True)
 class SessionDetail(SessionSummary):
     """One session: its History line (the fields of SessionSummary) with the plan it ran,
@@ -322,7 +340,7 @@ class SessionDetail(SessionSummary):
     level_reason: str | None
     device: str | None
     total_planned_s: float
-    plan: Annotated[dict[str, Any], _stated("PlanJson")]
+    plan: PlanJson
     pain_step: int | None
     pain_at: float | None
     steps: tuple[StepRow, ...]
@@ -336,6 +354,8 @@ class SessionDetail(SessionSummary):
         summary = {name: getattr(found.summary, name) for name in _SUMMARY_FIELDS}
         detail = {f.name: getattr(found, f.name) for f in dataclasses.fields(found)}
         del detail["summary"]
+        # The store keeps the plan as the session event carried it (``Plan.to_json``).
+        detail["plan"] = cast(PlanJson, found.plan)
         return cls(**summary, **detail)
 
     def to_json(self) -> dict[str, Any]:
@@ -391,8 +411,7 @@ class FoundDevices:
         return {"devices": [dict(device) for device in self.devices]}
 
 
-# Taken as request bodies (described as the server reads them); answers are described whole.
-REQUESTS: Final = (StartSession, PainAfter, Scan, Choose)
+# Every answer (described whole); the bodies taken are web/api_bodies.py's REQUESTS.
 ANSWERS: Final = (
     SessionCreated,
     Chosen,

@@ -13,6 +13,8 @@ from web.problems import ApiError, UnprocessableError
 
 PAIN_MIN = 0
 PAIN_MAX = 10
+# The longest routine name a start or a reminder takes.
+MAX_ROUTINE_NAME = 200
 JSON_MEDIA_TYPE = "application/json"
 _DIGITS = re.compile(r"[0-9]{1,10}")  # enough for the largest limit any query takes
 

@@ -6,6 +6,7 @@ follows at once (``SessionControl.reminders_changed``).
 
 from __future__ import annotations
 
+import dataclasses
 import http
 import time
 from typing import Any, Final
@@ -15,9 +16,10 @@ from werkzeug.routing import BaseConverter
 
 from companion.reminders.model import WEEKDAYS, Reminder, parse_days
 from web import store_reads
+from web.api_bodies import DAY_WORDS, NewReminder, ReminderChange
 from web.api_records import Reminder as ReminderAnswer
 from web.api_records import ReminderList, Snoozed
-from web.body import json_object, reject_unknown, text_field
+from web.body import MAX_ROUTINE_NAME, json_object, reject_unknown, text_field
 from web.problems import ApiError, UnprocessableError
 from web.replies import json_reply, notify_reminders_changed, store_engine
 from web.state import web_state
@@ -27,23 +29,10 @@ bp = Blueprint("reminders", __name__, url_prefix="/api/reminders")
 
 # Ids are table row ids; nine digits keep a hostile one from overflowing the database's integer.
 REMINDER_ID_PATTERN: Final = r"[0-9]{1,9}"
-MAX_ROUTINE_NAME: Final = 200
 # How much of a wrong day name an error message repeats back.
 MAX_ECHO: Final = 20
-_FULL_DAY_NAMES: Final = (
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-)
 # "mon" or "monday" (any case) -> "mon"
-_DAY_WORDS: Final = {
-    **{day: day for day in WEEKDAYS},
-    **{full: day for full, day in zip(_FULL_DAY_NAMES, WEEKDAYS, strict=True)},
-}
+_DAY_WORDS: Final = dict(zip(DAY_WORDS, WEEKDAYS * 2, strict=True))
 DAYS_PROBLEM: Final = (
     f"must be weekdays as a list or a comma-separated string of {', '.join(WEEKDAYS)}; "
     "leave it out (or null) for every day"
@@ -116,7 +105,7 @@ def list_all() -> Response:
 @bp.post("")
 def add() -> Response:
     body = json_object()
-    reject_unknown(body, {"at", "days", "routine"})
+    reject_unknown(body, {field.name for field in dataclasses.fields(NewReminder)})
     if "at" not in body:
         raise UnprocessableError("at", "required, a time of day as HH:MM")
     try:
@@ -147,7 +136,8 @@ def change(reminder_id: int) -> Response:
     enabled = body.get("enabled")
     if not isinstance(enabled, bool):
         raise UnprocessableError("enabled", "required, true or false")
-    if not store_reads.set_reminder_enabled(store_engine(), reminder_id, enabled):
+    asked = ReminderChange(enabled)
+    if not store_reads.set_reminder_enabled(store_engine(), reminder_id, asked.enabled):
         raise ApiError(http.HTTPStatus.NOT_FOUND, f"no reminder {reminder_id}")
     notify_reminders_changed()
     return json_reply(ReminderAnswer.of(_existing(reminder_id)).to_json())

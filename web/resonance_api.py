@@ -8,12 +8,14 @@ PUT /api/settings, so the next routine and `companion plan` use it.
 from __future__ import annotations
 
 import http
-from typing import Any, Final
+from typing import Final
 
 from flask import Blueprint, Response
 
+from companion.routines.pacer import BreathPattern
 from companion.store.resonance import get_assessment, list_assessments
 from web import prefs, store_reads
+from web.api_bodies import MAX_ASSESSMENT_ID, ResonanceAdopt
 from web.api_records import ResonanceAdopted, ResonanceAssessment, ResonanceList
 from web.body import json_object, query_int, reject_unknown, whole_number
 from web.problems import ApiError, UnprocessableError
@@ -22,7 +24,6 @@ from web.replies import json_reply, store_engine
 bp = Blueprint("resonance", __name__, url_prefix="/api/resonance")
 
 MAX_LIST: Final = 200
-MAX_ID: Final = 999_999_999
 
 
 @bp.get("")
@@ -40,12 +41,15 @@ def adopt() -> Response:
     body = json_object()
     reject_unknown(body, {"id"})
     assessment_id = whole_number(body.get("id"))
-    if assessment_id is None or not 1 <= assessment_id <= MAX_ID:
-        raise UnprocessableError("id", f"must be an assessment's id, a whole number 1-{MAX_ID}")
+    if assessment_id is None or not 1 <= assessment_id <= MAX_ASSESSMENT_ID:
+        raise UnprocessableError(
+            "id", f"must be an assessment's id, a whole number 1-{MAX_ASSESSMENT_ID}"
+        )
+    asked = ResonanceAdopt(assessment_id)
     engine = store_engine()
-    found = get_assessment(engine, assessment_id)
+    found = get_assessment(engine, asked.id)
     if found is None:
-        raise ApiError(http.HTTPStatus.NOT_FOUND, f"no assessment {assessment_id}")
+        raise ApiError(http.HTTPStatus.NOT_FOUND, f"no assessment {asked.id}")
     if not found["answered"] or found["inhale_s"] is None or found["exhale_s"] is None:
         raise UnprocessableError("id", "that assessment gave no clear answer; there is no pace")
     try:
@@ -56,11 +60,10 @@ def adopt() -> Response:
         raise UnprocessableError(error.field, error.problem) from None
     record = prefs.merged(store_reads.load_setting(engine, prefs.STORE_KEY), checked)
     store_reads.save_settings(engine, {prefs.STORE_KEY: record})
-    pattern: dict[str, Any] = record[prefs.PATTERN]
     adopted = ResonanceAdopted(
-        id=assessment_id,
+        id=asked.id,
         pace_per_min=found["pace_per_min"],
-        pattern=pattern,
+        pattern=BreathPattern(**record[prefs.PATTERN]),
         applies="from the next routine you start",
     )
     return json_reply(adopted.to_json())

@@ -90,7 +90,7 @@ def export(
 
         def summary(day: dt.date) -> dict[str, object] | None:
             found = summary_for(engine, day, tz, now)
-            return found.to_json() if found.sessions else None
+            return dict(found.to_json()) if found.sessions else None
 
         report = export_all(
             engine, target, now=now, tz=tz, summary_for=None if no_summaries else summary

@@ -22,11 +22,15 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
 from companion.events import SessionState
 from companion.heart import physiology
 from companion.summary.advice import Advice, AdviceFacts, choose_advice
+
+if TYPE_CHECKING:
+    # The JSON's types; that module reads this one's enums.
+    from companion.summary import shown
 
 EVENING_STARTS = time(18, 0)
 MORNING_STARTS = time(4, 0)
@@ -37,7 +41,7 @@ PAIN_TREND_POINTS = 1.0
 RMSSD_TREND_FRACTION = 0.10
 ONE_LINE_MAX = 60
 RR_SHARE_FOR_FIGURES = 0.5
-NOT_ENOUGH_SIGNAL = "not enough signal"
+NOT_ENOUGH_SIGNAL: Final = "not enough signal"
 # Plain ASCII: watch faces often lack glyphs beyond it.
 ONE_LINE_SEPARATOR = " | "
 
@@ -235,7 +239,8 @@ class MorningSummary:
     def morning(self) -> tuple[SessionLine, ...]:
         return tuple(s for s in self.sessions if s.part is DayPart.MORNING)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> shown.Summary:
+        """The summary as JSON (its keys and values typed in companion/summary/shown.py)."""
         return {
             "day": self.day.isoformat(),
             "generated_at": self.generated_at.isoformat(),
@@ -572,16 +577,16 @@ def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _session_json(line: SessionLine) -> dict[str, Any]:
+def _session_json(line: SessionLine) -> shown.SummarySession:
     return {
         "id": line.id,
         "routine": line.routine,
         "title": line.title,
-        "part": line.part.value,
+        "part": line.part,
         "started_at": line.started_at.isoformat(),
         "ended_at": None if line.ended_at is None else line.ended_at.isoformat(),
         "duration_s": _round(line.duration_s, 1),
-        "outcome": line.outcome.value,
+        "outcome": line.outcome,
         "steps": {"planned": line.planned_steps, "done": line.completed_steps},
         "pain_before": line.pain_before,
         "pain_after": line.pain_after,
@@ -589,7 +594,7 @@ def _session_json(line: SessionLine) -> dict[str, Any]:
     }
 
 
-def _heart_json(heart: physiology.HeartFigures | None) -> dict[str, Any]:
+def _heart_json(heart: physiology.HeartFigures | None) -> shown.SessionHeart:
     """The session's figures under the same names as the sessions API."""
     if heart is None:
         heart = physiology.HeartFigures(None, None, None, None, 0, 0, None)
@@ -606,9 +611,9 @@ def _heart_json(heart: physiology.HeartFigures | None) -> dict[str, Any]:
     }
 
 
-def _trend_json(trend: Trend, digits: int) -> dict[str, Any]:
+def _trend_json(trend: Trend, digits: int) -> shown.TrendJson:
     return {
-        "direction": trend.direction.value,
+        "direction": trend.direction,
         "change": _round(trend.change, digits),
         "days": [{"day": d.isoformat(), "value": round(v, digits)} for d, v in trend.days],
     }

@@ -65,6 +65,20 @@ def test_two_routines_give_the_summary_of_their_morning(
     assert body["breathing_score"] is not None
 
 
+def test_the_summary_is_described_key_by_key(summary_client: FlaskClient) -> None:
+    body = summary_client.get(f"/api/summary/{DAY.isoformat()}").get_json()
+    session, trend = body["sessions"][0], body["pain"]["trend"]
+
+    assert schema_problems("Summary", body) == []
+    assert schema_problems("Summary", {**body, "weather": "fine"}) != []
+    assert schema_problems("Summary", {**body, "day": "12 May 2026"}) != []
+    assert schema_problems("Summary", {**body, "breathing_note": "noisy"}) != []
+    assert schema_problems("Summary", {**body, "sessions": [{**session, "part": "noon"}]}) != []
+    too_long = {**trend, "days": [{"day": DAY.isoformat(), "value": 1.0}] * 8}
+    assert schema_problems("Summary", {**body, "pain": {**body["pain"], "trend": too_long}}) != []
+    assert schema_problems("Summary", {**body, "advice": {**body["advice"], "key": "rest"}}) != []
+
+
 def test_without_a_day_the_summary_is_todays(summary_client: FlaskClient) -> None:
     today = summary_client.get("/api/summary").get_json()
 
