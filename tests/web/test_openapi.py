@@ -27,7 +27,7 @@ from companion.events import Event, Notice, SessionStarted, SessionState
 from companion.routines.catalog import built_in_routines, load_catalog
 from companion.routines.haptics import Vocabulary
 from companion.routines.pacer import RATE_RANGE_PER_MIN, BreathPattern
-from companion.routines.plan import PlanSettings, compile_plan, compose_plan
+from companion.routines.plan import PlanSettings, compile_plan, compose_plan, with_band_writes
 from companion.routines.progression import ProgressionLevel
 from companion.routines.watch import SafetySettings
 from companion.session.host import FIRST_LEVEL, CoreSettings, SessionHost
@@ -442,6 +442,22 @@ def test_a_session_event_fits_its_schema_with_the_whole_plan_and_with_the_outlin
     for shown in (event, dataclasses.replace(event, plan=plan.outline())):
         assert schema_problems("SessionStarted", shown.to_json()) == []
     assert event.to_json()["plan"]["cues"][0]["writes"]
+
+
+def test_the_plan_as_stored_and_uncomposed_fits_the_plan_json_schema() -> None:
+    routine = built_in_routines(load_catalog())["taster"]
+    profile = load_profiles(None)["immediate-alert"]
+    plan = compile_plan(routine, PlanSettings(), FIRST_LEVEL)
+    stored = with_band_writes(compose_plan(plan, Vocabulary.from_profile(profile)))
+    uncomposed = plan.to_json(profile.writes_json)
+
+    assert stored["band_writes"] and {"fate", "start_s"} <= set(stored["cues"][0])
+    assert schema_problems("PlanJson", stored) == []
+    assert uncomposed["cues"][0]["writes"] and schema_problems("PlanJson", uncomposed) == []
+    step = stored["steps"][0]
+    assert schema_problems("PlanJson", {**stored, "steps": [{**step, "mode": "nap"}]}) != []
+    cue = stored["cues"][0]
+    assert schema_problems("PlanJson", {**stored, "cues": [{**cue, "fate": "lost"}]}) != []
 
 
 def test_the_fake_core_answers_with_what_the_schema_describes(core: FakeCore) -> None:
