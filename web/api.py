@@ -12,7 +12,7 @@ from werkzeug.routing import BaseConverter
 from companion.errors import UnknownNameError
 from companion.session.status import to_json
 from web import prefs, store_reads
-from web.api_bodies import Choose, PainAfter, Scan, StartSession
+from web.api_bodies import Choose, PainAfter, Scan, StartSession, field_names
 from web.api_records import (
     Chosen,
     Csrf,
@@ -82,7 +82,7 @@ def routines() -> Response:
 @bp.post("/session")
 def start_session() -> Response:
     body = json_object()
-    reject_unknown(body, {"routine", "pain_before"})
+    reject_unknown(body, field_names(StartSession))
     start = StartSession(
         routine=text_field(body, "routine", max_len=MAX_ROUTINE_NAME),
         pain_before=pain_rating(body, "pain_before", required=False),
@@ -115,7 +115,7 @@ for _name in COMMANDS:
 @bp.post("/session/rating")
 def rate_after() -> Response:
     body = json_object()
-    reject_unknown(body, {"pain_after"})
+    reject_unknown(body, field_names(PainAfter))
     pain = pain_rating(body, "pain_after", required=True)
     assert pain is not None
     rating = PainAfter(pain)
@@ -207,7 +207,7 @@ def devices() -> Response:
 def scan() -> Response:
     settings = web_state().settings
     body = json_object(required=False)
-    reject_unknown(body, {"timeout_s"})
+    reject_unknown(body, field_names(Scan))
     timeout = body.get("timeout_s", settings.scan_timeout_s)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float):
         raise UnprocessableError("timeout_s", "must be a number of seconds")
@@ -224,7 +224,7 @@ def scan() -> Response:
 @bp.post("/devices/choose")
 def choose() -> Response:
     body = json_object()
-    reject_unknown(body, {"address"})
+    reject_unknown(body, field_names(Choose))
     if "address" not in body:
         raise UnprocessableError("address", "required: a Bluetooth address, or null to forget")
     address = body["address"]

@@ -12,8 +12,9 @@ One rule no JSON Schema can state, that a breathing pattern's four phases togeth
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Annotated, ClassVar, Final
+from typing import Annotated, Any, ClassVar, Final
 
 from annotated_types import Interval
 from pydantic import ConfigDict, Field, WithJsonSchema, with_config
@@ -183,6 +184,14 @@ class ResonanceAdopt:
 
     __pydantic_config__: ClassVar[ConfigDict] = _CLOSED
     id: Annotated[int, Interval(ge=1, le=MAX_ASSESSMENT_ID)]
+
+
+def field_names(body: type[Any]) -> frozenset[str]:
+    """The fields a body may have (a record's fields, a typed dict's keys): what its
+    handler lets through ``reject_unknown``."""
+    if dataclasses.is_dataclass(body):
+        return frozenset(field.name for field in dataclasses.fields(body))
+    return frozenset(body.__required_keys__ | body.__optional_keys__)
 
 
 # Every body the API takes (each named in web/openapi.py's OPERATIONS).

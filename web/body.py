@@ -5,6 +5,7 @@ from __future__ import annotations
 import http
 import json
 import re
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from flask import request
@@ -48,7 +49,7 @@ def json_object(*, required: bool = True) -> dict[str, Any]:
     return value
 
 
-def reject_unknown(body: dict[str, Any], allowed: set[str]) -> None:
+def reject_unknown(body: dict[str, Any], allowed: AbstractSet[str]) -> None:
     unknown = sorted(set(body) - allowed)
     if unknown:
         known = ", ".join(sorted(allowed))

@@ -6,7 +6,6 @@ follows at once (``SessionControl.reminders_changed``).
 
 from __future__ import annotations
 
-import dataclasses
 import http
 import time
 from typing import Any, Final
@@ -16,7 +15,7 @@ from werkzeug.routing import BaseConverter
 
 from companion.reminders.model import WEEKDAYS, Reminder, parse_days
 from web import store_reads
-from web.api_bodies import DAY_WORDS, NewReminder, ReminderChange
+from web.api_bodies import DAY_WORDS, NewReminder, ReminderChange, field_names
 from web.api_records import Reminder as ReminderAnswer
 from web.api_records import ReminderList, Snoozed
 from web.body import MAX_ROUTINE_NAME, json_object, reject_unknown, text_field
@@ -105,7 +104,7 @@ def list_all() -> Response:
 @bp.post("")
 def add() -> Response:
     body = json_object()
-    reject_unknown(body, {field.name for field in dataclasses.fields(NewReminder)})
+    reject_unknown(body, field_names(NewReminder))
     if "at" not in body:
         raise UnprocessableError("at", "required, a time of day as HH:MM")
     try:
@@ -132,7 +131,7 @@ def one(reminder_id: int) -> Response:
 @bp.patch("/<rid:reminder_id>")
 def change(reminder_id: int) -> Response:
     body = json_object()
-    reject_unknown(body, {"enabled"})
+    reject_unknown(body, field_names(ReminderChange))
     enabled = body.get("enabled")
     if not isinstance(enabled, bool):
         raise UnprocessableError("enabled", "required, true or false")

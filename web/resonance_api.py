@@ -15,7 +15,7 @@ from flask import Blueprint, Response
 from companion.routines.pacer import BreathPattern
 from companion.store.resonance import get_assessment, list_assessments
 from web import prefs, store_reads
-from web.api_bodies import MAX_ASSESSMENT_ID, ResonanceAdopt
+from web.api_bodies import MAX_ASSESSMENT_ID, ResonanceAdopt, field_names
 from web.api_records import ResonanceAdopted, ResonanceAssessment, ResonanceList
 from web.body import json_object, query_int, reject_unknown, whole_number
 from web.problems import ApiError, UnprocessableError
@@ -39,7 +39,7 @@ def assessments() -> Response:
 @bp.post("/adopt")
 def adopt() -> Response:
     body = json_object()
-    reject_unknown(body, {"id"})
+    reject_unknown(body, field_names(ResonanceAdopt))
     assessment_id = whole_number(body.get("id"))
     if assessment_id is None or not 1 <= assessment_id <= MAX_ASSESSMENT_ID:
         raise UnprocessableError(

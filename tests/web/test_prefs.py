@@ -6,8 +6,12 @@ from typing import Any
 
 import pytest
 
+from companion.preferences import PATTERN_FIELDS, UNITS
+from companion.routines.pacer import BreathPattern
+from web.api_bodies import Pattern, SettingsUpdate, Units, field_names
 from web.prefs import (
     DEFAULTS,
+    SETTING_KEYS,
     PrefsError,
     check_update,
     merged,
@@ -121,3 +125,10 @@ def test_merging_keeps_what_the_update_leaves_out_and_drops_a_null_pattern(
     stored: Any, update: dict[str, Any], expected: dict[str, Any]
 ) -> None:
     assert merged(stored, update) == expected
+
+
+def test_the_described_settings_bodies_name_exactly_what_the_parser_takes() -> None:
+    assert field_names(SettingsUpdate) == set(SETTING_KEYS)
+    assert field_names(Pattern) == set(PATTERN_FIELDS)
+    assert field_names(Units) == set(DEFAULTS[UNITS])
+    assert {key: getattr(Pattern(), key) for key in PATTERN_FIELDS} == BreathPattern().to_json()
