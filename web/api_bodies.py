@@ -70,47 +70,48 @@ def _seconds(bounds: tuple[float, float]) -> Interval:
 
 
 @dataclass(frozen=True)
-class Empty:
-    """No body, or an empty object."""
+class _Body:
+    """A request body: a field it does not name is refused (``reject_unknown``)."""
 
     __pydantic_config__: ClassVar[ConfigDict] = _CLOSED
 
 
 @dataclass(frozen=True)
-class StartSession:
+class Empty(_Body):
+    """No body, or an empty object."""
+
+
+@dataclass(frozen=True)
+class StartSession(_Body):
     """Start a routine, with the pain felt before it (0-10) if given."""
 
-    __pydantic_config__: ClassVar[ConfigDict] = _CLOSED
     routine: RoutineName
     pain_before: PainRating | None = None
 
 
 @dataclass(frozen=True)
-class PainAfter:
+class PainAfter(_Body):
     """The pain felt after the most recent routine (0-10)."""
 
-    __pydantic_config__: ClassVar[ConfigDict] = _CLOSED
     pain_after: PainRating
 
 
 @dataclass(frozen=True)
-class Scan:
+class Scan(_Body):
     """How long to listen for bands (seconds; the server's default when left out)."""
 
-    __pydantic_config__: ClassVar[ConfigDict] = _CLOSED
     timeout_s: ScanSeconds = _SETTINGS.scan_timeout_s
 
 
 @dataclass(frozen=True)
-class Choose:
+class Choose(_Body):
     """The band to use from now on, or null to forget the choice."""
 
-    __pydantic_config__: ClassVar[ConfigDict] = _CLOSED
     address: Address | None
 
 
 @dataclass(frozen=True)
-class Pattern:
+class Pattern(_Body):
     """A breathing pattern (``companion.preferences.check_pattern``); fields left out take
     their defaults."""
 
@@ -158,7 +159,6 @@ class SettingsUpdate(TypedDict, total=False):
 class NewReminder:
     """A reminder to add (web/reminders_api.py ``add``)."""
 
-    __pydantic_config__: ClassVar[ConfigDict] = _CLOSED
     at: TimeOfDay
     routine: RoutineName
     days: Annotated[
@@ -171,18 +171,16 @@ class NewReminder:
 
 
 @dataclass(frozen=True)
-class ReminderChange:
+class ReminderChange(_Body):
     """Turn a reminder on or off."""
 
-    __pydantic_config__: ClassVar[ConfigDict] = _CLOSED
     enabled: bool
 
 
 @dataclass(frozen=True)
-class ResonanceAdopt:
+class ResonanceAdopt(_Body):
     """The assessment whose pace to adopt (web/resonance_api.py ``adopt``)."""
 
-    __pydantic_config__: ClassVar[ConfigDict] = _CLOSED
     id: Annotated[int, Interval(ge=1, le=MAX_ASSESSMENT_ID)]
 
 
