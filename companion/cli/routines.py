@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import json
 import signal
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from companion.events import Event
     from companion.routines.pacer import BreathPattern
     from companion.routines.progression import ProgressionLevel
+
+_T = TypeVar("_T")
 
 
 @click.command()
@@ -78,35 +81,47 @@ def _progression_now(settings: Settings) -> ProgressionLevel:
     (a history that cannot be read is said so, and the plan starts gently)."""
     from companion.routines.progression import ProgressionPolicy, progression_level
 
-    if not settings.db_path_exists():
-        return progression_level([], ProgressionPolicy())
-    from companion.store.progress import progression_level_from_store
+    def read(db_url: str) -> ProgressionLevel:
+        from companion.store.progress import progression_level_from_store
 
-    try:
-        return progression_level_from_store(settings.db_url)
-    except Exception as exc:
-        problem = as_companion_error(exc, settings)
-        if problem is None:
-            raise
-        click.echo(f"warning: your history cannot be read, so this is level 1: {problem}", err=True)
-        return progression_level([], ProgressionPolicy())
+        return progression_level_from_store(db_url)
+
+    return _from_store(
+        settings,
+        read,
+        lambda: progression_level([], ProgressionPolicy()),
+        "your history cannot be read, so this is level 1",
+    )
 
 
 def _saved_pattern_now(settings: Settings) -> BreathPattern | None:
     """The pattern saved in Settings (None: each routine's own), as the next session reads
     it; a store that cannot be read is said so, and the routine's own pattern is shown."""
-    if not settings.db_path_exists():
-        return None
-    from companion.store.saved_pattern import saved_pattern_from_store
 
+    def read(db_url: str) -> BreathPattern | None:
+        from companion.store.saved_pattern import saved_pattern_from_store
+
+        return saved_pattern_from_store(db_url)
+
+    return _from_store(settings, read, lambda: None, "saved settings cannot be read")
+
+
+def _from_store(
+    settings: Settings, read: Callable[[str], _T], fallback: Callable[[], _T], warning: str
+) -> _T:
+    """``read`` of the store when there is one, else ``fallback``; a store that cannot be
+    read is a warning on stderr, not a failed command (any other error still raises).
+    The readers import the store themselves: without a store, ``plan`` loads none of it."""
+    if not settings.db_path_exists():
+        return fallback()
     try:
-        return saved_pattern_from_store(settings.db_url)
+        return read(settings.db_url)
     except Exception as exc:
         problem = as_companion_error(exc, settings)
         if problem is None:
             raise
-        click.echo(f"warning: saved settings cannot be read: {problem}", err=True)
-        return None
+        click.echo(f"warning: {warning}: {problem}", err=True)
+        return fallback()
 
 
 @click.command()
