@@ -221,3 +221,19 @@ def test_plan_works_beside_a_malformed_routine_and_one_linked_to_dev_zero(tmp_pa
     assert result.exit_code == 0
     assert "Taster" in result.stdout
     assert "typo.toml: field 'stepz'" in result.stderr
+
+
+def test_plan_beside_a_damaged_database_warns_twice_and_shows_the_gentle_plan(
+    tmp_path: Path,
+) -> None:
+    _database(tmp_path).write_bytes(b"this is not a database" * 100)
+
+    result = CliRunner().invoke(main, ["plan", "taster"], env={"COMPANION_DATA_DIR": str(tmp_path)})
+
+    assert result.exit_code == 0, result.stderr
+    warnings = result.stderr.splitlines()
+    assert [w.split(":")[0] for w in warnings] == ["warning", "warning"]
+    assert "your history cannot be read, so this is level 1" in warnings[0]
+    assert "saved settings cannot be read" in warnings[1]
+    assert all("is damaged" in w for w in warnings)
+    assert "Level 1 of 4: starting gently" in result.stdout
