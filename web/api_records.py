@@ -15,17 +15,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, NotRequired, cast
 
-from annotated_types import Ge
 from pydantic import Field, WithJsonSchema
 from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
-from companion.cues import CueName
 from companion.heart.gaps import Gap
 from companion.preferences import HR_CEILING, UNITS
 from companion.reminders import model as reminder_model
-from companion.routines.catalog import Mode, Side
-from companion.routines.haptics import Fate
 from companion.routines.pacer import BreathPattern
+from companion.routines.plan_json import PlanJson
 from companion.store import queries
 from companion.store.queries import (
     CueRow,
@@ -265,70 +262,6 @@ def _rows_json(rows: Iterable[Any]) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
-
-
-class CueWrite(TypedDict):
-    """One write of a cue's pattern: ``after_s`` from the cue's ``at_s``, the value in hex."""
-
-    after_s: float
-    characteristic: str
-    value: str
-
-
-class PlanCue(TypedDict):
-    """A cue of the plan (``PlannedCue.to_json``): once composed for a band, with what
-    became of it on the band's one channel (``fate``, ``reason``) and when its pattern
-    starts (``start_s``)."""
-
-    at_s: float
-    cue: CueName
-    step: int
-    writes: list[CueWrite]
-    fate: NotRequired[Fate]
-    reason: NotRequired[str]
-    start_s: NotRequired[float]
-
-
-class PlanStep(TypedDict):
-    """A step of the plan (``PlannedStep.to_json``): its instructions are shown as it
-    starts, and its own breathing pattern only when it has one."""
-
-    index: Annotated[int, Ge(0)]
-    name: str
-    exercise: str
-    side: Side | None
-    mode: Mode
-    start_s: float
-    end_s: float
-    breaths: int | None
-    reps: int | None
-    pattern: NotRequired[BreathPattern]
-
-
-class PlanBandWrite(TypedDict):
-    """One write of the band's whole sequence, at a plan offset."""
-
-    at_s: float
-    cue: CueName
-    characteristic: str
-    value: str
-
-
-class PlanJson(TypedDict):
-    """A routine's plan as ``Plan.to_json`` writes it: its steps and breathing pattern;
-    with the cue timeline (``cues``) where it is stored and in `companion session
-    --jsonl`, without it on the dashboard's stream; the band's whole write sequence
-    (``band_writes``) where a plan composed for a band is stored."""
-
-    routine: str
-    title: str
-    level: int
-    level_reason: str
-    total_s: float
-    pattern: BreathPattern
-    steps: list[PlanStep]
-    cues: NotRequired[list[PlanCue]]
-    band_writes: NotRequired[list[PlanBandWrite]]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,8 +7,9 @@
   the server turns into JSON: what the session host answers (``companion.session.status``:
   the status snapshot, the routine list, a session's status), the live stream's events
   (``companion.events``), the morning summary (``companion.summary.shown``, the type of
-  ``MorningSummary.to_json``), the other answers (web/api_records.py, among them the plan's
-  JSON) and the request bodies (web/api_bodies.py, as the server reads them).
+  ``MorningSummary.to_json``), the plan's JSON (``companion.routines.plan_json``, the type
+  of ``Plan.to_json``), the other answers (web/api_records.py) and the request bodies
+  (web/api_bodies.py, as the server reads them).
 - Only a routine's name and the error body are stated by hand (web/openapi_stated.py).
 
 Routine names are the one part that changes while the service runs (routine files in the
@@ -33,11 +34,12 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 from companion.errors import CompanionError
 from companion.events import Event
 from companion.routines.plan import Plan
+from companion.routines.plan_json import PlanJson
 from companion.session.control import SessionControl
 from companion.session.status import RoutineSummary, SessionStatus, Status
 from companion.summary.shown import Summary
 from web.api_bodies import DAY_WORDS, REQUESTS
-from web.api_records import ANSWERS, PlanJson
+from web.api_records import ANSWERS
 from web.body import MAX_ROUTINE_NAME
 from web.openapi_stated import ROUTINE_NAME, STATED_SCHEMAS, ref
 from web.schema_patterns import anchored, iso_day_on_or_after

@@ -9,9 +9,10 @@ ends the plan. Offsets are rounded to milliseconds so the JSON form is stable.
 
 from __future__ import annotations
 
+import enum
 import math
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from companion.cues import CueName
@@ -20,13 +21,16 @@ from companion.routines.haptics import CueRequest, Delivery, Vocabulary, compose
 from companion.routines.pacer import DEFAULT_PATTERN, BreathPattern, BreathPhase, format_span
 
 if TYPE_CHECKING:
-    # Only named in a signature: progression reads the session states of companion.events,
-    # which carries plans, so importing it here would close a cycle.
+    # Only named in signatures, and importing either here would close a cycle: the types
+    # of the plan's JSON describe BandWrite by the record below, and progression reads the
+    # session states of companion.events, which carries plans.
+    from companion.routines.plan_json import BandWriteJson, CueWrite, PlanCue, PlanJson, PlanStep
     from companion.routines.progression import ProgressionLevel
 
 MAX_REST_BREATHS = 5
-# The profile's writes of a cue, as JSON (for a plan not composed for a band).
-CueWrites = Callable[[str], list[dict[str, Any]]]
+# The profile's writes of a cue, as JSON (``DeviceProfile.writes_json``; for a plan not
+# composed for a band): each with the keys of ``CueWrite``.
+CueWrites = Callable[[str], Sequence[Mapping[str, Any]]]
 
 
 # The cues a plan lays down, in the order of cues due at the same instant: the step that
@@ -75,14 +79,14 @@ class PlannedStep:
         assert count is not None  # __post_init__ guarantees one of them
         return count
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> PlanStep:
         """The step as the plan's JSON lists it (its instructions are shown as it starts)."""
-        shown: dict[str, Any] = {
+        shown: PlanStep = {
             "index": self.index,
             "name": self.name,
             "exercise": self.exercise,
-            "side": self.side.value if self.side else None,
-            "mode": self.mode.value,
+            "side": self.side,
+            "mode": self.mode,
             "start_s": self.start_s,
             "end_s": self.end_s,
             "breaths": self.breaths,
@@ -101,15 +105,24 @@ class PlannedCue:
     # How the cue reaches the band's one channel, once the plan is composed for a band.
     delivery: Delivery | None = None
 
-    def to_json(self, profile_writes: list[dict[str, Any]]) -> dict[str, Any]:
+    def to_json(self, profile_writes: Sequence[Mapping[str, Any]]) -> PlanCue:
         """The cue with its writes: as composed for the band, else ``profile_writes``."""
-        base: dict[str, Any] = {"at_s": self.at_s, "cue": self.cue.value, "step": self.step}
         delivery = self.delivery
         if delivery is None:
-            return {**base, "writes": profile_writes}
+            writes: list[CueWrite] = [
+                {
+                    "after_s": write["after_s"],
+                    "characteristic": write["characteristic"],
+                    "value": write["value"],
+                }
+                for write in profile_writes
+            ]
+            return {"at_s": self.at_s, "cue": self.cue, "step": self.step, "writes": writes}
         return {
-            **base,
-            "fate": delivery.fate.value,
+            "at_s": self.at_s,
+            "cue": self.cue,
+            "step": self.step,
+            "fate": delivery.fate,
             "reason": delivery.reason,
             "start_s": delivery.start_s,
             "writes": [
@@ -142,7 +155,7 @@ class Plan:
         plan it keeps must stay small (the whole one is tens of kB)."""
         return replace(self, cues=(), vocabulary=None)
 
-    def to_json(self, cue_writes: CueWrites | None = None) -> dict[str, Any]:
+    def to_json(self, cue_writes: CueWrites | None = None) -> PlanJson:
         """The plan as it is sent out with the session (the one JSON form).
 
         A composed plan lists each cue's writes as the band will get them (``after_s`` from
@@ -153,7 +166,7 @@ class Plan:
         own event) and ``with_band_writes`` (what the store keeps and `companion plan`
         shows).
         """
-        shown: dict[str, Any] = {
+        shown: PlanJson = {
             "routine": self.routine,
             "title": self.title,
             "level": self.level,
@@ -342,12 +355,13 @@ class BandWrite:
     characteristic: str
     value: str  # hex, as device profiles and the band's own output write it
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> BandWriteJson:
+        """The write field by field (the cue by its plain name): the one declaration of the
+        band-write JSON is this record (``BandWriteJson`` describes it by it)."""
         return {
-            "at_s": self.at_s,
-            "cue": self.cue.value,
-            "characteristic": self.characteristic,
-            "value": self.value,
+            field.name: value.value if isinstance(value, enum.Enum) else value
+            for field in fields(self)
+            for value in (getattr(self, field.name),)
         }
 
 
@@ -374,7 +388,7 @@ def band_script(plan: Plan) -> tuple[BandWrite, ...]:
     )
 
 
-def with_band_writes(plan: Plan, cue_writes: CueWrites | None = None) -> dict[str, Any]:
+def with_band_writes(plan: Plan, cue_writes: CueWrites | None = None) -> PlanJson:
     """The plan's JSON and, once composed for a band, its whole write sequence
     (``band_writes``): what the store keeps with a session and `companion plan --json`
     shows."""

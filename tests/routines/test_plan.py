@@ -335,15 +335,19 @@ def test_retime_from_refuses_a_step_the_plan_does_not_have(from_step: int) -> No
 # --- JSON and text ---------------------------------------------------------------------------
 
 
+# A write as a device profile gives it (``DeviceProfile.writes_json``).
+BUZZ = {"after_s": 0.0, "characteristic": "2a06", "value": "02"}
+
+
 def test_plan_json_has_exactly_the_agreed_fields_and_the_profile_writes() -> None:
     asked: list[str] = []
 
     def cue_writes(cue: str) -> list[dict[str, Any]]:
         asked.append(cue)
-        return [{"char": "2a06", "value": "02"}] if cue == "hold-end" else []
+        return [dict(BUZZ)] if cue == "hold-end" else []
 
     plan = compile_plan(ROUTINES["taster"], PlanSettings(rest_breaths=0), LEVEL_1)
-    buzz = [{"char": "2a06", "value": "02"}]
+    buzz = [BUZZ]
     assert plan.to_json(cue_writes) == {
         "routine": "taster",
         "title": "Taster",
