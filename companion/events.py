@@ -2,7 +2,9 @@
 
 Every event is a frozen value. ``mono`` is the monotonic time it happened (used for
 ordering and timing inside the core); ``wall`` is the Unix time attached for storage
-and display. ``to_json`` gives the payload sent to the dashboard and the CLI.
+and display. ``to_json`` gives the payload sent to the dashboard and the CLI;
+``on_dashboard`` says whether the dashboard's stream gets the event at all (the session
+host's feed sends it, and the API's description lists it, exactly when it is true).
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ _SESSION_STATE_WORDS: dict[SessionState, str] = {
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Event:
     kind: ClassVar[str] = "event"
+    # Whether the dashboard's live stream carries events of this kind (every subscriber of
+    # the bus, `companion session --jsonl` among them, gets all of them).
+    on_dashboard: ClassVar[bool] = True
     mono: float
     wall: float
 
@@ -151,6 +156,7 @@ class BandScript(Event):
     dashboard (which shows cues, not writes); ``companion session --jsonl`` prints it."""
 
     kind: ClassVar[str] = "band_script"
+    on_dashboard: ClassVar[bool] = False
     run_id: str
     writes: tuple[BandWrite, ...]
 

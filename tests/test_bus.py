@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from typing import ClassVar
 
 from companion.ble.profiles import load_profiles
 from companion.bus import EventBus
@@ -150,6 +152,47 @@ async def test_the_band_script_follows_the_start_on_the_bus_and_stays_off_the_da
         shown.append(event)
     assert any(isinstance(e, SessionStarted) for e in shown)
     assert not any(isinstance(e, BandScript) for e in shown)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _OnDashboard(Event):
+    kind: ClassVar[str] = "test_shown"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _OffDashboard(Event):
+    kind: ClassVar[str] = "test_kept"
+    on_dashboard: ClassVar[bool] = False
+
+
+def test_the_dashboard_feed_gets_exactly_the_events_that_say_they_reach_it() -> None:
+    bus = EventBus()
+    on_bus: list[Event] = []
+    bus.subscribe(on_bus.append)
+    core = SessionHost(
+        bus=bus,
+        link=None,
+        routines=load_routines(None),
+        profile_for_plans=None,
+        settings=CoreSettings(pattern=None, safety=SafetySettings()),
+        progression=_first_level,
+    )
+    feed = core.feed.subscribe()
+    published = [
+        _OnDashboard(mono=0.0, wall=0.0),
+        _OffDashboard(mono=0.0, wall=0.0),
+        BandScript(mono=0.0, wall=0.0, run_id="r", writes=()),
+        Notice(mono=0.0, wall=0.0, level="info", topic="t", message="m"),
+    ]
+    for event in published:
+        bus.publish(event)
+    shown = []
+    while (event := feed.get(0.0)) is not None:
+        shown.append(event)
+
+    assert on_bus == published
+    assert shown == [e for e in published if e.on_dashboard]
+    assert [type(e) for e in shown] == [_OnDashboard, Notice]
 
 
 async def test_a_plan_not_composed_for_a_band_has_no_band_script() -> None:

@@ -269,7 +269,8 @@ class _RecordSchemas(GenerateJsonSchema):
 
 
 def _event_kinds() -> dict[str, type[Event]]:
-    """Every event the companion publishes, by the name it is streamed under."""
+    """Every event the dashboard's stream sends (``Event.on_dashboard``), by the name it is
+    streamed under."""
     for module in EVENT_MODULES:
         importlib.import_module(module)  # so the answer does not depend on what ran before
     found: dict[str, type[Event]] = {}
@@ -277,7 +278,8 @@ def _event_kinds() -> dict[str, type[Event]]:
     while pending:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
-        if cls.__module__ in EVENT_MODULES:  # not an event a test made up
+        # Not an event a test made up, nor one the session host keeps off the stream.
+        if cls.__module__ in EVENT_MODULES and cls.on_dashboard:
             found[cls.kind] = cls
     return dict(sorted(found.items()))
 

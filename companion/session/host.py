@@ -349,8 +349,8 @@ class SessionHost:
 def _for_dashboard(event: Event) -> Event | None:
     """The plan's cue timeline and the band's script are for the store, the CLI and
     `companion plan`; the page paces from the steps and the cue events (``Plan.outline``).
-    None: the dashboard does not get the event."""
-    if isinstance(event, BandScript):
+    None: the dashboard does not get the event (``Event.on_dashboard``)."""
+    if not event.on_dashboard:
         return None
     if not isinstance(event, SessionStarted):
         return event

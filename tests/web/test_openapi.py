@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 import companion
 from companion.ble.profiles import load_profiles
 from companion.bus import EventBus
-from companion.events import Event, Notice, SessionStarted, SessionState
+from companion.events import BandScript, Event, Notice, SessionStarted, SessionState
 from companion.routines.catalog import built_in_routines, load_catalog
 from companion.routines.haptics import Vocabulary
 from companion.routines.pacer import RATE_RANGE_PER_MIN, BreathPattern
@@ -133,19 +133,26 @@ def test_the_stream_names_every_event_kind_the_companion_has() -> None:
 STREAM_SCHEMAS = openapi_document()["components"]["schemas"]
 
 
-def test_every_event_the_companion_defines_is_described() -> None:
+def test_exactly_the_events_the_dashboard_receives_are_described() -> None:
     for module in pkgutil.walk_packages(companion.__path__, "companion."):
         if not module.name.endswith("__main__"):
             importlib.import_module(module.name)
-    defined = set()
+    on_dashboard, off_dashboard = set(), set()
     pending = list(Event.__subclasses__())
     while pending:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
         if cls.__module__.startswith("companion."):
-            defined.add(cls.kind)
+            (on_dashboard if cls.on_dashboard else off_dashboard).add(cls)
+    stream = openapi_document()["paths"]["/api/stream"]["get"]["responses"]["200"]
+    described = stream["content"]["text/event-stream"]["x-events"]
 
-    assert defined == set(stream_event_kinds()) - {"status"}
+    assert {cls.kind for cls in on_dashboard} == set(stream_event_kinds()) - {"status"}
+    assert set(described) == set(stream_event_kinds())
+    # The band's script stays on the bus (the store, `companion session --jsonl`).
+    assert BandScript in off_dashboard
+    assert "band_script" not in described
+    assert not {cls.__name__ for cls in off_dashboard} & set(STREAM_SCHEMAS)
 
 
 def test_every_reference_resolves() -> None:
