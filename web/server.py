@@ -134,8 +134,11 @@ class RunningServer:
         self._closed = True
         shutdown(self._app)
         deadline = time.monotonic() + STOP_TIMEOUT_S
-        # Waits for every worker thread to finish its task: each open stream sees the
-        # shutdown flag within a poll and ends (giving its feed subscription back).
+        # Each open stream sees the shutdown flag within a poll, ends, and gives its feed
+        # subscription back; waitress is stopped only once they have.
+        poll_s = web_state(self._app).settings.poll_s
+        while self._streams_open() and time.monotonic() < deadline:
+            time.sleep(poll_s / 2)
         self._server.task_dispatcher.shutdown(timeout=max(0.0, deadline - time.monotonic()))
         socket_map = getattr(self._server, "_map", None) or self._server.map
         # Let the loop thread send what the last responses wrote (a stream's final bytes),
@@ -161,6 +164,15 @@ class RunningServer:
         if self._thread.is_alive():
             _LOGGER.warning("web server thread did not stop within %ss", STOP_TIMEOUT_S)
         _LOGGER.info("web server on %s stopped", self.url)
+
+    def _streams_open(self) -> int:
+        """Open streams as the live feed counts them (the one count of them); 0 when the core
+        cannot say (it is stopping), so there is nothing left to wait for."""
+        try:
+            return web_state(self._app).core.status().streams
+        except Exception as error:
+            _LOGGER.debug("no stream count from the core while stopping: %s", error)
+            return 0
 
 
 def serve(
