@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 from typing import ClassVar
 
-from companion.ble.profiles import load_profiles
+from companion.ble.profiles import DeviceProfile, load_profiles
 from companion.bus import EventBus
 from companion.cues import CueName
 from companion.events import (
@@ -65,16 +65,29 @@ async def _first_level(_routine: str) -> ProgressionLevel:
     return progression_level([], ProgressionPolicy())
 
 
-async def test_the_dashboard_feed_gets_the_sample_before_the_safety_pause_it_caused() -> None:
-    bus = EventBus()
-    core = SessionHost(
+def _host(
+    bus: EventBus,
+    *,
+    profile: DeviceProfile | None = None,
+    safety: SafetySettings | None = None,
+) -> tuple[SessionHost, list[Event]]:
+    """A session host on ``bus`` with the built-in routines, and every event the bus carried."""
+    on_bus: list[Event] = []
+    bus.subscribe(on_bus.append)
+    host = SessionHost(
         bus=bus,
         link=None,
         routines=load_routines(None),
-        profile_for_plans=None,
-        settings=CoreSettings(pattern=None, safety=SafetySettings(sustained_s=0.0)),
+        profile_for_plans=profile,
+        settings=CoreSettings(pattern=None, safety=safety or SafetySettings()),
         progression=_first_level,
     )
+    return host, on_bus
+
+
+async def test_the_dashboard_feed_gets_the_sample_before_the_safety_pause_it_caused() -> None:
+    bus = EventBus()
+    core, _ = _host(bus, safety=SafetySettings(sustained_s=0.0))
     feed = core.feed.subscribe()
     await core.start_session("taster", pain_before=None)
     await asyncio.sleep(0)
@@ -95,16 +108,7 @@ async def test_the_dashboard_feed_gets_the_sample_before_the_safety_pause_it_cau
 
 async def test_the_dashboard_feed_gets_the_plans_steps_and_the_store_the_whole_plan() -> None:
     bus = EventBus()
-    on_bus: list[Event] = []
-    bus.subscribe(on_bus.append)
-    core = SessionHost(
-        bus=bus,
-        link=None,
-        routines=load_routines(None),
-        profile_for_plans=None,
-        settings=CoreSettings(pattern=None, safety=SafetySettings()),
-        progression=_first_level,
-    )
+    core, on_bus = _host(bus)
     feed = core.feed.subscribe()
     await core.start_session("morning", pain_before=None)
     core.command("stop")
@@ -126,16 +130,7 @@ async def test_the_dashboard_feed_gets_the_plans_steps_and_the_store_the_whole_p
 
 async def test_the_band_script_follows_the_start_on_the_bus_and_stays_off_the_dashboard() -> None:
     bus = EventBus()
-    on_bus: list[Event] = []
-    bus.subscribe(on_bus.append)
-    core = SessionHost(
-        bus=bus,
-        link=None,
-        routines=load_routines(None),
-        profile_for_plans=load_profiles(None)["immediate-alert"],
-        settings=CoreSettings(pattern=None, safety=SafetySettings()),
-        progression=_first_level,
-    )
+    core, on_bus = _host(bus, profile=load_profiles(None)["immediate-alert"])
     feed = core.feed.subscribe()
     run_id = await core.start_session("taster", pain_before=None)
     core.command("stop")
@@ -167,16 +162,7 @@ class _OffDashboard(Event):
 
 def test_the_dashboard_feed_gets_exactly_the_events_that_say_they_reach_it() -> None:
     bus = EventBus()
-    on_bus: list[Event] = []
-    bus.subscribe(on_bus.append)
-    core = SessionHost(
-        bus=bus,
-        link=None,
-        routines=load_routines(None),
-        profile_for_plans=None,
-        settings=CoreSettings(pattern=None, safety=SafetySettings()),
-        progression=_first_level,
-    )
+    core, on_bus = _host(bus)
     feed = core.feed.subscribe()
     published = [
         _OnDashboard(mono=0.0, wall=0.0),
@@ -197,16 +183,7 @@ def test_the_dashboard_feed_gets_exactly_the_events_that_say_they_reach_it() -> 
 
 async def test_a_plan_not_composed_for_a_band_has_no_band_script() -> None:
     bus = EventBus()
-    on_bus: list[Event] = []
-    bus.subscribe(on_bus.append)
-    core = SessionHost(
-        bus=bus,
-        link=None,
-        routines=load_routines(None),
-        profile_for_plans=load_profiles(None)["polar-h10"],  # no vibration
-        settings=CoreSettings(pattern=None, safety=SafetySettings()),
-        progression=_first_level,
-    )
+    core, on_bus = _host(bus, profile=load_profiles(None)["polar-h10"])  # no vibration
     await core.start_session("taster", pain_before=None)
     core.command("stop")
 
