@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,16 +24,14 @@ from companion.events import (
     SessionStateChanged,
     StepStarted,
 )
-from companion.routines.catalog import Mode, Side
-from companion.routines.pacer import BreathPattern
-from companion.routines.plan import Plan, PlannedStep
 from companion.store.database import (
     create_engine_for_url,
     normalise_url,
     sqlite_url,
     upgrade_to_head,
 )
-from companion.store.writes import EventTranslator, apply_writes
+from tests.support import bedtime_plan, step_started
+from tests.support import record as record  # the store tests' import of it
 
 POSTGRES_URL_ENV = "COMPANION_TEST_POSTGRES_URL"
 POSTGRES_UNAVAILABLE_ENV = "COMPANION_TEST_POSTGRES_UNAVAILABLE"
@@ -87,54 +85,12 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def record(engine: Engine, events: Iterable[Event]) -> None:
-    """Store events the way the recorder would, synchronously, in one transaction."""
-    translator = EventTranslator()
-    with engine.begin() as connection:
-        for event in events:
-            apply_writes(connection, translator.writes_for(event))
-
-
 # --- building histories -----------------------------------------------------------------
 
 T0 = 1_750_000_000.0  # 2025-06-15T15:06:40Z
 BAND = "F0:F1:F2:F3:F4:F5"
 
-PLAN = Plan(
-    routine="bedtime",
-    title="Bedtime unwind",
-    level=2,
-    level_reason="first week: start slow",
-    pattern=BreathPattern(),
-    total_s=60.0,
-    steps=(
-        PlannedStep(
-            index=0,
-            name="Knee to chest",
-            exercise="knee-to-chest",
-            side=Side.LEFT,
-            mode=Mode.HOLD,
-            start_s=0.0,
-            end_s=30.0,
-            instructions="",
-            breaths=3,
-            reps=None,
-        ),
-        PlannedStep(
-            index=1,
-            name="Pelvic tilt",
-            exercise="pelvic-tilt",
-            side=None,
-            mode=Mode.REPS,
-            start_s=30.0,
-            end_s=60.0,
-            instructions="",
-            breaths=None,
-            reps=5,
-        ),
-    ),
-    cues=(),
-)
+PLAN = bedtime_plan(level=2, level_reason="first week: start slow")
 
 
 def started(run_id: str, wall: float, *, pain_before: int | None = 4) -> SessionStarted:
@@ -151,20 +107,7 @@ def started(run_id: str, wall: float, *, pain_before: int | None = 4) -> Session
 
 
 def step(run_id: str, idx: int, wall: float) -> StepStarted:
-    planned = PLAN.steps[idx]
-    return StepStarted(
-        mono=0.0,
-        wall=wall,
-        run_id=run_id,
-        step=idx,
-        name=planned.name,
-        exercise=planned.exercise,
-        side=planned.side,
-        start_s=planned.start_s,
-        end_s=planned.end_s,
-        instructions="",
-        breaths=planned.breaths,
-    )
+    return step_started(run_id, PLAN.steps[idx], wall)
 
 
 def sample(

@@ -1,20 +1,25 @@
-"""What the browser tests share: Chromium, a page that fails its test on any script error,
-the two screens the dashboard is designed for, night light, screenshots, axe-core, and the
-geometry of what is on screen."""
+"""What the browser tests share: the app served on a free port, Chromium, a page that fails
+its test on any script error, the two screens the dashboard is designed for, night light,
+screenshots, axe-core, and the geometry of what is on screen. (The fixtures built on these,
+``browser``, ``server`` and ``page``, are in ``tests/web/conftest.py``.)"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from sqlalchemy import Engine
 
+from companion.session.control import SessionControl
 from tests.support import CHROMIUM, CHROMIUM_ARGS
+from web import RunningServer, WebSettings, create_app, serve
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -28,6 +33,31 @@ PHONE = {"width": 390, "height": 844}
 SCREENS = {"tablet": TABLET, "phone": PHONE}
 MODES = ("day", "night")
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+# A page's stream notices within a second that the server is stopping or the page has gone.
+BROWSER_SETTINGS = WebSettings(heartbeat_s=1.0, poll_s=0.05)
+# For pages that count days (the summary, History): Berlin's, as tests.web.summary_history.
+BERLIN_SETTINGS = dataclasses.replace(BROWSER_SETTINGS, timezone="Europe/Berlin")
+
+
+@contextlib.contextmanager
+def serving(
+    core: SessionControl,
+    store_engine: Engine | None,
+    settings: WebSettings,
+    clock: Callable[[], float] | None = None,
+) -> Iterator[RunningServer]:
+    """The dashboard for ``core``, served by waitress on a port the kernel picks, until the
+    block ends."""
+    running = serve(
+        create_app(core, store_engine=store_engine, settings=settings, clock=clock),
+        "127.0.0.1",
+        0,
+    )
+    try:
+        yield running
+    finally:
+        running.close()
 
 
 # The console error a refused settings value is meant to get.

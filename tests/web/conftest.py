@@ -1,11 +1,12 @@
 """Fixtures for the web tests: a fake core that behaves like SessionControl, a real SQLite
-store filled through the recorder's own event translation, and the app around both."""
+store filled through the recorder's own event translation, and the app around both (also
+served on a free port, with Chromium, for the browser tests)."""
 
 from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import jsonschema_rs
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine
 
 from companion.errors import SessionError, UnknownNameError
@@ -25,11 +27,8 @@ from companion.events import (
     SessionStarted,
     SessionState,
     SessionStateChanged,
-    StepStarted,
 )
-from companion.routines.catalog import Mode, Side
 from companion.routines.pacer import BreathPattern
-from companion.routines.plan import Plan, PlannedStep
 from companion.session.live_feed import DEFAULT_MAX_STREAMS, FeedHub, FeedSubscriber
 from companion.session.status import (
     HeartRateNow,
@@ -41,8 +40,10 @@ from companion.session.status import (
     Status,
 )
 from companion.store.database import create_engine_for_url, sqlite_url, upgrade_to_head
-from companion.store.writes import EventTranslator, apply_writes
-from web import WebSettings, create_app
+from tests.support import KNEE_TO_CHEST, bedtime_plan, step_started
+from tests.support import record as record  # the web tests' import of it
+from tests.web.browser_support import chromium, fresh_page, serving
+from web import RunningServer, WebSettings, create_app
 from web.openapi import openapi_document
 
 BAND = "F0:F1:F2:F3:F4:F5"
@@ -62,17 +63,8 @@ ROUTINES: list[RoutineSummary] = [
     ),
 ]
 PATTERN = {"inhale_s": 4.0, "hold_in_s": 0.0, "exhale_s": 6.0, "hold_out_s": 0.0}
-FIRST_STEP = PlannedStep(
-    index=0,
-    name="Knee to chest",
-    exercise="knee-to-chest",
-    side=Side.LEFT,
-    mode=Mode.HOLD,
-    start_s=0.0,
-    end_s=30.0,
-    instructions="Breathe out as you draw one knee up; hold it gently.",
-    breaths=3,
-    reps=None,
+FIRST_STEP = dataclasses.replace(
+    KNEE_TO_CHEST, instructions="Breathe out as you draw one knee up; hold it gently."
 )
 
 
@@ -256,30 +248,7 @@ def link_event(state: LinkState) -> LinkChanged:
 
 # --- a store with history ----------------------------------------------------------------
 
-PLAN = Plan(
-    routine="bedtime",
-    title="Bedtime unwind",
-    level=1,
-    level_reason="level 1 of 4: starting gently",
-    pattern=BreathPattern(**PATTERN),
-    total_s=60.0,
-    steps=(
-        dataclasses.replace(FIRST_STEP, instructions=""),
-        PlannedStep(
-            index=1,
-            name="Pelvic tilt",
-            exercise="pelvic-tilt",
-            side=None,
-            mode=Mode.REPS,
-            start_s=30.0,
-            end_s=60.0,
-            instructions="",
-            breaths=None,
-            reps=5,
-        ),
-    ),
-    cues=(),
-)
+PLAN = bedtime_plan(level=1, level_reason="level 1 of 4: starting gently")
 
 
 def session_events(run_id: str, wall: float, outcome: SessionState) -> list[Event]:
@@ -299,21 +268,7 @@ def session_events(run_id: str, wall: float, outcome: SessionState) -> list[Even
         ),
     ]
     for idx, planned in enumerate(PLAN.steps):
-        events.append(
-            StepStarted(
-                mono=0.0,
-                wall=wall + planned.start_s,
-                run_id=run_id,
-                step=idx,
-                name=planned.name,
-                exercise=planned.exercise,
-                side=planned.side,
-                start_s=planned.start_s,
-                end_s=planned.end_s,
-                instructions="",
-                breaths=planned.breaths,
-            )
-        )
+        events.append(step_started(run_id, planned, wall + planned.start_s))
         for second in range(int(planned.start_s), int(planned.end_s)):
             events.append(hr_event(60 + second % 7, wall=wall + second))
         if idx == 0:
@@ -341,12 +296,27 @@ def session_events(run_id: str, wall: float, outcome: SessionState) -> list[Even
     return events
 
 
-def record(engine: Engine, events: Iterable[Event]) -> None:
-    """Store events the way the recorder would, synchronously."""
-    translator = EventTranslator()
-    with engine.begin() as connection:
-        for event in events:
-            apply_writes(connection, translator.writes_for(event))
+# --- resonance assessments, as the scorer answers them ---------------------------------------
+
+RESONANCE_ANSWER: dict[str, Any] = {
+    "verdict": "answered",
+    "pace_per_min": 5.5,
+    "confidence": 0.9,
+    "inhale_s": 4.4,
+    "exhale_s": 6.5,
+    "message": "Your resonance pace: 5.5 breaths a minute, confidence 90%.",
+    "paces": [],
+}
+RESONANCE_NO_ANSWER: dict[str, Any] = {
+    **RESONANCE_ANSWER,
+    "verdict": "too_few_good_paces",
+    "pace_per_min": None,
+    "confidence": 0.0,
+    "inhale_s": None,
+    "exhale_s": None,
+    "message": "No clear answer, try again: too few paces had clean enough heartbeats "
+    "(check the band sits snugly and stays in range).",
+}
 
 
 @pytest.fixture(scope="session")
@@ -391,6 +361,46 @@ def app(core: FakeCore, engine: Engine, settings: WebSettings) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+# --- the app served on a free port, for the browser tests -------------------------------------
+
+
+@pytest.fixture
+def stored_history() -> Callable[[], float] | None:
+    """What the store holds when ``server`` starts serving, and the clock that tells the app
+    which day it is (None: the app's own). Nothing more, unless a test file overrides this
+    fixture with its history and the moment it is seen at."""
+    return None
+
+
+@pytest.fixture
+def server(
+    core: FakeCore,
+    engine: Engine,
+    settings: WebSettings,
+    stored_history: Callable[[], float] | None,
+) -> Iterator[RunningServer]:
+    """The dashboard for ``core`` and ``engine``, served by waitress on a free port; a test
+    file serving to a browser overrides ``settings`` (e.g. with ``BROWSER_SETTINGS``)."""
+    with serving(core, engine, settings, stored_history) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium for a whole test file (starting it is most of a test's time); each test
+    gets a fresh context, so no cookies or storage leak from one to the next."""
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser: Browser, server: RunningServer) -> Iterator[Page]:
+    """A page of its own; closed before the server stops, so its live stream never sees
+    the server go away."""
+    with fresh_page(browser) as page:
+        yield page
 
 
 def csrf_of(client: FlaskClient) -> str:

@@ -5,7 +5,7 @@ or AA violation, contrast included. And a routine can be run with the keyboard a
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -13,61 +13,46 @@ from sqlalchemy import Engine
 
 from companion.events import SessionState
 from tests.web.browser_support import (
+    BERLIN_SETTINGS,
     MODES,
     SCREENS,
     WAIT_MS,
     axe_violations,
-    chromium,
     fresh_page,
+    serving,
     shoot,
 )
 from tests.web.conftest import (
     T0,
     FakeCore,
     cue_event,
-    hr_event,
     record,
     session_events,
 )
 from tests.web.summary_history import NOW, events_of, week_of_evenings
-from tests.web.test_bedside_screens import hold_step, session_started
+from tests.web.test_bedside_screens import start_holding
 from tests.web.test_history_browser import add_assessments
-from web import RunningServer, WebSettings, create_app, serve
+from web import RunningServer, WebSettings
 
 pytestmark = pytest.mark.browser
 
 TOKEN = "a-long-enough-test-token-for-the-login-page"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
-
-
 @pytest.fixture
 def settings() -> WebSettings:
-    """What the served app runs with (the fake core's feed takes as many streams)."""
-    return WebSettings(heartbeat_s=1.0, poll_s=0.05, timezone="Europe/Berlin")
+    return BERLIN_SETTINGS
 
 
 @pytest.fixture
-def server(core: FakeCore, engine: Engine, settings: WebSettings) -> Iterator[RunningServer]:
+def stored_history(engine: Engine) -> Callable[[], float]:
     """A week of evening routines (for the summary and History), three with a resonance
     check (answered or not: History's lines under them, Settings' section), and one with a
-    pain stop."""
+    pain stop; seen on the morning after."""
     record(engine, events_of(week_of_evenings()))
     add_assessments(engine)
     record(engine, session_events("older", T0, SessionState.PAIN))
-    app = create_app(
-        core,
-        store_engine=engine,
-        settings=settings,
-        clock=NOW.timestamp,
-    )
-    running = serve(app, "127.0.0.1", 0)
-    yield running
-    running.close()
+    return NOW.timestamp
 
 
 def check_everywhere(
@@ -111,12 +96,8 @@ def test_no_wcag_violations_on_any_page(
 
 
 def test_no_wcag_violations_on_the_login_page(browser: Browser, core: FakeCore) -> None:
-    app = create_app(core, store_engine=None, settings=WebSettings(token=TOKEN))
-    running = serve(app, "127.0.0.1", 0)
-    try:
+    with serving(core, None, WebSettings(token=TOKEN)) as running:
         check_everywhere(browser, running.url + "/login", "login", "#token")
-    finally:
-        running.close()
 
 
 def test_no_wcag_violations_during_and_after_a_routine(
@@ -128,14 +109,7 @@ def test_no_wcag_violations_during_and_after_a_routine(
             key = f"{screen}-{mode}"
             with fresh_page(browser, size, night=mode == "night") as page:
                 page.goto(server.url + "/")
-                page.click("#pain-before [data-value='3']")
-                page.click("#start")
-                expect(page.locator("#running")).to_be_visible()
-                run_id = core.run_id
-                assert run_id is not None
-                core.publish(session_started(run_id))
-                core.publish(hold_step(run_id))
-                core.publish(hr_event(70))
+                run_id = start_holding(page, core, pain=3, hr=70)
                 core.publish(cue_event(run_id, "breath-in", 0.0, duration_s=4.0))
                 expect(page.locator("#phase")).to_have_text("Breathe in")
                 found[f"running {key}"] = axe_violations(page)

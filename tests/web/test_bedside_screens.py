@@ -7,19 +7,17 @@ other, and "Let go" is not swept away by the breath that follows it."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import Engine
 
 from companion.events import Notice, SessionStarted, StepStarted
 from companion.routines.pacer import BreathPattern
 from tests.web.browser_support import (
+    BROWSER_SETTINGS,
     MODES,
     SCREENS,
-    chromium,
     fresh_page,
     off_screen,
     overlapping,
@@ -27,7 +25,7 @@ from tests.web.browser_support import (
     shoot,
 )
 from tests.web.conftest import FIRST_STEP, PLAN, T0, FakeCore, cue_event, hr_event
-from web import RunningServer, WebSettings, create_app, serve
+from web import RunningServer, WebSettings
 
 pytestmark = pytest.mark.browser
 
@@ -62,24 +60,9 @@ HOLD_WAIT_MS = 10_000
 APART = ["#phase", "#countdown", "#instructions", "#pause", "#skip", "#stop", "#pain"]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
-
-
 @pytest.fixture
 def settings() -> WebSettings:
-    """What the served app runs with (the fake core's feed takes as many streams)."""
-    return WebSettings(heartbeat_s=1.0, poll_s=0.05)
-
-
-@pytest.fixture
-def server(core: FakeCore, engine: Engine, settings: WebSettings) -> Iterator[RunningServer]:
-    app = create_app(core, store_engine=engine, settings=settings)
-    running = serve(app, "127.0.0.1", 0)
-    yield running
-    running.close()
+    return BROWSER_SETTINGS
 
 
 def check_running_layout(page: Page, moment: str) -> None:
@@ -106,6 +89,20 @@ def hold_step(run_id: str) -> StepStarted:
     )  # fmt: skip
 
 
+def start_holding(page: Page, core: FakeCore, *, pain: int, hr: int) -> str:
+    """Start the routine from the Now page with ``pain`` before, and have the core take it
+    into its first hold with the heart at ``hr``; the session's id."""
+    page.click(f"#pain-before [data-value='{pain}']")
+    page.click("#start")
+    expect(page.locator("#running")).to_be_visible()
+    run_id = core.run_id
+    assert run_id is not None
+    core.publish(session_started(run_id))
+    core.publish(hold_step(run_id))
+    core.publish(hr_event(hr))
+    return run_id
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_every_moment_of_a_routine_fits_the_screen(
@@ -120,14 +117,7 @@ def test_every_moment_of_a_routine_fits_the_screen(
         assert off_screen(page, ["#pain-before [data-value='10']"]) == []
         assert not scrolls(page)
 
-        page.click("#pain-before [data-value='4']")
-        page.click("#start")
-        expect(page.locator("#running")).to_be_visible()
-        run_id = core.run_id
-        assert run_id is not None
-        core.publish(session_started(run_id))
-        core.publish(hold_step(run_id))
-        core.publish(hr_event(72))
+        run_id = start_holding(page, core, pain=4, hr=72)
         expect(page.locator("#hr-value")).to_have_text("72")
         # The step's name already says its side; the page does not say it twice.
         expect(page.locator("h1", has_text="Knee to chest")).to_have_text("Knee to chest — left")

@@ -28,7 +28,14 @@ from companion.session.status import HeartRateNow
 from companion.store.queries import get_setting
 from companion.store.reminders import add_reminder, list_reminders
 from companion.store.setting_writes import put_setting
-from tests.web.browser_support import WAIT_MS, chromium, fresh_page, shoot
+from tests.web.browser_support import (
+    BERLIN_SETTINGS,
+    BROWSER_SETTINGS,
+    WAIT_MS,
+    fresh_page,
+    serving,
+    shoot,
+)
 from tests.web.conftest import (
     BAND,
     FIRST_STEP,
@@ -42,41 +49,21 @@ from tests.web.conftest import (
     session_events,
 )
 from tests.web.summary_history import NOW, events_of, week_of_evenings
-from web import RunningServer, WebSettings, create_app, serve
+from web import RunningServer, WebSettings
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def settings() -> WebSettings:
-    """What the served app runs with (the fake core's feed takes as many streams)."""
-    return WebSettings(heartbeat_s=1.0, poll_s=0.05)
+    return BROWSER_SETTINGS
 
 
 @pytest.fixture
-def server(core: FakeCore, engine: Engine, settings: WebSettings) -> Iterator[RunningServer]:
+def stored_history(engine: Engine) -> None:
+    """Two sessions, seen by the app's own clock."""
     record(engine, session_events("older", T0, SessionState.COMPLETED))
     record(engine, session_events("newer", T0 + 86_400, SessionState.PAIN))
-    app = create_app(core, store_engine=engine, settings=settings)
-    running = serve(app, "127.0.0.1", 0)
-    yield running
-    running.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One Chromium for the whole file (starting it is most of a test's time); each test
-    gets a fresh context, so no cookies or storage leak from one to the next."""
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser: Browser, server: RunningServer) -> Iterator[Page]:
-    """A page of its own; closed before the server stops, so its live stream never sees
-    the server go away."""
-    with fresh_page(browser) as page:
-        yield page
 
 
 def circle_width(page: Page) -> float:
@@ -306,15 +293,8 @@ def test_the_summary_notice_is_a_banner_that_leads_to_the_summary(
 def summary_server(core: FakeCore, engine: Engine) -> Iterator[RunningServer]:
     """A week of evening routines and this morning's, seen at 09:00 in Berlin."""
     record(engine, events_of(week_of_evenings()))
-    app = create_app(
-        core,
-        store_engine=engine,
-        settings=WebSettings(heartbeat_s=1.0, poll_s=0.05, timezone="Europe/Berlin"),
-        clock=NOW.timestamp,
-    )
-    running = serve(app, "127.0.0.1", 0)
-    yield running
-    running.close()
+    with serving(core, engine, BERLIN_SETTINGS, NOW.timestamp) as running:
+        yield running
 
 
 @pytest.fixture

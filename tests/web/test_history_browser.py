@@ -5,7 +5,7 @@ which Settings then saves as the breathing pattern."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,23 +15,21 @@ from sqlalchemy import Engine
 from companion.events import SessionState
 from companion.store.queries import get_setting
 from companion.store.resonance import save_assessment
-from tests.web.browser_support import MODES, SCREENS, WAIT_MS, chromium, fresh_page, shoot
-from tests.web.conftest import T0, FakeCore, record, session_events
+from tests.web.browser_support import BERLIN_SETTINGS, MODES, SCREENS, WAIT_MS, fresh_page, shoot
+from tests.web.conftest import (
+    RESONANCE_ANSWER,
+    RESONANCE_NO_ANSWER,
+    T0,
+    record,
+    session_events,
+)
 from tests.web.summary_history import NOW, events_of, week_of_evenings
-from web import RunningServer, WebSettings, create_app, serve
+from web import RunningServer, WebSettings
 
 pytestmark = pytest.mark.browser
 
 # The one adopted in the test: older than another answer, so Settings must not offer the latest.
-LAST_WEEK: dict[str, Any] = {
-    "verdict": "answered",
-    "pace_per_min": 5.5,
-    "confidence": 0.9,
-    "inhale_s": 4.4,
-    "exhale_s": 6.5,
-    "message": "Your resonance pace: 5.5 breaths a minute, confidence 90%.",
-    "paces": [],
-}
+LAST_WEEK = RESONANCE_ANSWER
 LATER: dict[str, Any] = {
     **LAST_WEEK,
     "pace_per_min": 6.0,
@@ -39,16 +37,7 @@ LATER: dict[str, Any] = {
     "exhale_s": 6.0,
     "message": "Your resonance pace: 6 breaths a minute, confidence 80%.",
 }
-NO_ANSWER: dict[str, Any] = {
-    **LAST_WEEK,
-    "verdict": "too_few_good_paces",
-    "pace_per_min": None,
-    "confidence": 0.0,
-    "inhale_s": None,
-    "exhale_s": None,
-    "message": "No clear answer, try again: too few paces had clean enough heartbeats "
-    "(check the band sits snugly and stays in range).",
-}
+NO_ANSWER = RESONANCE_NO_ANSWER
 
 
 def store_assessments(engine: Engine) -> int:
@@ -66,36 +55,20 @@ def add_assessments(engine: Engine) -> int:
     return adopted
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
-
-
 @pytest.fixture
 def adopted(engine: Engine) -> int:
     return store_assessments(engine)
 
 
 @pytest.fixture
-def settings() -> WebSettings:
-    """What the served app runs with (the fake core's feed takes as many streams)."""
-    return WebSettings(heartbeat_s=1.0, poll_s=0.05, timezone="Europe/Berlin")
+def stored_history(adopted: int) -> Callable[[], float]:
+    """Every test here starts from that history, seen on the morning after."""
+    return NOW.timestamp
 
 
 @pytest.fixture
-def server(
-    core: FakeCore, engine: Engine, settings: WebSettings, adopted: int
-) -> Iterator[RunningServer]:
-    app = create_app(
-        core,
-        store_engine=engine,
-        settings=settings,
-        clock=NOW.timestamp,
-    )
-    running = serve(app, "127.0.0.1", 0)
-    yield running
-    running.close()
+def settings() -> WebSettings:
+    return BERLIN_SETTINGS
 
 
 def overflow(page: Page, selector: str) -> list[str]:

@@ -6,7 +6,6 @@ import html
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -17,7 +16,14 @@ from companion.events import HeartRateSample, SessionState
 from companion.reminders.model import WEEKDAYS
 from companion.store.resonance import save_assessment
 from companion.store.summary_facts import summary_for
-from tests.web.conftest import T0, FakeCore, record, session_events
+from tests.web.conftest import (
+    RESONANCE_ANSWER,
+    RESONANCE_NO_ANSWER,
+    T0,
+    FakeCore,
+    record,
+    session_events,
+)
 from tests.web.summary_history import BERLIN, DAY, EVENING, MORNING, NOW, events_of
 from web import WebSettings, create_app
 from web import store_reads as web_store_reads
@@ -355,27 +361,6 @@ def test_session_page_lists_the_gaps_the_store_finds(client: FlaskClient, engine
     page = text_of(client.get("/sessions/gappy").get_data(as_text=True))
 
     assert "Gaps in the heart rate 0:30 to 0:52 (22 s): the band's link was lost" in page
-
-
-RESONANCE_ANSWER: dict[str, Any] = {
-    "verdict": "answered",
-    "pace_per_min": 5.5,
-    "confidence": 0.9,
-    "inhale_s": 4.4,
-    "exhale_s": 6.5,
-    "message": "Your resonance pace: 5.5 breaths a minute, confidence 90%.",
-    "paces": [],
-}
-RESONANCE_NO_ANSWER: dict[str, Any] = {
-    **RESONANCE_ANSWER,
-    "verdict": "too_few_good_paces",
-    "pace_per_min": None,
-    "confidence": 0.0,
-    "inhale_s": None,
-    "exhale_s": None,
-    "message": "No clear answer, try again: too few paces had clean enough heartbeats "
-    "(check the band sits snugly and stays in range).",
-}
 
 
 def resonance_lines(page: str) -> dict[str, str]:

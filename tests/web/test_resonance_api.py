@@ -14,24 +14,12 @@ from companion.routines.plan import PlanSettings, compile_plan
 from companion.routines.progression import ProgressionLevel
 from companion.session.store_loaders import core_settings
 from companion.store.resonance import save_assessment
-from tests.web.conftest import schema_problems
+from tests.web.conftest import RESONANCE_ANSWER, RESONANCE_NO_ANSWER, schema_problems
 
-ANSWERED: dict[str, Any] = {
-    "verdict": "answered",
-    "pace_per_min": 5.5,
-    "confidence": 0.9,
-    "inhale_s": 4.4,
-    "exhale_s": 6.5,
-    "message": "Your resonance pace: 5.5 breaths a minute, confidence 90%.",
-    "paces": [],
-}
+ANSWERED = RESONANCE_ANSWER
 UNANSWERED: dict[str, Any] = {
-    **ANSWERED,
+    **RESONANCE_NO_ANSWER,
     "verdict": "no_clear_peak",
-    "pace_per_min": None,
-    "confidence": 0.0,
-    "inhale_s": None,
-    "exhale_s": None,
     "message": "No clear answer, try again: no pace stood out from the others.",
 }
 

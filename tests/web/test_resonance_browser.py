@@ -3,57 +3,23 @@ Now page shows live coherence from the stream, labelled as a guide."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import Engine
 
 from companion.heart.breathing_watch import CoherenceMeasured
 from companion.store.queries import get_setting
 from companion.store.resonance import save_assessment
-from tests.web.browser_support import WAIT_MS, chromium, fresh_page
-from tests.web.conftest import T0, FakeCore
-from web import RunningServer, WebSettings, create_app, serve
+from tests.web.browser_support import BROWSER_SETTINGS, WAIT_MS
+from tests.web.conftest import RESONANCE_ANSWER, T0, FakeCore
+from web import RunningServer, WebSettings
 
 pytestmark = pytest.mark.browser
-
-ANSWERED: dict[str, Any] = {
-    "verdict": "answered",
-    "pace_per_min": 5.5,
-    "confidence": 0.9,
-    "inhale_s": 4.4,
-    "exhale_s": 6.5,
-    "message": "Your resonance pace: 5.5 breaths a minute, confidence 90%.",
-    "paces": [],
-}
 
 
 @pytest.fixture
 def settings() -> WebSettings:
-    """What the served app runs with (the fake core's feed takes as many streams)."""
-    return WebSettings(heartbeat_s=1.0, poll_s=0.05)
-
-
-@pytest.fixture
-def server(core: FakeCore, engine: Engine, settings: WebSettings) -> Iterator[RunningServer]:
-    app = create_app(core, store_engine=engine, settings=settings)
-    running = serve(app, "127.0.0.1", 0)
-    yield running
-    running.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser: Browser, server: RunningServer) -> Iterator[Page]:
-    with fresh_page(browser) as page:
-        yield page
+    return BROWSER_SETTINGS
 
 
 def test_settings_hides_the_section_until_there_is_an_assessment(
@@ -67,7 +33,7 @@ def test_settings_hides_the_section_until_there_is_an_assessment(
 def test_settings_adopts_the_latest_answer_as_the_breathing_pattern(
     page: Page, server: RunningServer, engine: Engine
 ) -> None:
-    save_assessment(engine, None, T0, ANSWERED)
+    save_assessment(engine, None, T0, RESONANCE_ANSWER)
     page.goto(server.url + "/settings")
     expect(page.locator("#resonance-latest")).to_contain_text("5.5 breaths a minute")
     button = page.locator("#resonance-adopt")
