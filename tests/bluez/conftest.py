@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +13,10 @@ import pytest
 
 from tests.bluez.harness import BlueZWorld, bluez_world
 from tests.bluez.system_bus import private_system_bus
-from tests.e2e.live import START_TIMEOUT_S, LiveService, OutputLines
+from tests.e2e.live import LiveService, service_command
+from tests.e2e.live import running_service as harness_service
 
-COMPANION = [sys.executable, "-m", "companion"]
+COMPANION = service_command()
 
 
 @pytest.fixture(scope="module")
@@ -51,16 +50,6 @@ def run_companion(
     )
 
 
-def start_companion(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*COMPANION, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-
-
 SHORT_ROUTINE = """\
 title = "Short"
 description = "One short hold: the wrist cues of a routine, in 25 seconds."
@@ -86,28 +75,7 @@ def short_routine(tmp_path: Path) -> Path:
 
 @contextlib.contextmanager
 def running_service(env: dict[str, str], data_dir: Path) -> Iterator[LiveService]:
-    """``companion run`` with no --simulate and no --hci: the band is reached through BlueZ."""
-    process = subprocess.Popen(
-        [*COMPANION, "run", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir)],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    stdout = OutputLines(process.stdout, "service-stdout")
-    stderr = OutputLines(process.stderr, "service-stderr")
-    service: LiveService | None = None
-    try:
-        announced = stdout.wait_for(re.compile(r"Dashboard: (http://\S+)"), START_TIMEOUT_S)
-        assert announced is not None, f"{stdout.text()}\n{stderr.text()}"
-        service = LiveService(process, announced.group(1), data_dir, stdout, stderr)
+    """``companion run`` with no --simulate and no --hci: the band is reached through BlueZ
+    (``env`` is the child's whole environment, ``companion_env``)."""
+    with harness_service(data_dir, link_args=(), env=env, inherit_env=False) as service:
         yield service
-    finally:
-        if service is not None:
-            service.stop()
-        else:
-            process.kill()
-            process.wait()
-            stdout.join(10)
-            stderr.join(10)

@@ -16,16 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from companion.store.database import create_engine_for_url
-from tests.e2e.live import (
-    _ANNOUNCED,
-    START_TIMEOUT_S,
-    STOP_TIMEOUT_S,
-    LiveService,
-    OutputLines,
-    child_env,
-    running_service,
-    service_command,
-)
+from tests.e2e.live import STOP_TIMEOUT_S, running_service, service_command, start_service
 
 pytestmark = pytest.mark.slow
 
@@ -56,19 +47,7 @@ def test_a_bad_routine_file_is_named_on_the_dashboard_while_everything_else_serv
 
 
 def test_run_without_a_system_bus_says_so_on_the_dashboard(tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        [*service_command(), "run", "--port", "0", "--data-dir", str(tmp_path)],
-        env=child_env(NO_SYSTEM_BUS),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    stdout = OutputLines(process.stdout, "service-stdout")
-    stderr = OutputLines(process.stderr, "service-stderr")
-    announced = stdout.wait_for(_ANNOUNCED, START_TIMEOUT_S)
-    assert announced is not None, stderr.text()
-    service = LiveService(process, announced.group(1), tmp_path, stdout, stderr)
+    service = start_service(tmp_path, link_args=(), env=NO_SYSTEM_BUS)
     try:
         snapshot = service.client().wait_until(
             lambda s: "bluetooth" in notices(s) and s["link"]["state"] == "unavailable",
@@ -82,9 +61,9 @@ def test_run_without_a_system_bus_says_so_on_the_dashboard(tmp_path: Path) -> No
     assert message.startswith("No band can connect: no D-Bus system bus")
     assert "--simulate" in message and "companion doctor" in message
     assert "warning: Bluetooth unavailable: no D-Bus system bus: install and start BlueZ" in (
-        stdout.text()
+        service.stdout.text()
     )
-    assert process.wait(STOP_TIMEOUT_S) == 0
+    assert service.process.wait(STOP_TIMEOUT_S) == 0
 
 
 SMALL_DISK = "8m"
@@ -130,25 +109,17 @@ def test_a_full_disk_recovers_with_a_little_space_and_sigterm_ends_the_session_h
     disk, out = tmp_path / "disk", tmp_path / "out"
     disk.mkdir()
     out.mkdir()
-    python = " ".join(service_command())
-    script = (
+    # The service runs inside the private mount namespace, in a shell that mounts the small
+    # disk first and copies the data dir out after the service has exited.
+    in_small_disk = (
         f"mount -t tmpfs -o size={SMALL_DISK} tmpfs {disk} && "
-        f"{python} run --simulate --port 0 --data-dir {disk}/data; status=$?; "
-        f"cp -a {disk}/data/. {out}/; exit $status"
+        f'"$@"; status=$?; cp -a {disk}/data/. {out}/; exit $status'
     )
-    process = subprocess.Popen(
-        ["unshare", "-rm", "sh", "-c", script],
-        env=child_env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    service = start_service(
+        disk / "data",
+        command=["unshare", "-rm", "sh", "-c", in_small_disk, "sh", *service_command()],
     )
-    stdout = OutputLines(process.stdout, "service-stdout")
-    stderr = OutputLines(process.stderr, "service-stderr")
-    announced = stdout.wait_for(_ANNOUNCED, START_TIMEOUT_S)
-    assert announced is not None, stderr.text()
-    service = LiveService(process, announced.group(1), disk, stdout, stderr)
+    process, stdout, stderr = service.process, service.stdout, service.stderr
     (companion,) = psutil.Process(process.pid).children()
     view = Path(f"/proc/{companion.pid}/root") / str(disk).lstrip("/")
     client = service.client()
