@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy import Engine
 
-from companion.events import Event, StepStarted
+from companion.events import Event, SessionStarted, StepStarted
 from companion.routines.catalog import Mode, Side
 from companion.routines.pacer import BreathPattern
 from companion.routines.plan import Plan, PlannedStep
@@ -88,6 +88,22 @@ def bedtime_plan(*, level: int, level_reason: str) -> Plan:
         total_s=60.0,
         steps=(KNEE_TO_CHEST, PELVIC_TILT),
         cues=(),
+    )
+
+
+def session_started(
+    run_id: str, wall: float, plan: Plan, *, pain_before: int | None
+) -> SessionStarted:
+    """The event of a session of ``plan`` starting at ``wall``."""
+    return SessionStarted(
+        mono=0.0,
+        wall=wall,
+        run_id=run_id,
+        routine=plan.routine,
+        level=plan.level,
+        total_s=plan.total_s,
+        pain_before=pain_before,
+        plan=plan,
     )
 
 

@@ -30,7 +30,7 @@ from companion.store.database import (
     sqlite_url,
     upgrade_to_head,
 )
-from tests.support import bedtime_plan, step_started
+from tests.support import bedtime_plan, session_started, step_started
 from tests.support import record as record  # the store tests' import of it
 
 POSTGRES_URL_ENV = "COMPANION_TEST_POSTGRES_URL"
@@ -94,16 +94,7 @@ PLAN = bedtime_plan(level=2, level_reason="first week: start slow")
 
 
 def started(run_id: str, wall: float, *, pain_before: int | None = 4) -> SessionStarted:
-    return SessionStarted(
-        mono=0.0,
-        wall=wall,
-        run_id=run_id,
-        routine="bedtime",
-        level=2,
-        total_s=60.0,
-        pain_before=pain_before,
-        plan=PLAN,
-    )
+    return session_started(run_id, wall, PLAN, pain_before=pain_before)
 
 
 def step(run_id: str, idx: int, wall: float) -> StepStarted:

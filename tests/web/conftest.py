@@ -24,7 +24,6 @@ from companion.events import (
     HeartRateSample,
     LinkChanged,
     LinkState,
-    SessionStarted,
     SessionState,
     SessionStateChanged,
 )
@@ -40,7 +39,7 @@ from companion.session.status import (
     Status,
 )
 from companion.store.database import create_engine_for_url, sqlite_url, upgrade_to_head
-from tests.support import KNEE_TO_CHEST, bedtime_plan, step_started
+from tests.support import KNEE_TO_CHEST, bedtime_plan, session_started, step_started
 from tests.support import record as record  # the web tests' import of it
 from tests.web.browser_support import chromium, fresh_page, serving
 from web import RunningServer, WebSettings, create_app
@@ -256,16 +255,7 @@ def session_events(run_id: str, wall: float, outcome: SessionState) -> list[Even
     a dropped link, and its end."""
     events: list[Event] = [
         link_event(LinkState.CONNECTED),
-        SessionStarted(
-            mono=0.0,
-            wall=wall,
-            run_id=run_id,
-            routine="bedtime",
-            level=1,
-            total_s=60.0,
-            pain_before=5,
-            plan=PLAN,
-        ),
+        session_started(run_id, wall, PLAN, pain_before=5),
     ]
     for idx, planned in enumerate(PLAN.steps):
         events.append(step_started(run_id, planned, wall + planned.start_s))
