@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine
 
-from companion.errors import CompanionError
+from companion.errors import CompanionError, SessionError
 from companion.session.status import to_json
 from tests.web.conftest import FakeCore, hr_event
 from web import RunningServer, TokenRequiredError, WebSettings, create_app, serve
@@ -97,6 +97,24 @@ def test_close_ends_open_streams_and_stops_listening(core: FakeCore, engine: Eng
         late.request("GET", "/api/status")
         late.getresponse()
     server.close()  # a second close is harmless
+
+
+def test_close_stops_listening_when_the_core_can_no_longer_count_streams(
+    core: FakeCore, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = serve(create_app(core, store_engine=engine, settings=STREAM_SETTINGS), "127.0.0.1", 0)
+
+    def stopping() -> None:
+        raise SessionError("the companion is stopping")
+
+    monkeypatch.setattr(core, "status", stopping)
+
+    server.close()
+
+    with pytest.raises(OSError):
+        late = connect(server)
+        late.request("GET", "/api/routines")
+        late.getresponse()
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::"])
