@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import http
 import re
-from typing import Any, cast
+from typing import Any
 
 from flask import Blueprint, Response, current_app, url_for
 from werkzeug.routing import BaseConverter
@@ -17,7 +17,6 @@ from web.api_records import (
     Chosen,
     Csrf,
     Forgotten,
-    FoundDevice,
     FoundDevices,
     KnownDevices,
     Samples,
@@ -216,9 +215,7 @@ def scan() -> Response:
             "timeout_s", f"must be from 1 to {settings.max_scan_timeout_s:g} seconds"
         )
     asked = Scan(float(timeout))
-    # The host's protocol answers plain dicts (``FoundDevice.to_json``); passed through.
-    found = cast(tuple[FoundDevice, ...], tuple(web_state().core.scan(asked.timeout_s)))
-    return json_reply(FoundDevices(found).to_json())
+    return json_reply(FoundDevices(tuple(web_state().core.scan(asked.timeout_s))).to_json())
 
 
 @bp.post("/devices/choose")

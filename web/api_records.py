@@ -13,11 +13,11 @@ import dataclasses
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Final, NotRequired, cast
+from typing import Annotated, Any, Final, cast
 
 from pydantic import Field, WithJsonSchema
-from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
+from companion.ble.found import FoundDevice
 from companion.heart.gaps import Gap
 from companion.preferences import HR_CEILING, UNITS
 from companion.reminders import model as reminder_model
@@ -322,26 +322,14 @@ class KnownDevices:
         return {"devices": _rows_json(self.devices)}
 
 
-class FoundDevice(TypedDict):
-    """A band a scan found, as the session host reports it (``FoundDevice.to_json`` in
-    companion/ble/link.py): a band connected now does not advertise, so it is listed
-    with ``connected`` true and no signal strength of its own."""
-
-    address: str
-    name: str | None
-    rssi: int
-    profile: str | None
-    connected: NotRequired[bool]
-
-
 @dataclass(frozen=True)
 class FoundDevices:
-    """What a scan found, as the session host answered (its items pass through as they came)."""
+    """What a scan found: bands heard advertising, and the one connected now."""
 
     devices: tuple[FoundDevice, ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"devices": [dict(device) for device in self.devices]}
+        return {"devices": [device.to_json() for device in self.devices]}
 
 
 # Every answer (described whole); the bodies taken are web/api_bodies.py's REQUESTS.

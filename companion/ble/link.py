@@ -30,6 +30,7 @@ from companion.ble import uuids
 from companion.ble.availability import bluetooth_unavailable
 from companion.ble.backoff import reconnect_delay
 from companion.ble.bluez_presence import BlueZPresence
+from companion.ble.found import NO_RSSI, FoundDevice
 from companion.ble.gatt_values import decode_battery_level
 from companion.ble.heart_rate import HeartRateMeasurement
 from companion.ble.plausibility import screen
@@ -44,7 +45,6 @@ from companion.routines.haptics import Playback, TimedWrite, Vocabulary
 _LOGGER = logging.getLogger(__name__)
 
 SCAN_FOR_BAND_S = 5.0
-NO_RSSI = -127  # bleak's value when the stack has none
 CONNECT_TIMEOUT_S = 10.0  # bleak's own default for connecting and resolving services
 NOTIFICATION_QUEUE_SIZE = 256
 MIN_ATT_PAYLOAD = 20  # the default 23-byte MTU less the header
@@ -74,27 +74,6 @@ class BleakTransport:
             client_kwargs={"backend": BumbleClient, "bumble": device},
             description=description,
         )
-
-
-@dataclass(frozen=True)
-class FoundDevice:
-    address: str
-    name: str | None
-    rssi: int
-    profile: str | None
-    service_uuids: tuple[str, ...]
-    # Connected now (to this link, or to the OS stack for another program): such a band
-    # does not advertise, so a scan alone would never list it.
-    connected: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "address": self.address,
-            "name": self.name,
-            "rssi": self.rssi,
-            "profile": self.profile,
-            "connected": self.connected,
-        }
 
 
 def _wanted_matches(wanted: str, device: BLEDevice, adv: AdvertisementData) -> bool:
@@ -429,7 +408,6 @@ class BandLink:
             name=adv.local_name or device.name,
             rssi=adv.rssi,
             profile=profile.name if profile else None,
-            service_uuids=tuple(adv.service_uuids),
         )
 
     async def _connect_once(self) -> None:

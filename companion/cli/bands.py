@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 def scan(hci: str | None, simulate: bool, timeout: float, data_dir: Path | None) -> None:
     """List nearby devices, their signal strength and the profile each matches, and the
     band connected now (it does not advertise while connected)."""
-    from companion.ble.link import NO_RSSI
+    from companion.ble.found import NO_RSSI
     from companion.wiring import StoreUse, build_companion
 
     settings, catalogues = band_settings(data_dir, hci, simulate, None, None)

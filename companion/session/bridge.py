@@ -18,8 +18,9 @@ import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from concurrent.futures import TimeoutError as FutureTimeoutError
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
+from companion.ble.found import FoundDevice
 from companion.errors import SessionError
 from companion.events import Event
 from companion.session.host import SessionHost
@@ -153,13 +154,13 @@ class SessionBridge(HostReach):
     def subscribe_feed(self) -> FeedSubscriber:
         return self._calls.run(self._host.feed.subscribe)
 
-    def scan(self, timeout: float) -> list[dict[str, Any]]:
+    def scan(self, timeout: float) -> list[FoundDevice]:
         link = self._host.link
         if link is None:
             return []
 
-        async def scan() -> list[dict[str, Any]]:
-            return [d.to_json() for d in await link.async_scan(timeout)]
+        async def scan() -> list[FoundDevice]:
+            return await link.async_scan(timeout)
 
         return self._calls.wait(scan, extra_s=timeout)
 

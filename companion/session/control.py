@@ -8,8 +8,9 @@ core loop (``asyncio.run_coroutine_threadsafe``) and wait for the answer with a 
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
+from companion.ble.found import FoundDevice
 from companion.events import Event
 from companion.session.status import RoutineSummary, SessionStatus, Status
 
@@ -54,8 +55,8 @@ class SessionControl(Protocol):
         these subscriptions are the one count of open dashboard streams."""
         ...
 
-    def scan(self, timeout: float) -> list[dict[str, Any]]:
-        """Nearby devices: address, name, rssi, profile (or None)."""
+    def scan(self, timeout: float) -> list[FoundDevice]:
+        """Nearby bands, and the one connected now (which does not advertise)."""
         ...
 
     def choose_device(self, address: str | None) -> None:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from companion.ble.link import NO_RSSI
+from companion.ble.found import NO_RSSI
 from companion.ble.profiles import load_profiles
 from companion.ble.transport import BandChoice, LinkStack, band_link
 from companion.ble.virtual_band import BAND_ADDRESS, BAND_NAME

@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine
 
+from companion.ble.found import FoundDevice
 from companion.errors import SessionError, UnknownNameError
 from companion.events import (
     CueFired,
@@ -88,8 +89,8 @@ class FakeCore:
         self.ratings: list[int] = []
         self.chosen: list[str | None] = []
         self.scans: list[float] = []
-        self.found: list[dict[str, Any]] = [
-            {"address": BAND, "name": "Virtual band", "rssi": -50, "profile": "generic"}
+        self.found: list[FoundDevice] = [
+            FoundDevice(address=BAND, name="Virtual band", rssi=-50, profile="generic")
         ]
         self.session_state: str = "idle"
         self.run_id: str | None = None
@@ -180,7 +181,7 @@ class FakeCore:
     def subscribe_feed(self) -> FeedSubscriber:
         return self.feed.subscribe()
 
-    def scan(self, timeout: float) -> list[dict[str, Any]]:
+    def scan(self, timeout: float) -> list[FoundDevice]:
         self.scans.append(timeout)
         return list(self.found)
 

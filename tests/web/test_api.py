@@ -400,7 +400,7 @@ def test_devices_seen_by_the_recorder_are_listed(
 def test_scan_asks_the_core_with_the_timeout(browser_client: FlaskClient, core: FakeCore) -> None:
     response = browser_client.post("/api/devices/scan", json={"timeout_s": 3})
 
-    assert response.get_json() == {"devices": core.found}
+    assert response.get_json() == {"devices": [device.to_json() for device in core.found]}
     assert core.scans == [3.0]
 
 

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 import companion
+from companion.ble.found import NO_RSSI, FoundDevice
 from companion.ble.profiles import load_profiles
 from companion.bus import EventBus
 from companion.events import BandScript, Event, Notice, SessionStarted, SessionState
@@ -513,17 +514,22 @@ def test_device_answers_fit_their_generated_schemas(
 ) -> None:
     record(engine, session_events("kept", T0, SessionState.COMPLETED))
     core.found = [
-        {"address": "AA:BB:CC:DD:EE:01", "name": None, "rssi": -70, "profile": None,
-         "connected": False},
-        {"address": "AA:BB:CC:DD:EE:02", "name": "Band", "rssi": -127, "profile": "generic",
-         "connected": True},
+        FoundDevice(address="AA:BB:CC:DD:EE:01", name=None, rssi=-70, profile=None),
+        FoundDevice(address="AA:BB:CC:DD:EE:02", name="Band", rssi=NO_RSSI, profile="generic",
+                    connected=True),
     ]  # fmt: skip
 
     known = browser_client.get("/api/devices").get_json()
     found = browser_client.post("/api/devices/scan", json={"timeout_s": 1}).get_json()
 
     assert known["devices"] and schema_problems("KnownDevices", known) == []
-    assert found["devices"] == core.found and schema_problems("FoundDevices", found) == []
+    assert found["devices"] == [
+        {"address": "AA:BB:CC:DD:EE:01", "name": None, "rssi": -70, "profile": None,
+         "connected": False},
+        {"address": "AA:BB:CC:DD:EE:02", "name": "Band", "rssi": -127, "profile": "generic",
+         "connected": True},
+    ]  # fmt: skip
+    assert schema_problems("FoundDevices", found) == []
     without_time = {k: v for k, v in known["devices"][0].items() if k != "last_seen"}
     assert schema_problems("KnownDevices", {"devices": [without_time]}) != []
     assert schema_problems("FoundDevices", {"devices": [{"address": "x", "rssi": "-1"}]}) != []
