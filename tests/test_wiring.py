@@ -158,6 +158,34 @@ def test_a_loop_that_does_not_answer_becomes_a_session_error(
         calls.run(lambda: "never")
 
 
+def test_an_answer_that_comes_after_the_caller_gave_up_is_given_back(
+    stuck_loop: tuple[asyncio.AbstractEventLoop, threading.Event],
+) -> None:
+    loop, release = stuck_loop
+    release.set()
+    calls = LoopCalls(loop, timeout_s=0.05)
+    answer_now = threading.Event()
+    given_back: list[str] = []
+    handed = threading.Event()
+
+    def late() -> str:
+        answer_now.wait(5)
+        return "a subscription"
+
+    def give_back(value: str) -> None:
+        given_back.append(value)
+        handed.set()
+
+    with pytest.raises(SessionError, match="did not answer in time"):
+        calls.run(late, abandoned=give_back)
+    answer_now.set()
+
+    assert handed.wait(5)
+    assert given_back == ["a subscription"]
+    assert calls.run(lambda: "in time", abandoned=give_back) == "in time"
+    assert given_back == ["a subscription"]
+
+
 def test_a_closed_loop_becomes_a_session_error() -> None:
     loop = asyncio.new_event_loop()
     loop.close()

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import TimeoutError as FutureTimeoutError
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from companion.ble.found import FoundDevice
 from companion.errors import SessionError
@@ -54,13 +55,14 @@ class LoopCalls:
         self._loop = loop
         self._timeout_s = timeout_s
 
-    def run(self, fn: Callable[[], T]) -> T:
-        """``fn()`` on the loop (it must not block)."""
+    def run(self, fn: Callable[[], T], *, abandoned: Callable[[T], None] | None = None) -> T:
+        """``fn()`` on the loop (it must not block). ``abandoned`` receives an answer that
+        came after the caller gave up waiting (to give back what it holds)."""
 
         async def call() -> T:
             return fn()
 
-        return self.wait(call)
+        return self.wait(call, abandoned=abandoned)
 
     def off_loop(self, fn: Callable[[], T]) -> T:
         """``fn()`` in a worker thread, awaited by the loop: for work that blocks."""
@@ -70,14 +72,22 @@ class LoopCalls:
 
         return self.wait(call)
 
-    def wait(self, make: Callable[[], Awaitable[T]], extra_s: float = 0.0) -> T:
+    def wait(
+        self,
+        make: Callable[[], Awaitable[T]],
+        extra_s: float = 0.0,
+        *,
+        abandoned: Callable[[T], None] | None = None,
+    ) -> T:
         """Await ``make()`` on the loop, for at most the timeout plus ``extra_s``."""
         if self._on_loop_thread():
             # Waiting here would hold the very loop that has to answer.
             raise RuntimeError("the thread bridge was called on its own loop; call the host")
 
+        answer = _Answer(abandoned)
+
         async def call() -> T:
-            return await make()
+            return answer.made(await make())
 
         coroutine = call()
         try:
@@ -89,6 +99,7 @@ class LoopCalls:
             return future.result(self._timeout_s + extra_s)
         except FutureTimeoutError:
             future.cancel()
+            answer.give_up()
             raise SessionError("the companion's core did not answer in time") from None
 
     def _on_loop_thread(self) -> bool:
@@ -96,6 +107,34 @@ class LoopCalls:
             return asyncio.get_running_loop() is self._loop
         except RuntimeError:  # no loop runs on this thread
             return False
+
+
+class _Answer(Generic[T]):
+    """An answer that may come after its caller stopped waiting: then nobody will use it,
+    and ``abandoned`` gives back what it holds (in whichever thread is last)."""
+
+    def __init__(self, abandoned: Callable[[T], None] | None) -> None:
+        self._abandoned = abandoned
+        self._lock = threading.Lock()
+        self._given_up = False
+        self._made: list[T] = []
+
+    def made(self, value: T) -> T:
+        if self._abandoned is not None:
+            with self._lock:
+                if not self._given_up:
+                    self._made.append(value)
+                    return value
+            self._abandoned(value)
+        return value
+
+    def give_up(self) -> None:
+        with self._lock:
+            self._given_up = True
+            made, self._made = self._made, []
+        if self._abandoned is not None:
+            for value in made:
+                self._abandoned(value)
 
 
 class HostReach:
@@ -152,7 +191,8 @@ class SessionBridge(HostReach):
         self._calls.run(lambda: self._host.rate_pain_after(pain))
 
     def subscribe_feed(self) -> FeedSubscriber:
-        return self._calls.run(self._host.feed.subscribe)
+        # A subscription made after its caller gave up would hold a stream's place forever.
+        return self._calls.run(self._host.feed.subscribe, abandoned=FeedSubscriber.close)
 
     def scan(self, timeout: float) -> list[FoundDevice]:
         link = self._host.link
