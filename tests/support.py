@@ -4,9 +4,11 @@ Chromium is launched, and a recorded session's plan and how it is stored."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import Callable, Iterable
 
+import pytest
 from sqlalchemy import Engine
 
 from companion.events import Event, SessionStarted, StepStarted
@@ -130,3 +132,15 @@ def record(engine: Engine, events: Iterable[Event]) -> None:
     with engine.begin() as connection:
         for event in events:
             apply_writes(connection, translator.writes_for(event))
+
+
+def skip_without_a_private_tmpfs() -> None:
+    """Skip unless this user may mount a small tmpfs in a private namespace (``unshare -rm``),
+    which the full-disk tests need to fill a disk of their own."""
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+        capture_output=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        pytest.skip("needs `unshare -rm` to mount a small tmpfs (user namespaces disabled)")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from sqlalchemy import text
 
 from companion.store.database import create_engine_for_url
 from tests.e2e.live import STOP_TIMEOUT_S, running_service, service_command, start_service
+from tests.support import skip_without_a_private_tmpfs
 
 pytestmark = pytest.mark.slow
 
@@ -72,15 +72,6 @@ RECOVERY_TIMEOUT_S = 60.0
 SAMPLE_PERIOD_S = 1.0
 
 
-def _can_mount_a_private_tmpfs() -> bool:
-    probe = subprocess.run(
-        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
-        capture_output=True,
-        check=False,
-    )
-    return probe.returncode == 0
-
-
 def _stored_samples(client: Any, run_id: str) -> list[Any]:
     answer = client.request("GET", f"/api/sessions/{run_id}/samples")
     return list(answer.json()["samples"]) if answer.status == 200 else []
@@ -104,8 +95,7 @@ def test_a_full_disk_recovers_with_a_little_space_and_sigterm_ends_the_session_h
     nothing outlives the test); the test fills that disk through /proc/PID/root, frees a
     little, then stops the service with SIGTERM mid-routine. The data dir is copied out
     after the service has exited."""
-    if not _can_mount_a_private_tmpfs():
-        pytest.skip("needs `unshare -rm` to mount a small tmpfs (user namespaces disabled)")
+    skip_without_a_private_tmpfs()
     disk, out = tmp_path / "disk", tmp_path / "out"
     disk.mkdir()
     out.mkdir()

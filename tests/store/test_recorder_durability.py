@@ -30,6 +30,7 @@ from companion.store.recorder import (
 )
 from companion.store.schema import Outcome, Sample
 from tests.store.conftest import T0, cue, ended, sample, started
+from tests.support import skip_without_a_private_tmpfs
 
 WAIT_S = 10.0
 CHILD_TIMEOUT_S = 60.0
@@ -302,19 +303,9 @@ SMALL_DISK_KIB = 2048
 FREED_KIB = 224
 
 
-def _can_mount_a_private_tmpfs() -> bool:
-    probe = subprocess.run(
-        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
-        capture_output=True,
-        check=False,
-    )
-    return probe.returncode == 0
-
-
 @pytest.mark.slow
 def test_a_full_disk_with_a_little_space_freed_recovers_every_row(tmp_path: Path) -> None:
-    if not _can_mount_a_private_tmpfs():
-        pytest.skip("needs `unshare -rm` to mount a small tmpfs (user namespaces disabled)")
+    skip_without_a_private_tmpfs()
     folder = tmp_path / "disk"
     folder.mkdir()
     script = (
