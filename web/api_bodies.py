@@ -20,6 +20,7 @@ from annotated_types import Interval
 from pydantic import ConfigDict, Field, WithJsonSchema, with_config
 from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
+from companion.pain import PAIN_MAX, PAIN_MIN
 from companion.preferences import HR_CEILING_BPM, ClockStyle, EnergyUnit
 from companion.reminders.model import WEEKDAYS
 from companion.routines.pacer import (
@@ -30,7 +31,6 @@ from companion.routines.pacer import (
     BreathPattern,
 )
 from companion.summary.morning import WEEKDAY_NAMES
-from web.body import PAIN_MAX, PAIN_MIN
 from web.schema_patterns import (
     BLUETOOTH_ADDRESS,
     HH_MM,

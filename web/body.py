@@ -10,10 +10,9 @@ from typing import Any
 
 from flask import request
 
+from companion.pain import PAIN_MAX, PAIN_MIN
 from web.problems import ApiError, UnprocessableError
 
-PAIN_MIN = 0
-PAIN_MAX = 10
 # The longest routine name a start or a reminder takes.
 MAX_ROUTINE_NAME = 200
 JSON_MEDIA_TYPE = "application/json"

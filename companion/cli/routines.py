@@ -27,6 +27,7 @@ from companion.cli.common import (
 )
 from companion.config import Settings
 from companion.errors import CompanionError
+from companion.pain import PAIN_MAX, PAIN_MIN
 
 if TYPE_CHECKING:
     from companion.events import Event
@@ -127,7 +128,7 @@ def _from_store(
 @click.command()
 @band_options
 @click.option("--routine", required=True, metavar="NAME|FILE", help="Routine name or .toml file.")
-@click.option("--pain-before", type=click.IntRange(0, 10), help="Your pain now, 0-10.")
+@click.option("--pain-before", type=click.IntRange(PAIN_MIN, PAIN_MAX), help="Your pain now, 0-10.")
 @click.option("--jsonl", is_flag=True, help="One JSON object per event on stdout.")
 @data_dir_option
 def session(

@@ -14,12 +14,13 @@ from pydantic import Field, GetPydanticSchema
 from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
 from companion.events import SessionState
+from companion.pain import PAIN_MAX, PAIN_MIN
 from companion.summary.advice import Advice
 from companion.summary.morning import TREND_DAYS, DayPart, TrendDirection
 
 Count = Annotated[int, Ge(0)]
 # Ratings on the 0-10 scale the dashboard and the CLI take.
-PainRating = Annotated[int, Interval(ge=0, le=10)]
+PainRating = Annotated[int, Interval(ge=PAIN_MIN, le=PAIN_MAX)]
 Share = Annotated[float, Interval(ge=0, le=1)]
 IsoDay = Annotated[str, Field(json_schema_extra={"format": "date"})]
 IsoTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
