@@ -11,7 +11,8 @@ from flask import Blueprint, abort, render_template, request
 
 from companion.events import SessionState
 from companion.heart.gaps import GapReason
-from web import store_reads, summary_api, summary_view
+from companion.store.queries import SessionSummary
+from web import api_records, store_reads, summary_api, summary_view
 from web.page_vocabulary import page_vocabulary
 from web.state import web_state
 
@@ -41,28 +42,29 @@ def duration(seconds: object) -> str:
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
-def session_duration(row: dict[str, Any]) -> str:
-    start, end = row.get("started_at"), row.get("ended_at")
-    if isinstance(start, int | float) and isinstance(end, int | float):
-        return duration(end - start)
-    return "—"
+def session_duration(row: SessionSummary) -> str:
+    if row.ended_at is None:
+        return "—"
+    return duration(row.ended_at - row.started_at)
 
 
-def hr_summary(row: dict[str, Any], unit: bool = True) -> str:
+def hr_summary(row: SessionSummary, unit: bool = True) -> str:
     """'mean bpm (low to high)' over the samples taken with skin contact."""
-    low, mean, high = row.get("hr_min"), row.get("hr_mean"), row.get("hr_max")
-    if mean is None:
+    if row.hr_mean is None:
         return "—"
-    parts = [f"{round(v)}" if isinstance(v, int | float) else "?" for v in (low, mean, high)]
-    return f"{parts[1]}{' bpm' if unit else ''} ({parts[0]}\N{EN DASH}{parts[2]})"
+    low, mean, high = (
+        "?" if value is None else f"{round(value)}"
+        for value in (row.hr_min, row.hr_mean, row.hr_max)
+    )
+    return f"{mean}{' bpm' if unit else ''} ({low}\N{EN DASH}{high})"
 
 
-def beats_summary(row: dict[str, Any]) -> str:
+def beats_summary(row: SessionSummary) -> str:
     """'1,204 kept, 12 set aside as artefacts' from the cleaned beat counts."""
-    kept, rejected = row.get("beats_kept"), row.get("beats_rejected")
-    if not isinstance(kept, int):
+    kept, rejected = row.beats_kept, row.beats_rejected
+    if kept is None:
         return "—"
-    if not isinstance(rejected, int) or rejected == 0:
+    if not rejected:
         return f"{kept:,} kept"
     return f"{kept:,} kept, {rejected:,} set aside as artefacts"
 
@@ -115,19 +117,23 @@ def history_page() -> tuple[str, int] | str:
     page = int(raw_page) if raw_page.isascii() and raw_page.isdigit() else 1
     page = max(1, min(page, 10_000))
     if engine is None:
-        rows: list[dict[str, Any]] = []
         return render_template(
-            "history.html", page="history", rows=rows, number=1, more=False, no_store=True
+            "history.html",
+            page="history",
+            rows=[],
+            resonance={},
+            number=1,
+            more=False,
+            no_store=True,
         ), http.HTTPStatus.SERVICE_UNAVAILABLE
-    rows = store_reads.list_sessions(engine, HISTORY_PAGE_SIZE + 1, (page - 1) * HISTORY_PAGE_SIZE)
+    rows = store_reads.session_rows(engine, HISTORY_PAGE_SIZE + 1, (page - 1) * HISTORY_PAGE_SIZE)
     shown = rows[:HISTORY_PAGE_SIZE]
-    assessments = store_reads.resonance_by_session(engine, [row["id"] for row in shown])
-    for row in shown:
-        row["resonance"] = assessments.get(row["id"])
     return render_template(
         "history.html",
         page="history",
         rows=shown,
+        # What each session's resonance check found, by session id; most have none.
+        resonance=store_reads.resonance_by_session(engine, [row.id for row in shown]),
         number=page,
         more=len(rows) > HISTORY_PAGE_SIZE,
         no_store=False,
@@ -139,10 +145,12 @@ def session_page(session_id: str) -> str:
     engine = web_state().store_engine
     if engine is None:
         abort(http.HTTPStatus.SERVICE_UNAVAILABLE, "no session store is configured")
-    found = store_reads.get_session(engine, session_id)
+    found = store_reads.session_detail(engine, session_id)
     if found is None:
         abort(http.HTTPStatus.NOT_FOUND, f"There is no session {session_id}.")
-    return render_template("session.html", page="history", s=found, session_id=session_id)
+    # Flat: its History line's fields beside its cues, events and gaps.
+    detail = api_records.SessionDetail.of(found)
+    return render_template("session.html", page="history", s=detail, session_id=session_id)
 
 
 @bp.get("/settings")
@@ -173,19 +181,18 @@ def summary_page(day: str | None) -> str:
     )
 
 
-def resonance_pace(assessment: dict[str, Any]) -> str:
+def resonance_pace(assessment: api_records.ResonanceAssessment) -> str:
     """An answered assessment's pace, '5.5 breaths a minute'."""
-    pace = assessment.get("pace_per_min")
-    if isinstance(pace, bool) or not isinstance(pace, int | float) or not math.isfinite(pace):
+    pace = assessment.pace_per_min
+    if pace is None or not math.isfinite(pace):
         return "—"
     return f"{pace:g} breaths a minute"
 
 
-def resonance_no_answer(assessment: dict[str, Any]) -> str:
+def resonance_no_answer(assessment: api_records.ResonanceAssessment) -> str:
     """Why an assessment gave no answer, in the scorer's own words (they start "No clear
     answer"); just that where it kept none."""
-    message = assessment.get("message")
-    return message if isinstance(message, str) and message else "No clear answer."
+    return assessment.message or "No clear answer."
 
 
 def register_template_helpers(app_env: Any) -> None:

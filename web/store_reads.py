@@ -1,12 +1,11 @@
 """The one place the web layer touches the store: reads through the web's own connections.
-The API's reads hand out the store's typed rows (``companion.store.queries``), which the
-answers in web/api_records.py carry; the pages' reads hand out plain dicts of them."""
+Reads hand out typed records: the store's rows (``companion.store.queries``), which the
+API's answers (web/api_records.py) and the pages both carry, and resonance assessments as
+web/api_records.py's ``ResonanceAssessment``."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
-import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,21 +18,7 @@ from companion.store.resonance import get_assessment
 from companion.store.schema import ResonanceAssessment, table_of
 from companion.store.summary_facts import summary_for
 from companion.summary.morning import MorningSummary
-
-
-def plain(value: Any) -> Any:
-    """Rows, mappings and dataclasses as dicts and lists the JSON encoder takes."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if hasattr(value, "_mapping"):
-        return {str(k): plain(v) for k, v in value._mapping.items()}
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
+from web import api_records
 
 
 def session_rows(engine: Engine, limit: int, offset: int) -> list[queries.SessionSummary]:
@@ -42,14 +27,11 @@ def session_rows(engine: Engine, limit: int, offset: int) -> list[queries.Sessio
         return queries.list_sessions(conn, limit, offset)
 
 
-def list_sessions(engine: Engine, limit: int, offset: int) -> list[dict[str, Any]]:
-    """``session_rows`` as dicts (the History page adds to them)."""
-    return list(plain(session_rows(engine, limit, offset)))
-
-
-def resonance_by_session(engine: Engine, session_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+def resonance_by_session(
+    engine: Engine, session_ids: Sequence[str]
+) -> dict[str, api_records.ResonanceAssessment]:
     """Each listed session's resonance assessment (the newest, should there be more), as
-    ``companion.store.resonance`` shows one; sessions without one are left out."""
+    the API answers with one; sessions without one are left out."""
     if not session_ids:
         return {}
     table = table_of(ResonanceAssessment)
@@ -66,24 +48,17 @@ def resonance_by_session(engine: Engine, session_ids: Sequence[str]) -> dict[str
     # Only resonance routines have one: a handful of rows on a page, each read as the
     # store shows it.
     shown = {sid: get_assessment(engine, aid) for sid, aid in newest.items()}
-    return {sid: assessment for sid, assessment in shown.items() if assessment is not None}
+    return {
+        sid: api_records.ResonanceAssessment.of(assessment)
+        for sid, assessment in shown.items()
+        if assessment is not None
+    }
 
 
 def session_detail(engine: Engine, session_id: str) -> queries.SessionDetail | None:
     """A session with its steps, cues and events, as the store's rows; None when unknown."""
     with engine.connect() as conn:
         return queries.get_session(conn, session_id)
-
-
-def get_session(engine: Engine, session_id: str) -> dict[str, Any] | None:
-    """``session_detail`` as one dict, its summary fields side by side with the detail (for
-    the session page)."""
-    found = session_detail(engine, session_id)
-    if found is None:
-        return None
-    detail = dict(plain(found))
-    summary = detail.pop("summary", {})
-    return {**summary, **detail}
 
 
 def session_samples(engine: Engine, session_id: str) -> list[queries.SampleRow]:

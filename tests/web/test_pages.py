@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -13,7 +15,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from companion.events import HeartRateSample, SessionState
+from companion.heart.gaps import Gap, GapReason
 from companion.reminders.model import WEEKDAYS
+from companion.store.queries import SessionDetail, SessionSummary
 from companion.store.resonance import save_assessment
 from companion.store.summary_facts import summary_for
 from tests.web.conftest import (
@@ -261,28 +265,54 @@ def test_durations_read_as_minutes_and_seconds(seconds: float | None, text: str)
     assert duration(seconds) == text
 
 
+def history_line(**figures: Any) -> SessionSummary:
+    """A History line with no heart figures but those given."""
+    plain = SessionSummary(
+        id="a-session",
+        routine="evening-release",
+        title="Evening release",
+        level=1,
+        started_at=T0,
+        ended_at=T0 + 600,
+        duration_s=600.0,
+        outcome=SessionState.COMPLETED,
+        pain_before=None,
+        pain_after=None,
+        hr_min=None,
+        hr_mean=None,
+        hr_max=None,
+        samples=0,
+        steps_planned=4,
+        steps_started=4,
+    )
+    return dataclasses.replace(plain, **figures)
+
+
 def test_heart_rate_summary_without_samples_is_a_dash() -> None:
-    assert hr_summary({"hr_min": None, "hr_mean": None, "hr_max": None}) == "—"
+    assert hr_summary(history_line(hr_min=None, hr_mean=None, hr_max=None)) == "—"
 
 
-HEART_FIGURES = {
+HEART_FIGURES: dict[str, Any] = {
     "rmssd_ms": 41.6,
     "beats_kept": 1204,
     "beats_rejected": 12,
     "breathing_rate_bpm": 6.04,
-    "gaps": [{"start_s": 31.0, "end_s": 52.0, "reason": "link-lost"}],
 }
+GAPS = (Gap(start_s=31.0, end_s=52.0, reason=GapReason.LINK_LOST),)
 
 
 def test_session_page_shows_heart_figures_and_gaps_when_the_store_has_them(
     client: FlaskClient, history: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = web_store_reads.get_session
-    monkeypatch.setattr(
-        web_store_reads,
-        "get_session",
-        lambda engine, sid: {**(real(engine, sid) or {}), **HEART_FIGURES},
-    )
+    real = web_store_reads.session_detail
+
+    def with_heart_figures(engine: Engine, sid: str) -> SessionDetail | None:
+        found = real(engine, sid)
+        assert found is not None
+        summary = dataclasses.replace(found.summary, **HEART_FIGURES)
+        return dataclasses.replace(found, summary=summary, gaps=GAPS)
+
+    monkeypatch.setattr(web_store_reads, "session_detail", with_heart_figures)
 
     page = text_of(client.get("/sessions/older").get_data(as_text=True))
 
@@ -304,16 +334,16 @@ def test_history_has_rmssd_and_breathing_columns_only_when_sessions_carry_them(
     client: FlaskClient, history: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert "RMSSD" not in client.get("/history").get_data(as_text=True)
-    real = web_store_reads.list_sessions
+    real = web_store_reads.session_rows
     monkeypatch.setattr(
         web_store_reads,
-        "list_sessions",
+        "session_rows",
         lambda engine, limit, offset: [
-            {
-                **row,
-                "rmssd_ms": 38.4 if row["id"] == "newer" else None,
-                "breathing_rate_bpm": 6.04 if row["id"] == "older" else None,
-            }
+            dataclasses.replace(
+                row,
+                rmssd_ms=38.4 if row.id == "newer" else None,
+                breathing_rate_bpm=6.04 if row.id == "older" else None,
+            )
             for row in real(engine, limit, offset)
         ],
     )
@@ -332,12 +362,15 @@ def test_history_has_rmssd_and_breathing_columns_only_when_sessions_carry_them(
 @pytest.mark.parametrize(
     ("row", "text"),
     [
-        ({"beats_kept": 90, "beats_rejected": 0}, "90 kept"),
-        ({"beats_kept": 1500, "beats_rejected": 3}, "1,500 kept, 3 set aside as artefacts"),
-        ({}, "—"),
+        (history_line(beats_kept=90, beats_rejected=0), "90 kept"),
+        (
+            history_line(beats_kept=1500, beats_rejected=3),
+            "1,500 kept, 3 set aside as artefacts",
+        ),
+        (history_line(), "—"),
     ],
 )
-def test_beat_counts_read_as_words(row: dict[str, int], text: str) -> None:
+def test_beat_counts_read_as_words(row: SessionSummary, text: str) -> None:
     assert beats_summary(row) == text
 
 
