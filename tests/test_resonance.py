@@ -3,6 +3,8 @@ pace is known (companion.ble.resonance_curve), straight from the wearer model.""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from companion.ble.resonance_curve import ResonanceCurve, beats_following
@@ -10,6 +12,7 @@ from companion.ble.wearer import Wearer, WearerMode
 from companion.heart.resonance import (
     ASSESSMENT_PACES_PER_MIN,
     BlockQuality,
+    PaceScore,
     Verdict,
     assess,
     assessment_blocks,
@@ -17,6 +20,7 @@ from companion.heart.resonance import (
     pace_pattern,
     score_block,
 )
+from companion.heart.resonance_json import AssessmentJson, PaceJson
 
 BLOCKS = assessment_blocks()
 CUES = block_cues(BLOCKS)
@@ -134,3 +138,18 @@ def test_the_result_as_json_names_each_pace_and_its_quality() -> None:
     assert [p["pace_per_min"] for p in shown["paces"]] == list(ASSESSMENT_PACES_PER_MIN)
     assert {p["quality"] for p in shown["paces"]} == {"good"}
     assert all(isinstance(p["phase_deg"], float) for p in shown["paces"])
+
+
+def test_each_pace_is_written_as_its_figures_to_three_decimals_and_typed_key_by_key() -> None:
+    times, rr = _beats(Wearer(1, resonance=ResonanceCurve(6.5)))
+    result = assess(BLOCKS, times, rr)
+    shown = result.to_json()
+    # The JSON types name exactly what is written: each pace's figures, nothing else.
+    assert set(shown) == set(AssessmentJson.__annotations__)
+    assert set(PaceJson.__annotations__) == {f.name for f in dataclasses.fields(PaceScore)}
+    for score, pace in zip(result.paces, shown["paces"], strict=True):
+        assert set(pace) == set(PaceJson.__annotations__)
+        assert pace["quality"] == score.quality.value
+        assert pace["beats_kept"] == score.beats_kept
+        assert pace["swing_bpm"] == round(score.swing_bpm or -1.0, 3)
+    assert shown["confidence"] == round(result.confidence, 3)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, cast
 
@@ -33,6 +33,7 @@ from companion.store.queries import (
     SessionSummary,
     StepRow,
 )
+from companion.store.resonance import StoredAssessment
 from web import prefs
 from web.api_bodies import HrCeiling, Units
 
@@ -108,58 +109,11 @@ class Snoozed:
 
 
 @dataclass(frozen=True)
-class ResonanceAssessment:
-    """A resonance-breathing assessment as stored (companion/store/resonance.py): answered
-    or why not (verdict), the pace it found and the pattern that paces it (null unless
-    answered), how confident, a message and each pace's figures."""
-
-    id: int
-    session_id: str | None
-    at: Annotated[float, Field(description="When it was made (Unix time).")]
-    verdict: str
-    answered: bool
-    pace_per_min: float | None
-    confidence: float
-    inhale_s: float | None
-    exhale_s: float | None
-    message: str
-    paces: tuple[dict[str, Any], ...]
-
-    @classmethod
-    def of(cls, shown: Mapping[str, Any]) -> ResonanceAssessment:
-        return cls(
-            id=shown["id"],
-            session_id=shown["session_id"],
-            at=shown["at"],
-            verdict=shown["verdict"],
-            answered=shown["answered"],
-            pace_per_min=shown["pace_per_min"],
-            confidence=shown["confidence"],
-            inhale_s=shown["inhale_s"],
-            exhale_s=shown["exhale_s"],
-            message=shown["message"],
-            paces=tuple(shown["paces"]),
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "session_id": self.session_id,
-            "at": self.at,
-            "verdict": self.verdict,
-            "answered": self.answered,
-            "pace_per_min": self.pace_per_min,
-            "confidence": self.confidence,
-            "inhale_s": self.inhale_s,
-            "exhale_s": self.exhale_s,
-            "message": self.message,
-            "paces": list(self.paces),
-        }
-
-
-@dataclass(frozen=True)
 class ResonanceList:
-    assessments: Annotated[tuple[ResonanceAssessment, ...], Field(description="Newest first.")]
+    """The assessments as the store keeps them (``StoredAssessment``), each pace as the
+    scorer wrote it (``companion.heart.resonance_json.PaceJson``)."""
+
+    assessments: Annotated[tuple[StoredAssessment, ...], Field(description="Newest first.")]
 
     def to_json(self) -> dict[str, Any]:
         return {"assessments": [assessment.to_json() for assessment in self.assessments]}

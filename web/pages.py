@@ -12,6 +12,7 @@ from flask import Blueprint, abort, render_template, request
 from companion.events import SessionState
 from companion.heart.gaps import GapReason
 from companion.store.queries import SessionSummary
+from companion.store.resonance import StoredAssessment
 from web import api_records, store_reads, summary_api, summary_view
 from web.page_vocabulary import page_vocabulary
 from web.state import web_state
@@ -181,7 +182,7 @@ def summary_page(day: str | None) -> str:
     )
 
 
-def resonance_pace(assessment: api_records.ResonanceAssessment) -> str:
+def resonance_pace(assessment: StoredAssessment) -> str:
     """An answered assessment's pace, '5.5 breaths a minute'."""
     pace = assessment.pace_per_min
     if pace is None or not math.isfinite(pace):
@@ -189,7 +190,7 @@ def resonance_pace(assessment: api_records.ResonanceAssessment) -> str:
     return f"{pace:g} breaths a minute"
 
 
-def resonance_no_answer(assessment: api_records.ResonanceAssessment) -> str:
+def resonance_no_answer(assessment: StoredAssessment) -> str:
     """Why an assessment gave no answer, in the scorer's own words (they start "No clear
     answer"); just that where it kept none."""
     return assessment.message or "No clear answer."

@@ -16,7 +16,7 @@ from companion.routines.pacer import BreathPattern
 from companion.store.resonance import get_assessment, list_assessments
 from web import prefs, store_reads
 from web.api_bodies import MAX_ASSESSMENT_ID, ResonanceAdopt, field_names
-from web.api_records import ResonanceAdopted, ResonanceAssessment, ResonanceList
+from web.api_records import ResonanceAdopted, ResonanceList
 from web.body import json_object, query_int, reject_unknown, whole_number
 from web.problems import ApiError, UnprocessableError
 from web.replies import json_reply, store_engine
@@ -29,11 +29,7 @@ MAX_LIST: Final = 200
 @bp.get("")
 def assessments() -> Response:
     limit = query_int("limit", 50, 1, MAX_LIST)
-    return json_reply(
-        ResonanceList(
-            tuple(map(ResonanceAssessment.of, list_assessments(store_engine(), limit)))
-        ).to_json()
-    )
+    return json_reply(ResonanceList(tuple(list_assessments(store_engine(), limit))).to_json())
 
 
 @bp.post("/adopt")
@@ -50,19 +46,18 @@ def adopt() -> Response:
     found = get_assessment(engine, asked.id)
     if found is None:
         raise ApiError(http.HTTPStatus.NOT_FOUND, f"no assessment {asked.id}")
-    if not found["answered"] or found["inhale_s"] is None or found["exhale_s"] is None:
+    pace, inhale_s, exhale_s = found.pace_per_min, found.inhale_s, found.exhale_s
+    if not found.answered or pace is None or inhale_s is None or exhale_s is None:
         raise UnprocessableError("id", "that assessment gave no clear answer; there is no pace")
     try:
-        checked = prefs.check_update(
-            {prefs.PATTERN: {"inhale_s": found["inhale_s"], "exhale_s": found["exhale_s"]}}
-        )
+        checked = prefs.check_update({prefs.PATTERN: {"inhale_s": inhale_s, "exhale_s": exhale_s}})
     except prefs.PrefsError as error:
         raise UnprocessableError(error.field, error.problem) from None
     record = prefs.merged(store_reads.load_setting(engine, prefs.STORE_KEY), checked)
     store_reads.save_settings(engine, {prefs.STORE_KEY: record})
     adopted = ResonanceAdopted(
         id=asked.id,
-        pace_per_min=found["pace_per_min"],
+        pace_per_min=pace,
         pattern=BreathPattern(**record[prefs.PATTERN]),
         applies="from the next routine you start",
     )

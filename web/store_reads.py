@@ -1,7 +1,7 @@
 """The one place the web layer touches the store: reads through the web's own connections.
 Reads hand out typed records: the store's rows (``companion.store.queries``), which the
-API's answers (web/api_records.py) and the pages both carry, and resonance assessments as
-web/api_records.py's ``ResonanceAssessment``."""
+API's answers (web/api_records.py) and the pages both carry, resonance assessments among
+them (``companion.store.resonance.StoredAssessment``)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,10 @@ from sqlalchemy import Engine, select
 from companion.reminders.model import Reminder
 from companion.store import device_writes, queries, setting_writes
 from companion.store import reminders as store_reminders
-from companion.store.resonance import get_assessment
+from companion.store.resonance import StoredAssessment, get_assessment
 from companion.store.schema import ResonanceAssessment, table_of
 from companion.store.summary_facts import summary_for
 from companion.summary.morning import MorningSummary
-from web import api_records
 
 
 def session_rows(engine: Engine, limit: int, offset: int) -> list[queries.SessionSummary]:
@@ -27,9 +26,7 @@ def session_rows(engine: Engine, limit: int, offset: int) -> list[queries.Sessio
         return queries.list_sessions(conn, limit, offset)
 
 
-def resonance_by_session(
-    engine: Engine, session_ids: Sequence[str]
-) -> dict[str, api_records.ResonanceAssessment]:
+def resonance_by_session(engine: Engine, session_ids: Sequence[str]) -> dict[str, StoredAssessment]:
     """Each listed session's resonance assessment (the newest, should there be more), as
     the API answers with one; sessions without one are left out."""
     if not session_ids:
@@ -46,13 +43,9 @@ def resonance_by_session(
     for assessment_id, session_id in found:
         newest.setdefault(session_id, assessment_id)
     # Only resonance routines have one: a handful of rows on a page, each read as the
-    # store shows it.
-    shown = {sid: get_assessment(engine, aid) for sid, aid in newest.items()}
-    return {
-        sid: api_records.ResonanceAssessment.of(assessment)
-        for sid, assessment in shown.items()
-        if assessment is not None
-    }
+    # store keeps it.
+    stored = {sid: get_assessment(engine, aid) for sid, aid in newest.items()}
+    return {sid: assessment for sid, assessment in stored.items() if assessment is not None}
 
 
 def session_detail(engine: Engine, session_id: str) -> queries.SessionDetail | None:

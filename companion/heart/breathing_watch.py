@@ -36,6 +36,7 @@ from companion.events import (
 )
 from companion.heart.coherence import coherence
 from companion.heart.resonance import PACED_BREATHING, SECONDS_PER_MINUTE, PaceBlock, assess
+from companion.heart.resonance_json import AssessmentJson
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ MAX_BEATS = 6_000
 GUIDE = "a guide, not a measurement"
 
 # (session id, wall time, the assessment as JSON) -> the stored row's id, or None.
-SaveAssessment = Callable[[str, float, dict[str, Any]], int | None]
+SaveAssessment = Callable[[str, float, AssessmentJson], int | None]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -68,7 +69,7 @@ class ResonanceAssessed(Event):
     kind: ClassVar[str] = "resonance"
     run_id: str
     assessment_id: int | None
-    result: dict[str, Any]
+    result: AssessmentJson
 
 
 @dataclasses.dataclass(frozen=True)
@@ -235,7 +236,7 @@ class BreathingWatcher:
         beat_times, rr_ms = list(self._beat_times), list(self._rr_ms)
         save = self._save
 
-        def score() -> tuple[dict[str, Any], int | None]:
+        def score() -> tuple[AssessmentJson, int | None]:
             result = assess(blocks, beat_times, rr_ms).to_json()
             stored = None
             if save is not None:
@@ -253,7 +254,7 @@ class BreathingWatcher:
     async def _score_off_loop(
         self,
         loop: asyncio.AbstractEventLoop,
-        score: Callable[[], tuple[dict[str, Any], int | None]],
+        score: Callable[[], tuple[AssessmentJson, int | None]],
         run_id: str,
         ended: SessionStateChanged,
     ) -> None:

@@ -32,14 +32,17 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from companion.cues import CueName
 from companion.heart.physiology import clean_rr
+
+if TYPE_CHECKING:
+    from companion.heart.resonance_json import AssessmentJson, PaceJson
 
 Floats = npt.NDArray[np.float64]
 
@@ -137,6 +140,21 @@ class PaceScore:
     def good(self) -> bool:
         return self.quality is BlockQuality.GOOD
 
+    def to_json(self) -> PaceJson:
+        return {
+            "pace_per_min": round(self.pace_per_min, 3),
+            "quality": self.quality,
+            "beats_kept": self.beats_kept,
+            "beats_rejected": self.beats_rejected,
+            "breaths": self.breaths,
+            "swing_bpm": _rounded(self.swing_bpm),
+            "swing_se_bpm": _rounded(self.swing_se_bpm),
+            "amplitude_bpm": _rounded(self.amplitude_bpm),
+            "peak_per_min": _rounded(self.peak_per_min),
+            "phase_deg": _rounded(self.phase_deg),
+            "score": _rounded(self.score),
+        }
+
 
 @dataclass(frozen=True)
 class Assessment:
@@ -165,27 +183,21 @@ class Assessment:
             f"confidence {self.confidence:.0%}. A guide for practice, not a measurement."
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> AssessmentJson:
         return {
-            "verdict": self.verdict.value,
+            "verdict": self.verdict,
             "pace_per_min": self.pace_per_min,
             "confidence": round(self.confidence, 3),
             "at_edge": self.at_edge,
             "inhale_s": self.inhale_s,
             "exhale_s": self.exhale_s,
             "message": self.message,
-            "paces": [
-                {
-                    key: (value.value if isinstance(value, enum.Enum) else _rounded(value))
-                    for key, value in asdict(score).items()
-                }
-                for score in self.paces
-            ],
+            "paces": [score.to_json() for score in self.paces],
         }
 
 
-def _rounded(value: Any) -> Any:
-    return round(value, 3) if isinstance(value, float) else value
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 # --- the schedule --------------------------------------------------------------------------

@@ -7,17 +7,55 @@ each through its own connection; never from the core loop.
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy import Row, insert, select
 
+from companion.heart.resonance import Verdict
+from companion.heart.resonance_json import AssessmentJson, PaceJson
 from companion.store.queries import Bind, reading, writing
 from companion.store.schema import ResonanceAssessment, table_of
 
 _TABLE = table_of(ResonanceAssessment)
 
 
-def save_assessment(bind: Bind, session_id: str | None, at: float, result: dict[str, Any]) -> int:
+@dataclass(frozen=True)
+class StoredAssessment:
+    """A resonance-breathing assessment as stored: when it was made (``at``, Unix time)
+    and after which session, answered or why not (verdict), the pace it found and the
+    pattern that paces it (null unless answered), how confident, the message shown and
+    each pace's figures as the scorer wrote them."""
+
+    id: int
+    session_id: str | None
+    at: float
+    verdict: Verdict
+    answered: bool
+    pace_per_min: float | None
+    confidence: float
+    inhale_s: float | None
+    exhale_s: float | None
+    message: str
+    paces: tuple[PaceJson, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "session_id": self.session_id,
+            "at": self.at,
+            "verdict": self.verdict.value,
+            "answered": self.answered,
+            "pace_per_min": self.pace_per_min,
+            "confidence": self.confidence,
+            "inhale_s": self.inhale_s,
+            "exhale_s": self.exhale_s,
+            "message": self.message,
+            "paces": list(self.paces),
+        }
+
+
+def save_assessment(bind: Bind, session_id: str | None, at: float, result: AssessmentJson) -> int:
     """Store one assessment (``companion.heart.resonance.Assessment.to_json()``); its row id."""
     row = {
         "session_id": session_id,
@@ -35,32 +73,34 @@ def save_assessment(bind: Bind, session_id: str | None, at: float, result: dict[
     return int(new_id[0])
 
 
-def list_assessments(bind: Bind, limit: int = 50) -> list[dict[str, Any]]:
+def list_assessments(bind: Bind, limit: int = 50) -> list[StoredAssessment]:
     """The newest ``limit`` assessments, newest first."""
     query = select(_TABLE).order_by(_TABLE.c.at.desc(), _TABLE.c.id.desc()).limit(limit)
     with reading(bind) as connection:
-        return [_shown(row) for row in connection.execute(query)]
+        return [_stored(row) for row in connection.execute(query)]
 
 
-def get_assessment(bind: Bind, assessment_id: int) -> dict[str, Any] | None:
+def get_assessment(bind: Bind, assessment_id: int) -> StoredAssessment | None:
     query = select(_TABLE).where(_TABLE.c.id == assessment_id)
     with reading(bind) as connection:
         row = connection.execute(query).first()
-    return None if row is None else _shown(row)
+    return None if row is None else _stored(row)
 
 
-def _shown(row: Row[Any]) -> dict[str, Any]:
-    details = json.loads(row.details_json)
-    return {
-        "id": row.id,
-        "session_id": row.session_id,
-        "at": row.at,
-        "verdict": row.verdict,
-        "answered": row.verdict == "answered",
-        "pace_per_min": row.pace_per_min,
-        "confidence": row.confidence,
-        "inhale_s": row.inhale_s,
-        "exhale_s": row.exhale_s,
-        "message": details.get("message", ""),
-        "paces": details.get("paces", []),
-    }
+def _stored(row: Row[Any]) -> StoredAssessment:
+    # The details are the scorer's own JSON (``Assessment.to_json``), kept whole.
+    details = cast(AssessmentJson, json.loads(row.details_json))
+    verdict = Verdict(row.verdict)
+    return StoredAssessment(
+        id=row.id,
+        session_id=row.session_id,
+        at=row.at,
+        verdict=verdict,
+        answered=verdict is Verdict.ANSWERED,
+        pace_per_min=row.pace_per_min,
+        confidence=row.confidence,
+        inhale_s=row.inhale_s,
+        exhale_s=row.exhale_s,
+        message=details.get("message", ""),
+        paces=tuple(details.get("paces", [])),
+    )

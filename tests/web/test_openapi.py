@@ -23,8 +23,11 @@ from sqlalchemy import Engine
 import companion
 from companion.ble.found import NO_RSSI, FoundDevice
 from companion.ble.profiles import load_profiles
+from companion.ble.resonance_curve import ResonanceCurve, beats_following
+from companion.ble.wearer import Wearer
 from companion.bus import EventBus
 from companion.events import BandScript, Event, Notice, SessionStarted, SessionState
+from companion.heart.resonance import assess, assessment_blocks, block_cues
 from companion.routines.catalog import built_in_routines, load_catalog
 from companion.routines.haptics import Vocabulary
 from companion.routines.pacer import RATE_RANGE_PER_MIN, BreathPattern
@@ -33,6 +36,7 @@ from companion.routines.progression import ProgressionLevel
 from companion.routines.watch import SafetySettings
 from companion.session.host import FIRST_LEVEL, CoreSettings, SessionHost
 from companion.session.status import RoutineSummary, SessionNow, to_json
+from companion.store.resonance import save_assessment
 from tests.web.conftest import (
     ROUTINES,
     T0,
@@ -533,6 +537,39 @@ def test_device_answers_fit_their_generated_schemas(
     without_time = {k: v for k, v in known["devices"][0].items() if k != "last_seen"}
     assert schema_problems("KnownDevices", {"devices": [without_time]}) != []
     assert schema_problems("FoundDevices", {"devices": [{"address": "x", "rssi": "-1"}]}) != []
+
+
+def test_stored_resonance_assessments_are_answered_as_described_down_to_each_pace(
+    browser_client: FlaskClient, engine: Engine
+) -> None:
+    blocks = assessment_blocks()
+    cues = block_cues(blocks)
+    wearer = Wearer(1, resonance=ResonanceCurve(6.5))
+    answered = assess(blocks, *beats_following(wearer, cues, blocks[-1].end_s + 5.0))
+    unanswered = assess(blocks, [], [])  # no beats: every pace too poor, its figures null
+    record(engine, session_events("kept", T0, SessionState.COMPLETED))
+    save_assessment(engine, "kept", T0 + 600, answered.to_json())
+    save_assessment(engine, None, T0 + 660, unanswered.to_json())
+
+    listed = browser_client.get("/api/resonance").get_json()
+
+    newer, older = listed["assessments"]
+    assert older["answered"] and older["pace_per_min"] == 6.5 and not newer["answered"]
+    # Each pace goes out as the scorer wrote it, figures and all.
+    assert older["paces"] == json.loads(json.dumps(answered.to_json()["paces"]))
+    assert {p["quality"] for p in older["paces"]} == {"good"}
+    assert newer["paces"] and all(p["swing_bpm"] is None for p in newer["paces"])
+    assert schema_problems("ResonanceList", listed) == []
+    pace = older["paces"][0]
+    for wrong in (
+        {**pace, "quality": "splendid"},
+        {**pace, "swing_bpm": "20"},
+        {**pace, "beats_kept": 1.5},
+        {key: value for key, value in pace.items() if key != "score"},
+        {**pace, "hrv": 1},
+    ):
+        assert schema_problems("ResonanceList", {"assessments": [{**older, "paces": [wrong]}]})
+    assert schema_problems("ResonanceList", {"assessments": [{**older, "verdict": "maybe"}]})
 
 
 # --- request bodies: what the generated schemas call valid, the server takes -----------------
