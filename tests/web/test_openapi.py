@@ -27,6 +27,7 @@ from companion.ble.resonance_curve import ResonanceCurve, beats_following
 from companion.ble.wearer import Wearer
 from companion.bus import EventBus
 from companion.events import BandScript, Event, Notice, SessionStarted, SessionState
+from companion.heart.breathing_watch import ResonanceAssessed
 from companion.heart.resonance import assess, assessment_blocks, block_cues
 from companion.routines.catalog import built_in_routines, load_catalog
 from companion.routines.haptics import Vocabulary
@@ -570,6 +571,10 @@ def test_stored_resonance_assessments_are_answered_as_described_down_to_each_pac
     ):
         assert schema_problems("ResonanceList", {"assessments": [{**older, "paces": [wrong]}]})
     assert schema_problems("ResonanceList", {"assessments": [{**older, "verdict": "maybe"}]})
+    # The breathing watcher announces the same JSON on the stream.
+    event = ResonanceAssessed(mono=0.0, wall=T0, run_id="kept", assessment_id=1,
+                              result=answered.to_json())  # fmt: skip
+    assert schema_problems("ResonanceAssessed", json.loads(json.dumps(event.to_json()))) == []
 
 
 # --- request bodies: what the generated schemas call valid, the server takes -----------------
