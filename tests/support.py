@@ -1,20 +1,35 @@
 """Small helpers shared across the tests: waiting on real asyncio and real processes, how
-Chromium is launched, and a recorded session's plan and how it is stored."""
+Chromium is launched, and a recorded session's plan, events (a scripted run) and how they
+are stored."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import math
 import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import NamedTuple
 
 import pytest
 from sqlalchemy import Engine
 
-from companion.events import Event, SessionStarted, StepStarted
+from companion.cues import BREATH_CUES, CueName
+from companion.events import (
+    CueFired,
+    Event,
+    HeartRateSample,
+    PainRated,
+    SessionStarted,
+    SessionState,
+    SessionStateChanged,
+    StepStarted,
+)
 from companion.routines.catalog import Mode, Side
 from companion.routines.pacer import BreathPattern
-from companion.routines.plan import Plan, PlannedStep
+from companion.routines.plan import Plan, PlannedCue, PlannedStep
 from companion.store.writes import EventTranslator, apply_writes
 
 
@@ -124,6 +139,119 @@ def step_started(run_id: str, planned: PlannedStep, wall: float) -> StepStarted:
         instructions=planned.instructions,
         breaths=planned.breaths,
     )
+
+
+def cue_fired(run_id: str, planned: PlannedCue, wall: float) -> CueFired:
+    """The event of ``planned`` firing on time, at ``wall``, and reaching the wrist."""
+    return CueFired(
+        mono=0.0,
+        wall=wall,
+        run_id=run_id,
+        step=planned.step,
+        cue=planned.cue,
+        planned_s=planned.at_s,
+        actual_s=planned.at_s,
+        on_wrist=True,
+    )
+
+
+def breathing_in(plan: Plan, at_s: float) -> bool:
+    """Whether the latest breath cue of ``plan`` at or before ``at_s`` was a breath-in."""
+    latest = [c for c in plan.cues if c.cue in BREATH_CUES and c.at_s <= at_s]
+    return bool(latest) and latest[-1].cue is CueName.BREATH_IN
+
+
+class BandReading(NamedTuple):
+    """What a band reports in one second."""
+
+    hr: int
+    contact: bool | None
+    rr_ms: tuple[float, ...]
+
+
+# How a band reads the wearer's heart through a session of a plan: one reading for each
+# of the seconds given, in order.
+Band = Callable[[Plan, range], Iterable[BandReading]]
+
+
+@dataclasses.dataclass(frozen=True)
+class ScriptedRun:
+    """One routine as the engine and the band would report it: the session starting, its
+    steps and cues up to the stop, a reading of ``band`` each whole second, then (unless
+    still running) the outcome ``finish_lag_s`` after the stop and any pain rating 5 s on."""
+
+    run_id: str
+    start: datetime
+    plan: Plan
+    device: str
+    band: Band | None  # None: no samples (not worn, or not needed)
+    stop_at_s: float | None = None  # None: runs to the end
+    outcome: SessionState = SessionState.COMPLETED
+    pain_before: int | None = None
+    pain_after: int | None = None
+    finish_lag_s: float = 0.0
+
+    @property
+    def wall(self) -> float:
+        return self.start.timestamp()
+
+    @property
+    def end_s(self) -> float:
+        return self.plan.total_s if self.stop_at_s is None else self.stop_at_s
+
+    def events(self) -> list[Event]:
+        # Sorted by time; at one instant: the start, then steps and cues in the engine's
+        # order (the ending step's cues, the next step, its cues), samples, the outcome,
+        # the rating.
+        started = session_started(self.run_id, self.wall, self.plan, pain_before=self.pain_before)
+        timed: list[tuple[float, tuple[int, ...], Event]] = [(0.0, (0,), started)]
+        for step in self.plan.steps:
+            if step.start_s < self.end_s:
+                begun = step_started(self.run_id, step, self.wall + step.start_s)
+                timed.append((step.start_s, (1, step.index, 0), begun))
+        # A stop before a hold's end drops its hold-end cue, as the engine does.
+        for cue in self.plan.cues:
+            if cue.at_s < self.end_s or (self.stop_at_s is None and cue.at_s <= self.end_s):
+                fired = cue_fired(self.run_id, cue, self.wall + cue.at_s)
+                timed.append((cue.at_s, (1, cue.step, 1), fired))
+        timed += [(float(second), (2,), sample) for second, sample in self._samples()]
+        if self.outcome is not SessionState.RUNNING:
+            finished = SessionStateChanged(
+                mono=0.0,
+                wall=self.wall + self.end_s + self.finish_lag_s,
+                run_id=self.run_id,
+                state=self.outcome,
+                step=None,
+            )
+            timed.append((self.end_s + self.finish_lag_s, (3,), finished))
+            if self.pain_after is not None:
+                rating = PainRated(
+                    mono=0.0,
+                    wall=self.wall + self.end_s + 5,
+                    run_id=self.run_id,
+                    moment="after",
+                    pain=self.pain_after,
+                )
+                timed.append((self.end_s + 5, (4,), rating))
+        return [event for _, _, event in sorted(timed, key=lambda item: (item[0], item[1]))]
+
+    def _samples(self) -> Iterator[tuple[int, HeartRateSample]]:
+        if self.band is None:
+            return
+        seconds = range(1, math.ceil(self.end_s))
+        for second, reading in zip(seconds, self.band(self.plan, seconds), strict=True):
+            yield (
+                second,
+                HeartRateSample(
+                    mono=0.0,
+                    wall=self.wall + second,
+                    device=self.device,
+                    hr=reading.hr,
+                    contact=reading.contact,
+                    energy_kj=None,
+                    rr_ms=reading.rr_ms,
+                ),
+            )
 
 
 def record(engine: Engine, events: Iterable[Event]) -> None:

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
 
-from companion.cues import CueName
-from companion.events import (
-    CueFired,
-    Event,
-    HeartRateSample,
-    PainRated,
-    SessionStarted,
-    SessionState,
-    SessionStateChanged,
-    StepStarted,
-)
+from companion.events import SessionState
 from companion.heart import physiology
 from companion.routines.catalog import built_in_routines, load_catalog
 from companion.routines.plan import Plan, PlanSettings, compile_plan
@@ -39,6 +28,7 @@ from companion.store.writes import Write, WriteKind, apply_writes
 from companion.summary.advice import ADVICE, ROTATION, AdviceKey
 from companion.summary.morning import TREND_DAYS, DayPart, SessionFacts, build_summary
 from tests.store.conftest import BAND, record
+from tests.support import Band, BandReading, ScriptedRun, breathing_in
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DAY = date(2026, 5, 12)  # a Tuesday, far from any clock change
@@ -80,127 +70,36 @@ RESTING_66 = steady(66)
 
 
 @dataclasses.dataclass(frozen=True)
-class Run:
-    """One routine as the engine and the band would report it."""
+class Worn:
+    """A band on the wrist reading ``heart`` each second, with an RR interval for each
+    worn, beating second: 1000 and 1010 ms in turn, or (``breathing_rr``) short after
+    breath-in cues and long after breath-out ones."""
 
-    run_id: str
-    start: datetime
-    plan: Plan = TASTER
-    stop_at_s: float | None = None  # None: runs to the end
-    outcome: SessionState = SessionState.COMPLETED
-    pain_before: int | None = None
-    pain_after: int | None = None
     heart: HeartRate = RESTING_66
-    breathing_rr: bool = False  # RR short after breath-in cues, long after breath-out ones
-    with_samples: bool = True
+    breathing_rr: bool = False
 
-    @property
-    def wall(self) -> float:
-        return self.start.timestamp()
-
-    @property
-    def end_s(self) -> float:
-        return self.plan.total_s if self.stop_at_s is None else self.stop_at_s
-
-    def events(self) -> list[Event]:
-        timed: list[tuple[float, int, Event]] = [
-            (0.0, 0, self._started()),
-        ]
-        for step in self.plan.steps:
-            if step.start_s < self.end_s:
-                timed.append((step.start_s, 2, self._step(step.index, step.start_s, step.end_s)))
-        for cue in self.plan.cues:
-            if cue.at_s < self.end_s or (self.stop_at_s is None and cue.at_s <= self.end_s):
-                rank = 1 if cue.cue is CueName.HOLD_END else 3
-                timed.append((cue.at_s, rank, self._cue(cue.cue.value, cue.step, cue.at_s)))
-        if self.with_samples:
-            timed += [(float(s), 4, e) for s, e in self._samples()]
-        if self.outcome is not SessionState.RUNNING:
-            timed.append((self.end_s + FINISH_LAG_S, 5, self._finished()))
-            if self.pain_after is not None:
-                rating = PainRated(
-                    mono=0.0,
-                    wall=self.wall + self.end_s + 5,
-                    run_id=self.run_id,
-                    moment="after",
-                    pain=self.pain_after,
-                )
-                timed.append((self.end_s + 5, 6, rating))
-        return [event for _, _, event in sorted(timed, key=lambda item: (item[0], item[1]))]
-
-    def _started(self) -> SessionStarted:
-        return SessionStarted(
-            mono=0.0,
-            wall=self.wall,
-            run_id=self.run_id,
-            routine=self.plan.routine,
-            level=1,
-            total_s=self.plan.total_s,
-            pain_before=self.pain_before,
-            plan=self.plan,
-        )
-
-    def _step(self, index: int, start_s: float, end_s: float) -> StepStarted:
-        step = self.plan.steps[index]
-        return StepStarted(
-            mono=0.0,
-            wall=self.wall + start_s,
-            run_id=self.run_id,
-            step=index,
-            name=step.name,
-            exercise=step.exercise,
-            side=step.side,
-            start_s=start_s,
-            end_s=end_s,
-            instructions="",
-            breaths=step.breaths,
-        )
-
-    def _cue(self, name: str, step: int, at_s: float) -> CueFired:
-        return CueFired(
-            mono=0.0,
-            wall=self.wall + at_s,
-            run_id=self.run_id,
-            step=step,
-            cue=name,
-            planned_s=at_s,
-            actual_s=at_s,
-            on_wrist=True,
-        )
-
-    def _samples(self) -> list[tuple[int, HeartRateSample]]:
-        made = []
+    def __call__(self, plan: Plan, seconds: range) -> Iterator[BandReading]:
         parity = itertools.cycle((RR_EVEN, RR_ODD))
-        for second in range(1, math.ceil(self.end_s)):
+        for second in seconds:
             bpm, contact = self.heart(second)
             rr: tuple[float, ...] = ()
             if contact is not False and bpm > 0:
-                rr = (self._breathing_rr(second),) if self.breathing_rr else (next(parity),)
-            sample = HeartRateSample(
-                mono=0.0,
-                wall=self.wall + second,
-                device=BAND,
-                hr=bpm,
-                contact=contact,
-                energy_kj=None,
-                rr_ms=rr,
-            )
-            made.append((second, sample))
-        return made
+                rr = (self._breathing_rr(plan, second),) if self.breathing_rr else (next(parity),)
+            yield BandReading(bpm, contact, rr)
 
-    def _breathing_rr(self, second: int) -> float:
-        phase_cues = [c for c in self.plan.cues if c.cue in (CueName.BREATH_IN, CueName.BREATH_OUT)]
-        latest = [c for c in phase_cues if c.at_s <= second]
-        return BREATH_IN_RR if latest and latest[-1].cue is CueName.BREATH_IN else BREATH_OUT_RR
+    @staticmethod
+    def _breathing_rr(plan: Plan, second: int) -> float:
+        return BREATH_IN_RR if breathing_in(plan, second) else BREATH_OUT_RR
 
-    def _finished(self) -> SessionStateChanged:
-        return SessionStateChanged(
-            mono=0.0,
-            wall=self.wall + self.end_s + FINISH_LAG_S,
-            run_id=self.run_id,
-            state=self.outcome,
-            step=None,
-        )
+
+@dataclasses.dataclass(frozen=True)
+class Run(ScriptedRun):
+    """One routine (the taster unless told) as the engine and the band would report it."""
+
+    plan: Plan = TASTER
+    device: str = BAND
+    band: Band | None = Worn()
+    finish_lag_s: float = FINISH_LAG_S
 
 
 def store(engine: Engine, runs: Sequence[Run]) -> None:
@@ -262,7 +161,7 @@ MORNING = Run(
     stop_at_s=130.0,
     outcome=SessionState.STOPPED,
     pain_before=4,
-    heart=morning_heart,
+    band=Worn(morning_heart),
 )
 
 
@@ -560,7 +459,7 @@ def test_clock_changes_in_berlin_place_sessions_by_local_date_and_window(
 
 
 def daily(day: date, hour: int) -> Run:
-    return Run(f"s{day.isoformat()}", at(day, hour, 30), plan=SHORT_TASTER, with_samples=False)
+    return Run(f"s{day.isoformat()}", at(day, hour, 30), plan=SHORT_TASTER, band=None)
 
 
 def test_the_streak_is_walked_back_to_its_first_gap_and_no_further(engine: Engine) -> None:
@@ -647,9 +546,8 @@ def varied_history() -> list[Run]:
                     outcome=outcome,
                     pain_before=8 if k == 5 else (None if k % 3 == 0 or k > 45 else 1 + k % 5),
                     pain_after=None if k % 2 or k > 45 else 1 + k % 4,
-                    heart=steady(60 + k % 9),
                     # Samples only where a summary below looks at them, to keep this quick.
-                    with_samples=k >= 36 or 20 <= k <= 30,
+                    band=Worn(steady(60 + k % 9)) if k >= 36 or 20 <= k <= 30 else None,
                 )
             )
     return runs
@@ -695,8 +593,8 @@ def test_the_summary_equals_the_summary_over_the_whole_history(
 def test_breath_following_is_scored_only_when_asked_and_only_in_the_window(
     engine: Engine,
 ) -> None:
-    following = Run("following", at(DAY, 7, 0), breathing_rr=True)
-    earlier = Run("earlier", at(DAY - timedelta(days=2), 7, 0), breathing_rr=True)
+    following = Run("following", at(DAY, 7, 0), band=Worn(breathing_rr=True))
+    earlier = Run("earlier", at(DAY - timedelta(days=2), 7, 0), band=Worn(breathing_rr=True))
     store(engine, [following, earlier])
 
     plain = read_summary_input(engine, DAY, BERLIN, NOW).sessions_by_day
