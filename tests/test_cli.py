@@ -54,6 +54,8 @@ def test_plan_json_for_a_band_without_haptics_has_no_writes(tmp_path: Path) -> N
         (("plan", "nope"), "no routine named 'nope'; known: bedtime, morning, resonance, taster"),
         (("plan", "taster", "--profile", "nope"), "no device profile named 'nope'"),
         (("buzz", "--simulate", "--cue", "hold-end", "--profile", "x"), "no device profile"),
+        (("buzz", "--simulate", "--cue", "breathe-in"),
+         "no cue named 'breathe-in'; known: alert, breath-in, breath-out, hold-end, pain,"),
         (("remind", "add", "--at", "25:00", "--routine", "bedtime"), "is not HH:MM"),
         (("remind", "add", "--at", "07:00", "--days", "mo,xx", "--routine", "bedtime"),
          "unknown day"),

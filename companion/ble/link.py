@@ -38,6 +38,7 @@ from companion.ble.profiles import DeviceProfile, HapticWrite, match_advertiseme
 from companion.ble.write_channel import QueuedWrite, WriteChannel
 from companion.bus import EventBus
 from companion.clock import WallClock, monotonic
+from companion.cues import CueName
 from companion.errors import DeviceNotFoundError, MalformedPacketError
 from companion.events import BatteryLevel, HeartRateSample, LinkChanged, LinkState, PacketDropped
 from companion.routines.haptics import Playback, TimedWrite, Vocabulary
@@ -222,7 +223,7 @@ class BandLink:
             return False
         return True
 
-    def run_cue(self, cue: str) -> bool:
+    def run_cue(self, cue: CueName) -> bool:
         """Start the cue's writes on the wrist now (not waiting for them); False if it cannot."""
         profile = self.profile
         if profile is None or not self.is_connected:

@@ -56,7 +56,7 @@ from types import MappingProxyType
 from typing import Final, TypeGuard
 
 from companion.ble.uuids import normalize_uuid
-from companion.cues import CUE_NAMES
+from companion.cues import CUE_NAMES, CueName
 from companion.errors import ProfileError, UnknownNameError
 from companion.strict_toml import Table, decode, kind, read_file
 
@@ -192,6 +192,14 @@ class Offers:
     button_notify: str | None = None
 
 
+def cue_named(name: str) -> CueName:
+    """The cue called ``name`` where a name comes in from outside (the command line);
+    UnknownNameError, listing the known cues, for any other."""
+    if name not in CUE_NAMES:
+        raise UnknownNameError("cue", name, list(CUE_NAMES))
+    return CueName(name)
+
+
 @dataclass(frozen=True)
 class DeviceProfile:
     name: str
@@ -200,20 +208,18 @@ class DeviceProfile:
     description: str
     match: Match
     offers: Offers
-    cues: Mapping[str, Cue] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    cues: Mapping[CueName, Cue] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     @property
     def has_haptics(self) -> bool:
         return any(cue.writes for cue in self.cues.values())
 
-    def cue_writes(self, cue_name: str) -> tuple[HapticWrite, ...]:
+    def cue_writes(self, cue_name: CueName) -> tuple[HapticWrite, ...]:
         """The writes for ``cue_name``; empty when this band has nothing for it."""
-        if cue_name not in CUE_NAMES:
-            raise UnknownNameError("cue", cue_name, list(CUE_NAMES))
         cue = self.cues.get(cue_name)
         return cue.writes if cue is not None else ()
 
-    def writes_json(self, cue_name: str) -> list[dict[str, object]]:
+    def writes_json(self, cue_name: CueName) -> list[dict[str, object]]:
         return [
             {"after_s": w.after_s, "characteristic": w.characteristic, "value": w.value.hex()}
             for w in self.cue_writes(cue_name)
@@ -434,8 +440,8 @@ def _text_write(table: Table) -> TextWrite:
     return text_write
 
 
-def _cues(table: Table) -> dict[str, Cue]:
-    cues: dict[str, Cue] = {}
+def _cues(table: Table) -> dict[CueName, Cue]:
+    cues: dict[CueName, Cue] = {}
     for key, value in table.data.items():
         if key not in CUE_NAMES:
             table.fail(key, f"unknown cue; the cues are: {', '.join(CUE_NAMES)}")
@@ -443,7 +449,7 @@ def _cues(table: Table) -> dict[str, Cue]:
             table.fail(key, f"must be a list of writes ([[{table.field(key)}]] tables)")
         writes = tuple(_write(table.element(key, i, _WRITE_KEYS)) for i in range(len(value)))
         # Order in the file is irrelevant; the scheduler wants them by time.
-        cues[key] = Cue(writes=tuple(sorted(writes, key=lambda w: w.after_s)))
+        cues[CueName(key)] = Cue(writes=tuple(sorted(writes, key=lambda w: w.after_s)))
     return cues
 
 

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from companion.cues import CueName
+
 # The peak's sharpness: the band-pass quality factor. At 3, a pace one breath a minute
 # from a 5.5 resonance keeps about 80 % of the peak swing, a pace at 12 a minute about 40 %.
 DEFAULT_QUALITY = 3.0
@@ -61,7 +63,7 @@ class ResonanceCurve:
 
 
 class _CueFollower(Protocol):
-    def feel_cue(self, now_s: float, cue_name: str) -> None: ...
+    def feel_cue(self, now_s: float, felt: CueName) -> None: ...
 
     def beats_until(self, now_s: float) -> Sequence[_Beat]: ...
 
@@ -75,18 +77,18 @@ class _Beat(Protocol):
 
 
 def beats_following(
-    wearer: _CueFollower, cues: Iterable[tuple[float, str]], until_s: float
+    wearer: _CueFollower, cues: Iterable[tuple[float, CueName]], until_s: float
 ) -> tuple[list[float], list[float]]:
     """Beat times (s) and RR intervals (ms) of a wearer who feels ``cues`` ((time, name),
     in time order) and is followed to ``until_s``: a routine on virtual time, for tests and
     benches, with no band or radio in between."""
     times: list[float] = []
     rr_ms: list[float] = []
-    for at_s, name in [*cues, (until_s, "")]:
+    for at_s, name in [*cues, (until_s, None)]:
         for beat in wearer.beats_until(at_s):
             times.append(beat.t_s)
             rr_ms.append(beat.rr_s * 1000.0)
-        if name:
+        if name is not None:
             wearer.feel_cue(at_s, name)
     return times, rr_ms
 

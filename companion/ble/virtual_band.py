@@ -13,6 +13,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from bumble import gatt
 from bumble.att import ATT_Error, ErrorCode
@@ -23,7 +24,7 @@ from bumble.profiles.device_information_service import DeviceInformationService
 from bumble.profiles.heart_rate_service import HeartRateService
 
 from companion.ble import uuids
-from companion.ble.wearer import Wearer
+from companion.ble.wearer import STRONG_BUZZ, Wearer
 from companion.clock import monotonic, system_wall
 from companion.cues import CueName
 from companion.routines.haptics import Reading, Received, Vocabulary, read_wrist
@@ -80,21 +81,21 @@ class BuzzReader:
         self._mild_pulses = 0
         self._level = AlertLevel.NONE
 
-    def write(self, now: float, level: int) -> str | None:
+    def write(self, now: float, level: int) -> Literal["strong"] | None:
         """Feed one write; returns a strong buzz at once, otherwise None."""
         rising = level > AlertLevel.NONE and self._level == AlertLevel.NONE
         self._level = level
         if not rising:
             return None
         if level >= AlertLevel.HIGH:
-            return "strong"
+            return STRONG_BUZZ
         if self._group_start is None or now - self._group_start > BUZZ_GROUP_WINDOW_S:
             self._group_start = now
             self._mild_pulses = 0
         self._mild_pulses += 1
         return None
 
-    def settle(self, now: float) -> tuple[float, str] | None:
+    def settle(self, now: float) -> tuple[float, CueName] | None:
         """When a group of mild pulses has finished by ``now``: (its start, what it meant)."""
         if self._group_start is None or now - self._group_start < BUZZ_GROUP_WINDOW_S:
             return None

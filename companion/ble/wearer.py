@@ -35,7 +35,9 @@ import logging
 import math
 import random
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final, Literal
 
 from companion.ble.resonance_curve import ResonanceCurve
 from companion.cues import CueName
@@ -86,7 +88,11 @@ class ArtefactKind(enum.StrEnum):
     ECTOPIC_BEAT = "ectopic_beat"  # the heart's own: a premature beat and its pause
 
 
-CUE_PHASES: dict[str, BreathPhase] = {
+# What a band with only alert levels gives for hold-end, pain, safety and the like: a strong
+# buzz the wearer cannot tell apart, and no breath cue.
+STRONG_BUZZ: Final = "strong"
+# A str key, so anything the wearer feels (a cue, or a strong buzz) is looked up by it.
+CUE_PHASES: Final[Mapping[str, BreathPhase]] = {
     CueName.BREATH_IN: BreathPhase.INHALE,
     CueName.BREATH_OUT: BreathPhase.EXHALE,
 }
@@ -253,11 +259,11 @@ class Wearer:
             return self._next_hr_bpm
         return 60.0 / (sum(beat.rr_s for beat in recent) / len(recent))
 
-    def feel_cue(self, now_s: float, cue_name: str) -> None:
+    def feel_cue(self, now_s: float, felt: CueName | Literal["strong"]) -> None:
         """The band vibrated; a wearer who follows cues changes breath after a short reaction."""
-        phase = CUE_PHASES.get(cue_name)
+        phase = CUE_PHASES.get(felt)
         if phase is None or self.mode is not WearerMode.FOLLOW_CUES:
-            _LOGGER.debug("wearer ignores cue %s at %.2f s", cue_name, now_s)
+            _LOGGER.debug("wearer ignores cue %s at %.2f s", felt, now_s)
             return
         reaction = _gauss_clipped(
             self._cue_rng, REACTION_MEAN_S, REACTION_SD_S, REACTION_MIN_S, REACTION_MAX_S

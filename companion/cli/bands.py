@@ -158,8 +158,10 @@ def buzz(
     data_dir: Path | None,
 ) -> None:
     """Run one haptic cue on the band."""
+    from companion.ble.profiles import cue_named
     from companion.wiring import StoreUse, build_companion
 
+    cue_name = cue_named(cue)  # an unknown name stops here, before any band is sought
     settings, catalogues = band_settings(data_dir, hci, simulate, device, profile)
 
     async def go() -> int:
@@ -171,8 +173,8 @@ def buzz(
             if not await link.async_wait_connected(FIND_BAND_TIMEOUT_S):
                 raise DeviceNotFoundError(device)
             assert link.profile is not None
-            writes = link.profile.cue_writes(cue)
-            if not link.run_cue(cue):
+            writes = link.profile.cue_writes(cue_name)
+            if not link.run_cue(cue_name):
                 click.echo(f"{link.profile.name} has no vibration for '{cue}'.", err=True)
                 return 0
             # Let the cue's timed writes go out before disconnecting.

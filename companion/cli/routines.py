@@ -30,6 +30,7 @@ from companion.errors import CompanionError
 from companion.pain import PAIN_MAX, PAIN_MIN
 
 if TYPE_CHECKING:
+    from companion.cues import CueName
     from companion.events import Event
     from companion.routines.pacer import BreathPattern
     from companion.routines.progression import ProgressionLevel
@@ -69,7 +70,7 @@ def plan(routine: str, as_json: bool, profile: str | None, data_dir: Path | None
         compiled = compose_plan(compiled, Vocabulary.from_profile(chosen))
     if as_json:
 
-        def writes(cue: str) -> list[dict[str, Any]]:
+        def writes(cue: CueName) -> list[dict[str, Any]]:
             return chosen.writes_json(cue) if chosen else []
 
         click.echo(json.dumps(with_band_writes(compiled, writes), indent=2))

@@ -16,6 +16,7 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from companion.clock import WallClock
+from companion.cues import CueName
 from companion.events import Notice, ReminderDue
 from companion.reminders.model import DEFAULT_WAKE_TIME, WAKE_TIME_SETTING, wake_time_from
 from companion.reminders.scheduler import ReminderScheduler
@@ -32,7 +33,7 @@ RESYNC_S = 30.0
 class Wrist(Protocol):
     """What a reminder reaches in the running session (from the scheduler's threads)."""
 
-    def buzz(self, cue: str) -> bool: ...
+    def buzz(self, cue: CueName) -> bool: ...
 
     def show_text(self, text: str) -> bool: ...
 
@@ -115,7 +116,7 @@ class ReminderHost:
             _LOGGER.info("reminder %d no longer exists", reminder_id)
             return
         title = self._title(reminder.routine)
-        on_wrist = self._wrist.buzz("reminder")
+        on_wrist = self._wrist.buzz(CueName.REMINDER)
         again = " (snoozed)" if snoozed else ""
         _LOGGER.info("reminder %d for %s%s; on wrist: %s", reminder_id, title, again, on_wrist)
         self._wrist.publish(

@@ -104,7 +104,7 @@ class SessionRunner:
         timer: Timer,
         wall: Callable[[], float],
         bus: EventBus,
-        wrist: Callable[[str], bool],
+        wrist: Callable[[CueName], bool],
         replan: Replanner,
         safety: SafetySettings | None = None,
         pacing: PacingSettings | None = None,

@@ -33,7 +33,7 @@ from typing import Final
 from companion.ble.profiles import DeviceProfile, HapticWrite
 from companion.cues import BREATH_CUES, CueName
 
-PRIORITY: Final[Mapping[str, int]] = MappingProxyType(
+PRIORITY: Final[Mapping[CueName, int]] = MappingProxyType(
     {
         CueName.PAIN: 60,
         CueName.SAFETY: 50,
@@ -58,7 +58,7 @@ READ_TOLERANCE_S: Final = 0.05
 AFTER_STOP_S: Final = 0.05
 
 
-def priority_of(cue: str) -> int:
+def priority_of(cue: CueName) -> int:
     return PRIORITY.get(cue, 0)
 
 
@@ -95,13 +95,13 @@ def _is_stop(write: HapticWrite) -> bool:
 class Pattern:
     """A cue's writes, and the pulses a wearer feels from them."""
 
-    cue: str
+    cue: CueName
     writes: tuple[HapticWrite, ...]
     pulses: tuple[Pulse, ...]
     length_s: float
 
     @classmethod
-    def from_writes(cls, cue: str, writes: Sequence[HapticWrite]) -> Pattern:
+    def from_writes(cls, cue: CueName, writes: Sequence[HapticWrite]) -> Pattern:
         ordered = tuple(sorted(writes, key=lambda w: w.after_s))
         pulses = _pulses([(w.after_s, w) for w in ordered])
         ends = [w.after_s for w in ordered] + [p.onset_s + p.length_s for p in pulses]
@@ -137,7 +137,7 @@ def _alike(a: Pulse, b: Pulse, *, onset: bool) -> bool:
 class Vocabulary:
     """A band's cue patterns and the write that stops a buzz (if it has one)."""
 
-    patterns: Mapping[str, Pattern] = field(default_factory=lambda: MappingProxyType({}))
+    patterns: Mapping[CueName, Pattern] = field(default_factory=lambda: MappingProxyType({}))
     stops: Mapping[str, HapticWrite] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
@@ -145,7 +145,7 @@ class Vocabulary:
         return cls.from_cue_writes({name: cue.writes for name, cue in profile.cues.items()})
 
     @classmethod
-    def from_cue_writes(cls, cues: Mapping[str, Sequence[HapticWrite]]) -> Vocabulary:
+    def from_cue_writes(cls, cues: Mapping[CueName, Sequence[HapticWrite]]) -> Vocabulary:
         patterns = {name: Pattern.from_writes(name, w) for name, w in cues.items() if w}
         stops: dict[str, HapticWrite] = {}
         for pattern in patterns.values():
@@ -155,7 +155,7 @@ class Vocabulary:
                     stops.setdefault(write.characteristic, stop)
         return cls(MappingProxyType(patterns), MappingProxyType(stops))
 
-    def pattern(self, cue: str) -> Pattern | None:
+    def pattern(self, cue: CueName) -> Pattern | None:
         return self.patterns.get(cue)
 
 
@@ -257,7 +257,7 @@ class CueRequest:
 class _Placed:
     request: int
     at_s: float  # when the cue was due (its delivery may start later)
-    cue: str
+    cue: CueName
     priority: int
     delivery: Delivery
 
@@ -282,7 +282,7 @@ class HapticChannel:
         self.cuts: list[tuple[int, Delivery]] = []  # (request, its cut delivery)
 
     def place(
-        self, request: int, at_s: float, cue: str, next_at_s: float | None = None
+        self, request: int, at_s: float, cue: CueName, next_at_s: float | None = None
     ) -> Delivery:
         """Where cue ``cue`` due at ``at_s`` goes; ``next_at_s`` is when the next cue is due."""
         pattern = self.vocabulary.pattern(cue)
@@ -322,7 +322,7 @@ class HapticChannel:
         )
         return self._take(request, at_s, cue, rank, delivery)
 
-    def _cut_for(self, last: _Placed, at_s: float, cue: str, pattern: Pattern) -> Delivery:
+    def _cut_for(self, last: _Placed, at_s: float, cue: CueName, pattern: Pattern) -> Delivery:
         kept = tuple(w for w in last.delivery.writes if w.at_s < at_s)
         cut = Delivery(Fate.CUT, last.delivery.start_s, at_s, kept, reason=f"cut short for {cue}")
         self.cuts.append((last.request, cut))
@@ -340,7 +340,9 @@ class HapticChannel:
         reason = f"{last.cue} stopped first" if writes and start > at_s else ""
         return Delivery(Fate.PLAYED, at_s, _ms(start + pattern.length_s), tuple(writes), reason)
 
-    def _take(self, request: int, at_s: float, cue: str, rank: int, delivery: Delivery) -> Delivery:
+    def _take(
+        self, request: int, at_s: float, cue: CueName, rank: int, delivery: Delivery
+    ) -> Delivery:
         if delivery.writes:
             self._last = _Placed(request, at_s, cue, rank, delivery)
             if self._instant is None or abs(self._instant.at_s - at_s) > SAME_INSTANT_S:
@@ -389,7 +391,7 @@ class Received:
 @dataclass(frozen=True)
 class Felt:
     t: float  # when its first write arrived
-    cue: str
+    cue: CueName
 
 
 @dataclass(frozen=True)
@@ -475,7 +477,7 @@ class Playback:
     @classmethod
     def now(
         cls,
-        cue: str,
+        cue: CueName,
         writes: Sequence[HapticWrite],
         now: float,
         on_done: Callable[[DeliveryReport], None] | None = None,

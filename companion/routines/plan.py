@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 MAX_REST_BREATHS = 5
 # The profile's writes of a cue, as JSON (``DeviceProfile.writes_json``; for a plan not
 # composed for a band): each with the keys of ``CueWrite``.
-CueWrites = Callable[[str], Sequence[Mapping[str, Any]]]
+CueWrites = Callable[[CueName], Sequence[Mapping[str, Any]]]
 
 
 # The cues a plan lays down, in the order of cues due at the same instant: the step that

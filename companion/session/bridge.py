@@ -22,6 +22,7 @@ from concurrent.futures import TimeoutError as FutureTimeoutError
 from typing import Generic, Protocol, TypeVar
 
 from companion.ble.found import FoundDevice
+from companion.cues import CueName
 from companion.errors import SessionError
 from companion.events import Event
 from companion.session.host import SessionHost
@@ -145,7 +146,7 @@ class HostReach:
         self._host = host
         self._calls = LoopCalls(loop)
 
-    def buzz(self, cue: str) -> bool:
+    def buzz(self, cue: CueName) -> bool:
         return self._calls.run(lambda: self._host.buzz(cue))
 
     def show_text(self, text: str) -> bool:

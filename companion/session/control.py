@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from companion.ble.found import FoundDevice
+from companion.cues import CueName
 from companion.events import Event
 from companion.session.status import RoutineSummary, SessionStatus, Status
 
@@ -63,7 +64,7 @@ class SessionControl(Protocol):
         """Use this band from now on (None forgets the choice and picks the first match)."""
         ...
 
-    def buzz(self, cue: str) -> bool:
+    def buzz(self, cue: CueName) -> bool:
         """Run a cue on the wrist; False when no band is connected or it has no vibration."""
         ...
 

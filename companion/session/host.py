@@ -18,6 +18,7 @@ from companion.ble.link import BandLink
 from companion.ble.profiles import DeviceProfile
 from companion.bus import EventBus
 from companion.clock import WallClock, monotonic
+from companion.cues import CueName
 from companion.errors import SessionError, UnknownNameError
 from companion.events import (
     BandScript,
@@ -170,7 +171,7 @@ class SessionHost:
             return self.link.profile
         return self._profile_for_plans
 
-    def _wrist(self, cue: str) -> bool:
+    def _wrist(self, cue: CueName) -> bool:
         return self.link.run_cue(cue) if self.link is not None else False
 
     def _session_busy(self) -> bool:
@@ -285,10 +286,7 @@ class SessionHost:
         if self.runner is not None:
             self.runner.interrupt(reason)
 
-    def buzz(self, cue: str) -> bool:
-        profile = self._profile()
-        if profile is not None:
-            profile.cue_writes(cue)  # an unknown cue name raises here, with the known ones
+    def buzz(self, cue: CueName) -> bool:
         return self._wrist(cue)
 
     # --- status ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from companion.ble.profiles import (
     Match,
     Offers,
     TextWrite,
+    cue_named,
     load_profile,
     load_profiles,
     match_advertisement,
@@ -25,7 +26,7 @@ from companion.ble.profiles import (
     profile_from_data,
     select_profile,
 )
-from companion.cues import CUE_NAMES
+from companion.cues import CUE_NAMES, CueName
 from companion.errors import ProfileError, UnknownNameError
 
 SHIPPED = {"bangle-js", "generic-heart-rate", "immediate-alert", "pinetime-infinitime", "polar-h10"}
@@ -263,16 +264,23 @@ def test_a_cue_in_the_vocabulary_but_not_in_the_profile_has_no_writes(tmp_path: 
     assert (profile.cue_writes("breath-in"), profile.writes_json("pain")) == ((), [])
 
 
-def test_a_cue_outside_the_vocabulary_is_an_unknown_name(
-    builtins: dict[str, DeviceProfile],
-) -> None:
+def test_a_cue_name_from_outside_is_the_cue_it_names() -> None:
+    assert cue_named("hold-end") is CueName.HOLD_END
+
+
+def test_a_cue_outside_the_vocabulary_is_an_unknown_name() -> None:
     with pytest.raises(UnknownNameError) as caught:
-        builtins["polar-h10"].cue_writes("breathe-in")
+        cue_named("breathe-in")
     assert (caught.value.what, caught.value.name, caught.value.known) == (
         "cue",
         "breathe-in",
         sorted(CUE_NAMES),
     )
+
+
+def test_a_loaded_profile_names_its_cues_by_the_vocabulary(tmp_path: Path) -> None:
+    profile = load_profile(write_profile(tmp_path, "my-band", HAPTIC))
+    assert profile.cues and all(type(name) is CueName for name in profile.cues)
 
 
 def test_select_profile_finds_by_name_or_lists_the_known_ones(

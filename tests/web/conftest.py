@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine
 
 from companion.ble.found import FoundDevice
+from companion.cues import CueName
 from companion.errors import SessionError, UnknownNameError
 from companion.events import (
     CueFired,
@@ -188,7 +189,7 @@ class FakeCore:
     def choose_device(self, address: str | None) -> None:
         self.chosen.append(address)
 
-    def buzz(self, cue: str) -> bool:
+    def buzz(self, cue: CueName) -> bool:
         self.commands.append(f"buzz:{cue}")
         return True
 
