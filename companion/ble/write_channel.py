@@ -19,6 +19,7 @@ from companion.routines.haptics import (
     AFTER_STOP_S,
     DeliveryReport,
     Playback,
+    PlaybackName,
     TimedWrite,
     Turn,
     Vocabulary,
@@ -53,7 +54,7 @@ class QueuedWrite:
     active: _Active = field(compare=False, repr=False)
 
     @property
-    def cue(self) -> str:
+    def cue(self) -> PlaybackName:
         return self.active.playback.cue
 
 
@@ -101,7 +102,7 @@ class WriteChannel:
         wait = begin - start
         return playback.shifted(wait), f"waited {wait:.2f} s for {last.playback.cue}", ()
 
-    def _cut_below(self, priority: int, at_s: float, by: str) -> tuple[TimedWrite, ...]:
+    def _cut_below(self, priority: int, at_s: float, by: PlaybackName) -> tuple[TimedWrite, ...]:
         """End every pattern lower than ``priority``; the stop writes for any still buzzing."""
         stops: list[TimedWrite] = []
         for active in self._active:

@@ -28,7 +28,7 @@ import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final
+from typing import Final, Literal, TypeAlias
 
 from companion.ble.profiles import DeviceProfile, HapticWrite
 from companion.cues import BREATH_CUES, CueName
@@ -452,12 +452,15 @@ def _misfit(
 
 # --- handing cues to the band -------------------------------------------------------------
 
+# What a playback carries: a cue, or a line of text for a watch's screen (not a cue).
+PlaybackName: TypeAlias = CueName | Literal["text"]
+
 
 @dataclass(frozen=True)
 class DeliveryReport:
     """What became of a playback's writes at the band."""
 
-    cue: str
+    cue: PlaybackName
     reached: bool  # every write was taken by the band's stack (and acknowledged if asked)
     acknowledged: bool  # the band confirmed them (only where the profile writes with response)
     first_write_late_s: float | None  # when the first write went out, against its time
@@ -468,7 +471,7 @@ class DeliveryReport:
 class Playback:
     """One cue's writes at monotonic times, for the band's channel."""
 
-    cue: str
+    cue: PlaybackName
     writes: tuple[TimedWrite, ...]
     priority: int = 0
     haptic: bool = True  # False for a line of text: it does not occupy the channel
