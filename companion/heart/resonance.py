@@ -246,10 +246,10 @@ def assessment_blocks(
     return tuple(blocks)
 
 
-def block_cues(blocks: Sequence[PaceBlock], rest_s: float = 20.0) -> list[tuple[float, str]]:
+def block_cues(blocks: Sequence[PaceBlock], rest_s: float = 20.0) -> list[tuple[float, CueName]]:
     """Breath cues for ``blocks`` and for the rests before them (at the coming pace), in
     time order, as the wearer feels them."""
-    cues: list[tuple[float, str]] = []
+    cues: list[tuple[float, CueName]] = []
     for block in blocks:
         cycle = block.inhale_len_s + block.exhale_len_s
         before = max(1, round(rest_s / cycle))
