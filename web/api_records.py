@@ -10,8 +10,6 @@ types, so the description states the shapes the server sends.
 from __future__ import annotations
 
 import dataclasses
-import enum
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, cast
 
@@ -23,6 +21,7 @@ from companion.preferences import HR_CEILING, UNITS
 from companion.reminders import model as reminder_model
 from companion.routines.pacer import BreathPattern
 from companion.routines.plan_json import PlanJson
+from companion.session.status import to_json
 from companion.store import queries
 from companion.store.queries import (
     CueRow,
@@ -195,27 +194,10 @@ class SessionList:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "sessions": [_session_json(session) for session in self.sessions],
+            "sessions": to_json(self.sessions),
             "limit": self.limit,
             "offset": self.offset,
         }
-
-
-def _session_json(session: SessionSummary) -> dict[str, Any]:
-    fields = {field.name: getattr(session, field.name) for field in dataclasses.fields(session)}
-    return {**fields, "outcome": session.outcome.value}
-
-
-def _rows_json(rows: Iterable[Any]) -> list[dict[str, Any]]:
-    """Store rows (flat dataclasses of plain values and enums) as JSON objects."""
-    return [
-        {
-            field.name: value.value if isinstance(value, enum.Enum) else value
-            for field in dataclasses.fields(row)
-            for value in (getattr(row, field.name),)
-        }
-        for row in rows
-    ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -246,21 +228,8 @@ class SessionDetail(SessionSummary):
         return cls(**summary, **detail)
 
     def to_json(self) -> dict[str, Any]:
-        summary = _session_json(self)
-        return {
-            **{name: summary[name] for name in _SUMMARY_FIELDS},
-            "level_reason": self.level_reason,
-            "device": self.device,
-            "total_planned_s": self.total_planned_s,
-            "plan": self.plan,
-            "pain_step": self.pain_step,
-            "pain_at": self.pain_at,
-            "steps": _rows_json(self.steps),
-            "cues": _rows_json(self.cues),
-            "link_events": _rows_json(self.link_events),
-            "pacing_events": _rows_json(self.pacing_events),
-            "gaps": _rows_json(self.gaps),
-        }
+        # Field by field: the History line's fields, then the detail's, its rows as objects.
+        return cast(dict[str, Any], to_json(self))
 
 
 _SUMMARY_FIELDS: Final = tuple(field.name for field in dataclasses.fields(SessionSummary))
@@ -273,7 +242,7 @@ class KnownDevices:
     devices: tuple[DeviceRow, ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"devices": _rows_json(self.devices)}
+        return {"devices": to_json(self.devices)}
 
 
 @dataclass(frozen=True)
