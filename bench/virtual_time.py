@@ -15,6 +15,13 @@ asyncio's selector loop. What keeps it faithful here:
   the web server starting), time moves with the real clock, never past it, so a timeout
   around a thread cannot fire because the thread had not been scheduled yet (looptime
   tracks the executor's futures).
+- A timer fires at a loop time no earlier than the one it was set for. asyncio takes a
+  timer due within one clock step of now to be due now, and ``when - now`` below one step
+  moves looptime's integer clock by nothing, so a coroutine waiting for the clock to pass
+  a float deadline (``while loop.time() < end: await asyncio.sleep(end - loop.time())``)
+  could wake a hair early and sleep the same hair forever, depending only on where the
+  machine's monotonic clock stood when the loop was made. So every timer is set on the
+  clock's own grid, rounded up.
 - Input from other threads (the recorder, HTTP requests, ``call_soon_threadsafe``) is
   taken before time moves on; the loop never waits for a thread it did not start, as a
   real loop does not either.
@@ -26,17 +33,20 @@ scheduler keep the system's clocks, as they do in the product.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
+import math
 import selectors
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, TypeVarTuple
 
 import looptime
 
 P = ParamSpec("P")
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 # The loop counts time in steps of the system clock's resolution, as asyncio takes a timer
 # due within one step of now to be due now: with coarser steps, a deadline a fraction of a
@@ -47,11 +57,16 @@ RESOLUTION_S = time.get_clock_info("monotonic").resolution
 NOOP_CYCLES = 42
 
 
-class VirtualTimeLoop(looptime.LoopTimeEventLoop, asyncio.SelectorEventLoop):
-    """A selector event loop on virtual time that starts at the system's monotonic now."""
+# looptime counts whole steps and reads them as ``steps / STEPS_PER_S``; so does the grid.
+STEPS_PER_S = round(1 / RESOLUTION_S)
 
-    def __init__(self) -> None:
-        started_mono = time.monotonic()
+
+class VirtualTimeLoop(looptime.LoopTimeEventLoop, asyncio.SelectorEventLoop):
+    """A selector event loop on virtual time that starts at the system's monotonic now
+    (or at ``start``, for a test that needs a particular one)."""
+
+    def __init__(self, start: float | None = None) -> None:
+        started_mono = time.monotonic() if start is None else start
         self._started_wall = time.time()
         self._started_mono = started_mono
         super().__init__(
@@ -61,6 +76,15 @@ class VirtualTimeLoop(looptime.LoopTimeEventLoop, asyncio.SelectorEventLoop):
             noop_cycles=NOOP_CYCLES,
         )
 
+    def call_at(
+        self,
+        when: float,
+        callback: Callable[[*Ts], object],
+        *args: *Ts,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.TimerHandle:
+        return super().call_at(on_clock_grid(when), callback, *args, context=context)
+
     def wall_time(self) -> float:
         """The wall clock of this loop's world (see ``companion.clock.system_wall``)."""
         return self._started_wall + (self.time() - self._started_mono)
@@ -68,6 +92,14 @@ class VirtualTimeLoop(looptime.LoopTimeEventLoop, asyncio.SelectorEventLoop):
     def elapsed(self) -> float:
         """Virtual seconds since the loop was made."""
         return self.time() - self._started_mono
+
+
+def on_clock_grid(when: float) -> float:
+    """The first time the loop's clock can show that is not before ``when``."""
+    steps = math.ceil(when * STEPS_PER_S)
+    while steps / STEPS_PER_S < when:  # the product above may have rounded down
+        steps += 1
+    return steps / STEPS_PER_S
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
