@@ -11,6 +11,7 @@ from werkzeug.routing import BaseConverter
 
 from companion.errors import UnknownNameError
 from companion.session.status import to_json
+from companion.store.queries import SessionDetail
 from web import prefs, store_reads
 from web.api_bodies import Choose, PainAfter, Scan, StartSession, field_names
 from web.api_records import (
@@ -21,7 +22,6 @@ from web.api_records import (
     KnownDevices,
     Samples,
     SessionCreated,
-    SessionDetail,
     SessionList,
     Settings,
 )
@@ -134,12 +134,13 @@ def _known_session(session_id: str) -> SessionDetail:
     found = store_reads.session_detail(store_engine(), session_id)
     if found is None:
         raise ApiError(http.HTTPStatus.NOT_FOUND, f"no session {session_id}")
-    return SessionDetail.of(found)
+    return found
 
 
 @bp.get("/sessions/<sid:session_id>")
 def session_detail(session_id: str) -> Response:
-    return json_reply(_known_session(session_id).to_json())
+    # Flat: the History line's fields, then the detail's, its rows as objects.
+    return json_reply(to_json(_known_session(session_id)))
 
 
 @bp.get("/sessions/<sid:session_id>/samples")

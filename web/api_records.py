@@ -9,28 +9,21 @@ types, so the description states the shapes the server sends.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Annotated, Any, Final, cast
+from typing import Annotated, Any, Final
 
 from pydantic import Field, WithJsonSchema
 
 from companion.ble.found import FoundDevice
-from companion.heart.gaps import Gap
 from companion.preferences import HR_CEILING, UNITS
 from companion.reminders import model as reminder_model
 from companion.routines.pacer import BreathPattern
-from companion.routines.plan_json import PlanJson
 from companion.session.status import to_json
-from companion.store import queries
 from companion.store.queries import (
-    CueRow,
     DeviceRow,
-    LinkEventRow,
-    PacingEventRow,
     SampleRow,
+    SessionDetail,
     SessionSummary,
-    StepRow,
 )
 from companion.store.resonance import StoredAssessment
 from web import prefs
@@ -198,41 +191,6 @@ class SessionList:
             "limit": self.limit,
             "offset": self.offset,
         }
-
-
-@dataclass(frozen=True, kw_only=True)
-class SessionDetail(SessionSummary):
-    """One session: its History line (the fields of SessionSummary) with the plan it ran,
-    its steps, its cues (planned and actual), its link and pacing events and the gaps in
-    its heart-rate record."""
-
-    level_reason: str | None
-    device: str | None
-    total_planned_s: float
-    plan: PlanJson
-    pain_step: int | None
-    pain_at: float | None
-    steps: tuple[StepRow, ...]
-    cues: tuple[CueRow, ...]
-    link_events: tuple[LinkEventRow, ...]
-    pacing_events: tuple[PacingEventRow, ...]
-    gaps: tuple[Gap, ...]
-
-    @classmethod
-    def of(cls, found: queries.SessionDetail) -> SessionDetail:
-        summary = {name: getattr(found.summary, name) for name in _SUMMARY_FIELDS}
-        detail = {f.name: getattr(found, f.name) for f in dataclasses.fields(found)}
-        del detail["summary"]
-        # The store keeps the plan as the session event carried it (``Plan.to_json``).
-        detail["plan"] = cast(PlanJson, found.plan)
-        return cls(**summary, **detail)
-
-    def to_json(self) -> dict[str, Any]:
-        # Field by field: the History line's fields, then the detail's, its rows as objects.
-        return cast(dict[str, Any], to_json(self))
-
-
-_SUMMARY_FIELDS: Final = tuple(field.name for field in dataclasses.fields(SessionSummary))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from companion.events import SessionState
 from companion.heart.gaps import GapReason
 from companion.store.queries import SessionSummary
 from companion.store.resonance import StoredAssessment
-from web import api_records, store_reads, summary_api, summary_view
+from web import store_reads, summary_api, summary_view
 from web.page_vocabulary import page_vocabulary
 from web.state import web_state
 
@@ -149,9 +149,7 @@ def session_page(session_id: str) -> str:
     found = store_reads.session_detail(engine, session_id)
     if found is None:
         abort(http.HTTPStatus.NOT_FOUND, f"There is no session {session_id}.")
-    # Flat: its History line's fields beside its cues, events and gaps.
-    detail = api_records.SessionDetail.of(found)
-    return render_template("session.html", page="history", s=detail, session_id=session_id)
+    return render_template("session.html", page="history", s=found, session_id=session_id)
 
 
 @bp.get("/settings")

@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     Connection,
@@ -40,6 +40,7 @@ from sqlalchemy import (
 
 from companion.heart import physiology
 from companion.heart.gaps import Gap, SamplePoint, find_gaps
+from companion.routines.plan_json import PlanJson
 from companion.store.schema import (
     Cue,
     Device,
@@ -139,13 +140,16 @@ class PacingEventRow:
     reason: str
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class SessionDetail:
-    summary: SessionSummary
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SessionDetail(SessionSummary):
+    """One session: its History line (the fields of SessionSummary) with the plan it ran,
+    its steps, its cues (planned and actual), its link and pacing events and the gaps in
+    its heart-rate record."""
+
     level_reason: str | None
     device: str | None
     total_planned_s: float
-    plan: dict[str, Any]
+    plan: PlanJson  # as the session event carried it (``Plan.to_json``)
     pain_step: int | None
     pain_at: float | None
     steps: tuple[StepRow, ...]
@@ -153,6 +157,9 @@ class SessionDetail:
     link_events: tuple[LinkEventRow, ...]
     pacing_events: tuple[PacingEventRow, ...]
     gaps: tuple[Gap, ...] = ()  # where the heart-rate record has holes, and why
+
+
+_SUMMARY_FIELDS: Final = tuple(field.name for field in dataclasses.fields(SessionSummary))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -424,7 +431,7 @@ def get_session(bind: Bind, session_id: str) -> SessionDetail | None:
         link_events = tuple(LinkEventRow(*row) for row in links)
         gaps = _session_gaps(connection, session_id, summary, link_events)
         return SessionDetail(
-            summary=summary,
+            **{name: getattr(summary, name) for name in _SUMMARY_FIELDS},
             level_reason=extra.level_reason,
             device=extra.device,
             total_planned_s=extra.total_planned_s,
@@ -540,9 +547,9 @@ def session_csv(bind: Bind, session_id: str) -> str:
         detail = get_session(connection, session_id)
         if detail is not None:
             for name in _CSV_FIGURES:
-                value = getattr(detail.summary, name)
+                value = getattr(detail, name)
                 out.write(f"# {name}: {'' if value is None else value}\n")
-        started = 0.0 if detail is None else detail.summary.started_at
+        started = 0.0 if detail is None else detail.started_at
         gaps = [] if detail is None else list(detail.gaps)
         writer.writerow(CSV_HEADER)
         for t, hr, contact, energy_kj, rr_ms in connection.execute(query):

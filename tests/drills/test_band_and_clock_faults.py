@@ -109,7 +109,7 @@ async def test_band_drops_mid_hold_and_returns_20_s_later(drill: Drill) -> None:
     assert after and all(c.on_wrist for c in after)
     assert any(v.mono > reconnected_at for v in band.vibrations)
     stored = get_session(drill.store.engine, run_id)
-    assert stored is not None and stored.summary.outcome == "completed"
+    assert stored is not None and stored.outcome == "completed"
     assert [e.state for e in stored.link_events] == [
         "lost",
         "scanning",
@@ -134,7 +134,7 @@ async def test_band_that_never_returns_still_lets_the_routine_end_on_screen(dril
     assert late and not any(c.on_wrist for c in late)
     assert [c.cue for c in drill.cues()][-1] == "routine-end"
     stored = get_session(drill.store.engine, run_id)
-    assert stored is not None and stored.summary.outcome == "completed"
+    assert stored is not None and stored.outcome == "completed"
     devices = [(d.name, d.profile) for d in list_devices(drill.store.engine)]
     assert devices == [("Companion Virtual Band", "immediate-alert")]
 
@@ -154,10 +154,10 @@ async def test_a_wall_clock_jump_mid_routine_changes_neither_cue_timing_nor_stor
     late = [abs(c.actual_s - c.planned_s) for c in drill.cues()]
     assert max(late) < 0.25
     stored = get_session(drill.store.engine, run_id)
-    assert stored is not None and stored.summary.ended_at is not None
-    duration = stored.summary.ended_at - stored.summary.started_at
+    assert stored is not None and stored.ended_at is not None
+    duration = stored.ended_at - stored.started_at
     assert duration == pytest.approx(60.0, abs=1.0)
-    assert abs(stored.summary.started_at - started_wall) < 2.0
+    assert abs(stored.started_at - started_wall) < 2.0
     sample_times = [s.t for s in session_samples(drill.store.engine, run_id)]
     assert sample_times and max(sample_times) - started_wall < 70.0
     cue_times = [c.at for c in stored.cues]

@@ -29,7 +29,6 @@ from companion.store.queries import (
     LinkEventRow,
     PacingEventRow,
     SessionDetail,
-    SessionSummary,
     StepRow,
 )
 from companion.store.recorder import (
@@ -83,13 +82,11 @@ def test_a_session_goes_in_as_events_and_comes_out_as_rows(
     assert recorder.flush(WAIT_S)
 
     assert queries.get_session(engine, "run1") == SessionDetail(
-        summary=SessionSummary(
-            id="run1", routine="bedtime", title="Bedtime unwind", level=2,
-            started_at=T0, ended_at=T0 + 45, duration_s=45.0, outcome=Outcome.PAIN,
-            # Half the worn samples carry RR, so the heart rate is from that one interval.
-            pain_before=4, pain_after=6, hr_min=62.5, hr_mean=62.5, hr_max=62.5, samples=3,
-            steps_planned=2, steps_started=2, beats_kept=1, beats_rejected=0,
-        ),
+        id="run1", routine="bedtime", title="Bedtime unwind", level=2,
+        started_at=T0, ended_at=T0 + 45, duration_s=45.0, outcome=Outcome.PAIN,
+        # Half the worn samples carry RR, so the heart rate is from that one interval.
+        pain_before=4, pain_after=6, hr_min=62.5, hr_mean=62.5, hr_max=62.5, samples=3,
+        steps_planned=2, steps_started=2, beats_kept=1, beats_rejected=0,
         level_reason="first week: start slow",
         device=BAND,
         total_planned_s=60.0,

@@ -95,7 +95,7 @@ def test_a_file_turned_read_only_mid_run_loses_nothing_once_writable_again(
     assert sample_hrs(reader) == list(range(60, 70))
     detail = queries.get_session(reader, "run1")
     assert detail is not None
-    assert (detail.summary.outcome, len(detail.cues)) == (Outcome.COMPLETED, 1)
+    assert (detail.outcome, len(detail.cues)) == (Outcome.COMPLETED, 1)
     reader.dispose()
 
 

@@ -309,8 +309,7 @@ def test_session_page_shows_heart_figures_and_gaps_when_the_store_has_them(
     def with_heart_figures(engine: Engine, sid: str) -> SessionDetail | None:
         found = real(engine, sid)
         assert found is not None
-        summary = dataclasses.replace(found.summary, **HEART_FIGURES)
-        return dataclasses.replace(found, summary=summary, gaps=GAPS)
+        return dataclasses.replace(found, **HEART_FIGURES, gaps=GAPS)
 
     monkeypatch.setattr(web_store_reads, "session_detail", with_heart_figures)
 
