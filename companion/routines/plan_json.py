@@ -5,7 +5,7 @@ they write to them, and web/openapi.py generates the plan's schema from them: th
 description is the JSON the plan really has. The breathing pattern and the band's writes
 are described by their own records (``BreathPattern``, ``BandWrite``), whose ``to_json``
 writes their fields as they are, so their fields are declared once. Only typing and schema
-metadata here; nothing runs.
+metadata here; nothing runs, and pydantic is not imported (the store reads these types).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Annotated, NotRequired
 
 from annotated_types import Ge
-from pydantic import GetPydanticSchema
 from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
 from companion.cues import CueName
@@ -21,15 +20,12 @@ from companion.routines.catalog import Mode, Side
 from companion.routines.haptics import Fate
 from companion.routines.pacer import BreathPattern
 from companion.routines.plan import BandWrite
+from companion.schema_of import SchemaOf
 
 # ``BreathPattern.to_json``: the pattern record field by field.
-PatternJson = Annotated[
-    dict[str, float], GetPydanticSchema(lambda _, handler: handler(BreathPattern))
-]
+PatternJson = Annotated[dict[str, float], SchemaOf(BreathPattern)]
 # ``BandWrite.to_json``: the write record field by field.
-BandWriteJson = Annotated[
-    dict[str, str | float], GetPydanticSchema(lambda _, handler: handler(BandWrite))
-]
+BandWriteJson = Annotated[dict[str, str | float], SchemaOf(BandWrite)]
 
 
 class CueWrite(TypedDict):

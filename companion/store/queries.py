@@ -156,7 +156,7 @@ class SessionDetail(SessionSummary):
     cues: tuple[CueRow, ...]
     link_events: tuple[LinkEventRow, ...]
     pacing_events: tuple[PacingEventRow, ...]
-    gaps: tuple[Gap, ...] = ()  # where the heart-rate record has holes, and why
+    gaps: tuple[Gap, ...]  # where the heart-rate record has holes, and why
 
 
 _SUMMARY_FIELDS: Final = tuple(field.name for field in dataclasses.fields(SessionSummary))

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from annotated_types import Ge, Interval, MaxLen
-from pydantic import Field, GetPydanticSchema
+from pydantic import Field
 from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
 from companion.events import SessionState
 from companion.pain import PAIN_MAX, PAIN_MIN
+from companion.schema_of import SchemaOf
 from companion.summary.advice import Advice
 from companion.summary.morning import TREND_DAYS, DayPart, TrendDirection
 
@@ -25,7 +26,7 @@ Share = Annotated[float, Interval(ge=0, le=1)]
 IsoDay = Annotated[str, Field(json_schema_extra={"format": "date"})]
 IsoTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 # ``Advice.to_json``: the advice record field by field.
-AdviceJson = Annotated[dict[str, str], GetPydanticSchema(lambda _, handler: handler(Advice))]
+AdviceJson = Annotated[dict[str, str], SchemaOf(Advice)]
 
 
 class Done(TypedDict):
