@@ -14,6 +14,7 @@ import enum
 from typing import Any, ClassVar
 
 from companion.cues import CueName
+from companion.json_records import WritesItself, fields_json
 from companion.routines.plan import BandWrite, Plan
 
 
@@ -65,7 +66,7 @@ _SESSION_STATE_WORDS: dict[SessionState, str] = {
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Event:
+class Event(WritesItself):
     kind: ClassVar[str] = "event"
     # Whether the dashboard's live stream carries events of this kind (every subscriber of
     # the bus, `companion session --jsonl` among them, gets all of them).
@@ -74,17 +75,11 @@ class Event:
     wall: float
 
     def to_json(self) -> dict[str, Any]:
-        payload: dict[str, Any] = {"type": self.kind}
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if field.name == "mono":
-                continue
-            if isinstance(value, enum.Enum):
-                value = value.value
-            elif isinstance(value, tuple):
-                value = list(value)
-            payload[field.name] = value
-        return payload
+        """As the stream sends it: its kind as ``type``, then its fields but ``mono`` (a clock
+        only this process can read)."""
+        fields = fields_json(self)
+        del fields["mono"]
+        return {"type": self.kind, **fields}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -144,9 +139,6 @@ class SessionStarted(Event):
     pain_before: int | None
     plan: Plan  # as composed for the band, if there is one (the store keeps it whole)
 
-    def to_json(self) -> dict[str, Any]:
-        return {**super().to_json(), "plan": self.plan.to_json()}
-
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class BandScript(Event):
@@ -159,9 +151,6 @@ class BandScript(Event):
     on_dashboard: ClassVar[bool] = False
     run_id: str
     writes: tuple[BandWrite, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {**super().to_json(), "writes": [write.to_json() for write in self.writes]}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

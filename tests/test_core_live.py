@@ -19,8 +19,8 @@ from companion.events import (
     SessionState,
     SessionStateChanged,
 )
+from companion.json_records import to_json
 from companion.session.host import STALE_AFTER_S, SessionHost
-from companion.session.status import to_json
 from companion.wiring import StoreUse, build_companion
 from tests.support import eventually
 

@@ -12,7 +12,7 @@ from companion.catalogues import Catalogues
 from companion.config import Settings
 from companion.errors import SessionError
 from companion.events import Event, SessionState, SessionStateChanged
-from companion.session.status import to_json
+from companion.json_records import to_json
 from companion.store.opening import open_store
 from companion.store.schema import Session
 from companion.wiring import build_companion

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, url_for
 from werkzeug.routing import BaseConverter
 
 from companion.errors import UnknownNameError
-from companion.session.status import to_json
+from companion.json_records import fields_json, to_json
 from companion.store.queries import SessionDetail
 from web import prefs, store_reads
 from web.api_bodies import Choose, PainAfter, Scan, StartSession, field_names
@@ -127,7 +127,7 @@ def sessions() -> Response:
     limit = query_int("limit", 50, 1, MAX_PAGE)
     offset = query_int("offset", 0, 0, 10**9)
     rows = store_reads.session_rows(store_engine(), limit, offset)
-    return json_reply(SessionList(tuple(rows), limit, offset).to_json())
+    return json_reply(to_json(SessionList(tuple(rows), limit, offset)))
 
 
 def _known_session(session_id: str) -> SessionDetail:
@@ -147,7 +147,7 @@ def session_detail(session_id: str) -> Response:
 def session_samples(session_id: str) -> Response:
     _known_session(session_id)
     samples = store_reads.session_samples(store_engine(), session_id)
-    return json_reply(Samples(session_id, tuple(samples)).to_json())
+    return json_reply(to_json(Samples(session_id, tuple(samples))))
 
 
 @bp.get("/sessions/<sid:session_id>.csv")
@@ -161,7 +161,7 @@ def session_csv(session_id: str) -> Response:
 
 
 def _settings_view(preferences: object, wake_time: object) -> dict[str, Any]:
-    return Settings.of(preferences, wake_time).to_json()
+    return fields_json(Settings.of(preferences, wake_time))
 
 
 @bp.get("/settings")
@@ -200,7 +200,7 @@ def put_settings() -> Response:
 
 @bp.get("/devices")
 def devices() -> Response:
-    return json_reply(KnownDevices(tuple(store_reads.list_devices(store_engine()))).to_json())
+    return json_reply(to_json(KnownDevices(tuple(store_reads.list_devices(store_engine())))))
 
 
 @bp.post("/devices/scan")
@@ -216,7 +216,7 @@ def scan() -> Response:
             "timeout_s", f"must be from 1 to {settings.max_scan_timeout_s:g} seconds"
         )
     asked = Scan(float(timeout))
-    return json_reply(FoundDevices(tuple(web_state().core.scan(asked.timeout_s))).to_json())
+    return json_reply(to_json(FoundDevices(tuple(web_state().core.scan(asked.timeout_s)))))
 
 
 @bp.post("/devices/choose")

@@ -3,14 +3,15 @@ web/reminders_api.py, web/resonance_api.py) answer, as typed records (what they 
 web/api_bodies.py).
 
 The handlers build these, mostly from the store's own typed rows (``companion.store.queries``)
-and answer with their one ``to_json``; web/openapi.py generates their schemas from the same
-types, so the description states the shapes the server sends.
+and answer with them whole, field by field (``companion.json_records.to_json``); web/openapi.py
+generates their schemas from the same types, so the description states the shapes the server
+sends.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 from pydantic import Field, WithJsonSchema
 
@@ -18,7 +19,6 @@ from companion.ble.found import FoundDevice
 from companion.preferences import HR_CEILING, UNITS
 from companion.reminders import model as reminder_model
 from companion.routines.pacer import BreathPattern
-from companion.session.status import to_json
 from companion.store.queries import (
     DeviceRow,
     SampleRow,
@@ -74,30 +74,15 @@ class Reminder:
             enabled=stored.enabled,
         )
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "at": self.at,
-            "days": list(self.days),
-            "routine": self.routine,
-            "enabled": self.enabled,
-        }
-
 
 @dataclass(frozen=True)
 class ReminderList:
     reminders: tuple[Reminder, ...]
 
-    def to_json(self) -> dict[str, Any]:
-        return {"reminders": [reminder.to_json() for reminder in self.reminders]}
-
 
 @dataclass(frozen=True)
 class Snoozed:
     at: Annotated[float, Field(description="When it rings again (Unix time).")]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"at": self.at}
 
 
 @dataclass(frozen=True)
@@ -107,9 +92,6 @@ class ResonanceList:
 
     assessments: Annotated[tuple[StoredAssessment, ...], Field(description="Newest first.")]
 
-    def to_json(self) -> dict[str, Any]:
-        return {"assessments": [assessment.to_json() for assessment in self.assessments]}
-
 
 @dataclass(frozen=True)
 class ResonanceAdopted:
@@ -117,14 +99,6 @@ class ResonanceAdopted:
     pace_per_min: float
     pattern: BreathPattern
     applies: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "pace_per_min": self.pace_per_min,
-            "pattern": self.pattern.to_json(),
-            "applies": self.applies,
-        }
 
 
 @dataclass(frozen=True)
@@ -150,14 +124,6 @@ class Settings:
             wake_time=prefs.wake_time_or_default(wake_time),
         )
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            prefs.PATTERN: None if self.pattern is None else self.pattern.to_json(),
-            HR_CEILING: self.hr_ceiling,
-            UNITS: dict(self.units),
-            prefs.WAKE_TIME: self.wake_time,
-        }
-
 
 @dataclass(frozen=True)
 class Samples:
@@ -166,15 +132,6 @@ class Samples:
 
     session_id: str
     samples: tuple[SampleRow, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "session_id": self.session_id,
-            "samples": [
-                {"t": row.t, "hr": row.hr, "contact": row.contact, "rr_ms": list(row.rr_ms)}
-                for row in self.samples
-            ],
-        }
 
 
 @dataclass(frozen=True)
@@ -185,13 +142,6 @@ class SessionList:
     limit: int
     offset: int
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "sessions": to_json(self.sessions),
-            "limit": self.limit,
-            "offset": self.offset,
-        }
-
 
 @dataclass(frozen=True)
 class KnownDevices:
@@ -199,18 +149,12 @@ class KnownDevices:
 
     devices: tuple[DeviceRow, ...]
 
-    def to_json(self) -> dict[str, Any]:
-        return {"devices": to_json(self.devices)}
-
 
 @dataclass(frozen=True)
 class FoundDevices:
     """What a scan found: bands heard advertising, and the one connected now."""
 
     devices: tuple[FoundDevice, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"devices": [device.to_json() for device in self.devices]}
 
 
 # Every answer (described whole); the bodies taken are web/api_bodies.py's REQUESTS.

@@ -285,7 +285,8 @@ def _event_kinds() -> dict[str, type[Event]]:
 
 
 def _closed_records(schemas: dict[str, Any]) -> None:
-    """Records are sent whole (``status.to_json``): their fields, and nothing else."""
+    """Records are sent whole (``companion.json_records.to_json``): their fields, and nothing
+    else."""
     for schema in schemas.values():
         if schema.get("type") == "object" and "properties" in schema:
             schema.pop("title", None)

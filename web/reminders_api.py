@@ -13,6 +13,7 @@ from typing import Any, Final
 from flask import Blueprint, Response, url_for
 from werkzeug.routing import BaseConverter
 
+from companion.json_records import to_json
 from companion.reminders.model import WEEKDAYS, Reminder, parse_days
 from web import store_reads
 from web.api_bodies import DAY_WORDS, NewReminder, ReminderChange, field_names
@@ -98,7 +99,7 @@ def _existing(reminder_id: int) -> Reminder:
 @bp.get("")
 def list_all() -> Response:
     reminders = store_reads.list_reminders(store_engine())
-    return json_reply(ReminderList(tuple(map(ReminderAnswer.of, reminders))).to_json())
+    return json_reply(to_json(ReminderList(tuple(map(ReminderAnswer.of, reminders)))))
 
 
 @bp.post("")
@@ -118,14 +119,14 @@ def add() -> Response:
         engine, at=at, days=days, routine=routine, now_wall=time.time()
     )
     notify_reminders_changed()
-    response = json_reply(ReminderAnswer.of(reminder).to_json(), http.HTTPStatus.CREATED)
+    response = json_reply(to_json(ReminderAnswer.of(reminder)), http.HTTPStatus.CREATED)
     response.headers["Location"] = url_for("reminders.one", reminder_id=reminder.id)
     return response
 
 
 @bp.get("/<rid:reminder_id>")
 def one(reminder_id: int) -> Response:
-    return json_reply(ReminderAnswer.of(_existing(reminder_id)).to_json())
+    return json_reply(to_json(ReminderAnswer.of(_existing(reminder_id))))
 
 
 @bp.patch("/<rid:reminder_id>")
@@ -139,7 +140,7 @@ def change(reminder_id: int) -> Response:
     if not store_reads.set_reminder_enabled(store_engine(), reminder_id, asked.enabled):
         raise ApiError(http.HTTPStatus.NOT_FOUND, f"no reminder {reminder_id}")
     notify_reminders_changed()
-    return json_reply(ReminderAnswer.of(_existing(reminder_id)).to_json())
+    return json_reply(to_json(ReminderAnswer.of(_existing(reminder_id))))
 
 
 @bp.delete("/<rid:reminder_id>")
@@ -157,4 +158,4 @@ def snooze(reminder_id: int) -> Response:
     json_object(required=False)  # a body is optional, but if sent it must be JSON
     _existing(reminder_id)
     at = web_state().core.snooze_reminder(reminder_id)
-    return json_reply(Snoozed(at).to_json())
+    return json_reply(to_json(Snoozed(at)))

@@ -12,6 +12,7 @@ from typing import Final
 
 from flask import Blueprint, Response
 
+from companion.json_records import to_json
 from companion.routines.pacer import BreathPattern
 from companion.store.resonance import get_assessment, list_assessments
 from web import prefs, store_reads
@@ -29,7 +30,7 @@ MAX_LIST: Final = 200
 @bp.get("")
 def assessments() -> Response:
     limit = query_int("limit", 50, 1, MAX_LIST)
-    return json_reply(ResonanceList(tuple(list_assessments(store_engine(), limit))).to_json())
+    return json_reply(to_json(ResonanceList(tuple(list_assessments(store_engine(), limit)))))
 
 
 @bp.post("/adopt")
@@ -61,4 +62,4 @@ def adopt() -> Response:
         pattern=BreathPattern(**record[prefs.PATTERN]),
         applies="from the next routine you start",
     )
-    return json_reply(adopted.to_json())
+    return json_reply(to_json(adopted))

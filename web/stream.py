@@ -22,8 +22,8 @@ from flask import Response, request
 
 from companion.errors import SessionError
 from companion.events import Event
+from companion.json_records import to_json
 from companion.session.control import FeedSubscription
-from companion.session.status import to_json
 from web.problems import error_response
 from web.state import WebState, web_state
 

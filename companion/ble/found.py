@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 NO_RSSI = -127  # bleak's value when the stack has none
 
@@ -19,12 +18,3 @@ class FoundDevice:
     rssi: int
     profile: str | None  # the device profile it matches; None: none does
     connected: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "address": self.address,
-            "name": self.name,
-            "rssi": self.rssi,
-            "profile": self.profile,
-            "connected": self.connected,
-        }

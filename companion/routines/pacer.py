@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+
+from companion.json_records import fields_json
 
 SECONDS_PER_MINUTE = 60.0
 
@@ -124,7 +126,7 @@ class BreathPattern:
         return found
 
     def to_json(self) -> dict[str, float]:
-        return {field.name: getattr(self, field.name) for field in fields(self)}
+        return fields_json(self)
 
 
 DEFAULT_PATTERN = BreathPattern()

@@ -9,13 +9,13 @@ ends the plan. Offsets are rounded to milliseconds so the JSON form is stable.
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from companion.cues import CueName
+from companion.json_records import WritesItself, fields_json
 from companion.routines.catalog import REST, Exercise, Mode, Routine, Side
 from companion.routines.haptics import CueRequest, Delivery, Vocabulary, compose
 from companion.routines.pacer import DEFAULT_PATTERN, BreathPattern, BreathPhase, format_span
@@ -137,7 +137,7 @@ class PlannedCue:
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(WritesItself):
     routine: str
     title: str
     level: int
@@ -358,11 +358,7 @@ class BandWrite:
     def to_json(self) -> BandWriteJson:
         """The write field by field (the cue by its plain name): the one declaration of the
         band-write JSON is this record (``BandWriteJson`` describes it by it)."""
-        return {
-            field.name: value.value if isinstance(value, enum.Enum) else value
-            for field in fields(self)
-            for value in (getattr(self, field.name),)
-        }
+        return fields_json(self)
 
 
 def band_script(plan: Plan) -> tuple[BandWrite, ...]:

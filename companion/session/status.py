@@ -1,17 +1,16 @@
 """What the session host answers: its status snapshot and its routine list, as typed records.
 
 The real host and any test double build these same records, and the web layer turns them to
-JSON once (``to_json``); the OpenAPI description is generated from the same types, so the
-three cannot drift apart.
+JSON once (``companion.json_records.to_json``); the OpenAPI description is generated from
+the same types, so the three cannot drift apart.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
-from typing import Any, Literal
+from typing import Literal
 
-from companion.events import Event, LinkState, Notice, SessionState
+from companion.events import LinkState, Notice, SessionState
 from companion.routines.pacer import BreathPattern
 from companion.routines.plan import PlannedStep
 
@@ -93,17 +92,3 @@ class Status:
     session: SessionStatus
     notices: tuple[Notice, ...]
     streams: int
-
-
-def to_json(value: Any) -> Any:
-    """A record (or a list of them) as JSON values: fields by name, enums by value, tuples as
-    lists; events as they are streamed (``Event.to_json``)."""
-    if isinstance(value, Event):
-        return value.to_json()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, tuple | list):
-        return [to_json(item) for item in value]
-    return value

@@ -39,21 +39,6 @@ class StoredAssessment:
     message: str
     paces: tuple[PaceJson, ...]
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "session_id": self.session_id,
-            "at": self.at,
-            "verdict": self.verdict.value,
-            "answered": self.answered,
-            "pace_per_min": self.pace_per_min,
-            "confidence": self.confidence,
-            "inhale_s": self.inhale_s,
-            "exhale_s": self.exhale_s,
-            "message": self.message,
-            "paces": list(self.paces),
-        }
-
 
 def save_assessment(bind: Bind, session_id: str | None, at: float, result: AssessmentJson) -> int:
     """Store one assessment (``companion.heart.resonance.Assessment.to_json()``); its row id."""

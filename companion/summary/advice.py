@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 
+from companion.json_records import fields_json
+
 # A rating this high (0-10), or a session ended with the pain button, points to a professional.
 SEVERE_PAIN = 7
 # This many days without a routine and the tip is about keeping going.
@@ -34,7 +36,7 @@ class Advice:
     text: str
 
     def to_json(self) -> dict[str, str]:
-        return {"key": self.key.value, "title": self.title, "text": self.text}
+        return fields_json(self)
 
 
 ADVICE: dict[AdviceKey, Advice] = {

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from companion.events import SessionState
-from companion.session.status import to_json
+from companion.json_records import to_json
 from companion.store import queries
 from tests.web.conftest import (
     BAND,
@@ -400,7 +400,17 @@ def test_devices_seen_by_the_recorder_are_listed(
 def test_scan_asks_the_core_with_the_timeout(browser_client: FlaskClient, core: FakeCore) -> None:
     response = browser_client.post("/api/devices/scan", json={"timeout_s": 3})
 
-    assert response.get_json() == {"devices": [device.to_json() for device in core.found]}
+    assert response.get_json() == {
+        "devices": [
+            {
+                "address": BAND,
+                "name": "Virtual band",
+                "rssi": -50,
+                "profile": "generic",
+                "connected": False,
+            }
+        ]
+    }
     assert core.scans == [3.0]
 
 

@@ -29,6 +29,7 @@ from companion.bus import EventBus
 from companion.events import BandScript, Event, Notice, SessionStarted, SessionState
 from companion.heart.breathing_watch import ResonanceAssessed
 from companion.heart.resonance import assess, assessment_blocks, block_cues
+from companion.json_records import to_json
 from companion.routines.catalog import built_in_routines, load_catalog
 from companion.routines.haptics import Vocabulary
 from companion.routines.pacer import RATE_RANGE_PER_MIN, BreathPattern
@@ -36,7 +37,7 @@ from companion.routines.plan import PlanSettings, compile_plan, compose_plan, wi
 from companion.routines.progression import ProgressionLevel
 from companion.routines.watch import SafetySettings
 from companion.session.host import FIRST_LEVEL, CoreSettings, SessionHost
-from companion.session.status import RoutineSummary, SessionNow, to_json
+from companion.session.status import RoutineSummary, SessionNow
 from companion.store.resonance import save_assessment
 from tests.web.conftest import (
     ROUTINES,

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import Engine
 
 from companion.errors import CompanionError, SessionError
-from companion.session.status import to_json
+from companion.json_records import to_json
 from tests.web.conftest import FakeCore, hr_event
 from web import RunningServer, TokenRequiredError, WebSettings, create_app, serve
 

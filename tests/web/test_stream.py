@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from companion.events import LinkState, SessionState
+from companion.json_records import to_json
 from companion.session.live_feed import FeedFullError
-from companion.session.status import to_json
 from tests.web.conftest import BAND, T0, FakeCore, cue_event, hr_event, link_event, state_event
 from web import shutdown
 from web.stream import HEARTBEAT, sse_frame
