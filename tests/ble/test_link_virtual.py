@@ -13,6 +13,7 @@ from companion.ble.transport import BandChoice, LinkStack, band_link
 from companion.ble.virtual_band import BAND_ADDRESS, BAND_NAME
 from companion.bus import EventBus
 from companion.events import Event, HeartRateSample, LinkChanged, LinkState, PacketDropped
+from companion.json_records import to_json
 from companion.routines.haptics import Vocabulary
 from tests.support import eventually
 
@@ -223,7 +224,7 @@ async def test_a_scan_lists_the_band_in_use_as_connected_though_it_no_longer_adv
     ]
     # Not heard advertising while connected: no signal strength, not a stale one.
     assert found[0].rssi == NO_RSSI
-    assert found[0].to_json()["connected"] is True
+    assert to_json(found[0])["connected"] is True
 
 
 async def test_a_band_that_went_away_is_not_listed_as_connected(
