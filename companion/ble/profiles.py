@@ -53,12 +53,17 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from types import MappingProxyType
-from typing import Final, TypeGuard
+from typing import TYPE_CHECKING, Final, TypeGuard
 
 from companion.ble.uuids import normalize_uuid
 from companion.cues import CUE_NAMES, CueName
 from companion.errors import ProfileError, UnknownNameError
 from companion.strict_toml import Table, decode, kind, read_file
+
+if TYPE_CHECKING:
+    # Only named in a signature: the plan's JSON types import the plan, which reads these
+    # profiles, so importing them here would close a cycle.
+    from companion.routines.plan_json import CueWrite
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -219,7 +224,8 @@ class DeviceProfile:
         cue = self.cues.get(cue_name)
         return cue.writes if cue is not None else ()
 
-    def writes_json(self, cue_name: CueName) -> list[dict[str, object]]:
+    def writes_json(self, cue_name: CueName) -> list[CueWrite]:
+        """The cue's writes as a plan lists them for a band it was not composed for."""
         return [
             {"after_s": w.after_s, "characteristic": w.characteristic, "value": w.value.hex()}
             for w in self.cue_writes(cue_name)

@@ -8,7 +8,7 @@ import json
 import signal
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from companion.cues import CueName
     from companion.events import Event
     from companion.routines.pacer import BreathPattern
+    from companion.routines.plan_json import CueWrite
     from companion.routines.progression import ProgressionLevel
 
 _T = TypeVar("_T")
@@ -70,7 +71,7 @@ def plan(routine: str, as_json: bool, profile: str | None, data_dir: Path | None
         compiled = compose_plan(compiled, Vocabulary.from_profile(chosen))
     if as_json:
 
-        def writes(cue: CueName) -> list[dict[str, Any]]:
+        def writes(cue: CueName) -> list[CueWrite]:
             return chosen.writes_json(cue) if chosen else []
 
         click.echo(json.dumps(with_band_writes(compiled, writes), indent=2))

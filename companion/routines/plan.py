@@ -10,9 +10,9 @@ ends the plan. Offsets are rounded to milliseconds so the JSON form is stable.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from companion.cues import CueName
 from companion.json_records import WritesItself, fields_json
@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
 MAX_REST_BREATHS = 5
 # The profile's writes of a cue, as JSON (``DeviceProfile.writes_json``; for a plan not
-# composed for a band): each with the keys of ``CueWrite``.
-CueWrites = Callable[[CueName], Sequence[Mapping[str, Any]]]
+# composed for a band).
+CueWrites = Callable[[CueName], "list[CueWrite]"]
 
 
 # The cues a plan lays down, in the order of cues due at the same instant: the step that
@@ -105,19 +105,11 @@ class PlannedCue:
     # How the cue reaches the band's one channel, once the plan is composed for a band.
     delivery: Delivery | None = None
 
-    def to_json(self, profile_writes: Sequence[Mapping[str, Any]]) -> PlanCue:
+    def to_json(self, profile_writes: list[CueWrite]) -> PlanCue:
         """The cue with its writes: as composed for the band, else ``profile_writes``."""
         delivery = self.delivery
         if delivery is None:
-            writes: list[CueWrite] = [
-                {
-                    "after_s": write["after_s"],
-                    "characteristic": write["characteristic"],
-                    "value": write["value"],
-                }
-                for write in profile_writes
-            ]
-            return {"at_s": self.at_s, "cue": self.cue, "step": self.step, "writes": writes}
+            return {"at_s": self.at_s, "cue": self.cue, "step": self.step, "writes": profile_writes}
         return {
             "at_s": self.at_s,
             "cue": self.cue,
