@@ -164,10 +164,16 @@ def test_sync_removes_deleted_and_disabled_reminders(engine: Engine) -> None:
 
 def _store_job_due_at(engine: Engine, when: dt.datetime) -> None:
     """Leave a reminder in the job store whose run time is ``when``, as a machine that was
-    off or asleep would find it."""
+    off or asleep would find it.
+
+    The reminder's own time of day is set twelve hours from ``when``, so no later occurrence
+    falls between ``when`` and now: otherwise, run at the wrong hour, the scheduler would
+    rightly fire that newer occurrence instead of the stale one under test."""
+    opposite = when + dt.timedelta(hours=12)
+    at = dt.time(opposite.hour, opposite.minute)
     scheduler = ReminderScheduler(engine, dt.UTC, RecordingRuntime())
     scheduler.start()
-    scheduler.sync([Reminder(9, dt.time(3, 0), parse_days(None), "bedtime")], None)
+    scheduler.sync([Reminder(9, at, parse_days(None), "bedtime")], None)
     scheduler.shutdown()
     # Rewrite the stored run time with no scheduler running, as a clock that moved on would.
     store = SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)
