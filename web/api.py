@@ -29,6 +29,7 @@ from web.auth import csrf_token, may_read
 from web.body import (
     MAX_ROUTINE_NAME,
     json_object,
+    no_fields,
     pain_rating,
     query_int,
     reject_unknown,
@@ -97,7 +98,7 @@ def start_session() -> Response:
 
 
 def session_command(name: str) -> Response:
-    json_object(required=False)  # a body is optional, but if sent it must be JSON
+    no_fields()
     return json_reply(to_json(web_state().core.command(name)))
 
 

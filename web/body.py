@@ -51,8 +51,14 @@ def json_object(*, required: bool = True) -> dict[str, Any]:
 def reject_unknown(body: dict[str, Any], allowed: AbstractSet[str]) -> None:
     unknown = sorted(set(body) - allowed)
     if unknown:
-        known = ", ".join(sorted(allowed))
+        known = ", ".join(sorted(allowed)) or "none"
         raise UnprocessableError(unknown[0], f"unknown field; allowed: {known}")
+
+
+def no_fields() -> None:
+    """For a request that takes nothing: no body, or an empty JSON object (the API's
+    ``Empty``). Any field is refused, as the served schema says, rather than ignored."""
+    reject_unknown(json_object(required=False), frozenset())
 
 
 def whole_number(value: object) -> int | None:

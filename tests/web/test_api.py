@@ -147,6 +147,7 @@ BED = {"routine": "bedtime"}
         ("post", "/api/session", {"json": {**BED, "pain_before": "5"}}, 422, "whole"),
         ("post", "/api/session", {"json": {**BED, "x": 1}}, 422, "unknown field"),
         ("post", "/api/session/pause", {"data": "a=b"}, 415, "application/json"),
+        ("post", "/api/session/stop", {"json": {"why": "x"}}, 422, "why: unknown field"),
         ("post", "/api/session/rating", {"json": {}}, 422, "pain_after"),
         ("post", "/api/session/rating", {"json": {"pain_after": 12}}, 422, "pain_after"),
         ("get", "/api/nothing-here", {}, 404, "not found"),

@@ -256,6 +256,22 @@ def test_snoozing_asks_the_service_and_says_when_it_rings_again(
     assert core.commands == [f"snooze:{reminder.id}"]
 
 
+def test_a_snooze_takes_an_empty_object_but_refuses_any_field(
+    browser_client: FlaskClient, core: FakeCore, engine: Engine
+) -> None:
+    reminder = stored(engine)
+
+    refused = browser_client.post(f"/api/reminders/{reminder.id}/snooze", json={"minutes": 30})
+    taken = browser_client.post(f"/api/reminders/{reminder.id}/snooze", json={})
+
+    assert (refused.status_code, refused.get_json()) == (
+        422,
+        {"error": "minutes: unknown field; allowed: none", "field": "minutes"},
+    )
+    assert taken.status_code == 200
+    assert core.commands == [f"snooze:{reminder.id}"]
+
+
 def test_snoozing_where_no_reminder_service_runs_is_409(
     browser_client: FlaskClient, core: FakeCore, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
