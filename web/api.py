@@ -13,7 +13,7 @@ from companion.errors import UnknownNameError
 from companion.json_records import fields_json, to_json
 from companion.store.queries import SessionDetail
 from web import prefs, store_reads
-from web.api_bodies import Choose, PainAfter, Scan, StartSession, field_names
+from web.api_bodies import Choose, Empty, PainAfter, Scan, StartSession, field_names
 from web.api_records import (
     Chosen,
     Csrf,
@@ -29,7 +29,6 @@ from web.auth import csrf_token, may_read
 from web.body import (
     MAX_ROUTINE_NAME,
     json_object,
-    no_fields,
     pain_rating,
     query_int,
     reject_unknown,
@@ -98,7 +97,8 @@ def start_session() -> Response:
 
 
 def session_command(name: str) -> Response:
-    no_fields()
+    # Takes nothing, and says so: a field sent is refused as the Empty schema states.
+    reject_unknown(json_object(required=False), field_names(Empty))
     return json_reply(to_json(web_state().core.command(name)))
 
 

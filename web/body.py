@@ -55,12 +55,6 @@ def reject_unknown(body: dict[str, Any], allowed: AbstractSet[str]) -> None:
         raise UnprocessableError(unknown[0], f"unknown field; allowed: {known}")
 
 
-def no_fields() -> None:
-    """For a request that takes nothing: no body, or an empty JSON object (the API's
-    ``Empty``). Any field is refused, as the served schema says, rather than ignored."""
-    reject_unknown(json_object(required=False), frozenset())
-
-
 def whole_number(value: object) -> int | None:
     """``value`` as an int when JSON gave a whole number (9 or 9.0, as JSON Schema's
     "integer" allows); None otherwise. Booleans are not numbers here."""

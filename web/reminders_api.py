@@ -16,10 +16,10 @@ from werkzeug.routing import BaseConverter
 from companion.json_records import to_json
 from companion.reminders.model import WEEKDAYS, Reminder, parse_days
 from web import store_reads
-from web.api_bodies import DAY_WORDS, NewReminder, ReminderChange, field_names
+from web.api_bodies import DAY_WORDS, Empty, NewReminder, ReminderChange, field_names
 from web.api_records import Reminder as ReminderAnswer
 from web.api_records import ReminderList, Snoozed
-from web.body import MAX_ROUTINE_NAME, json_object, no_fields, reject_unknown, text_field
+from web.body import MAX_ROUTINE_NAME, json_object, reject_unknown, text_field
 from web.problems import ApiError, UnprocessableError
 from web.replies import json_reply, notify_reminders_changed, store_engine
 from web.state import web_state
@@ -155,7 +155,7 @@ def remove(reminder_id: int) -> Response:
 
 @bp.post("/<rid:reminder_id>/snooze")
 def snooze(reminder_id: int) -> Response:
-    no_fields()
+    reject_unknown(json_object(required=False), field_names(Empty))
     _existing(reminder_id)
     at = web_state().core.snooze_reminder(reminder_id)
     return json_reply(to_json(Snoozed(at)))
